@@ -1,0 +1,242 @@
+// Streaming banana decoder. Input may be split at any byte; every byte is looked at once
+// (Twisted re-joins and re-scans its buffer on every chunk, which is quadratic), and lists are
+// kept on an explicit stack, so nesting depth never touches the call stack.
+import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "./constants.ts";
+import { BananaError } from "./errors.ts";
+import { bananaLimits, type BananaLimits } from "./limits.ts";
+import { floatValue, type Sexp } from "./values.ts";
+
+/** A decoding failure, with the offset (bytes into the stream) of the byte that caused it. */
+export class BananaDecodeError extends BananaError {
+  override name = "BananaError";
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface BananaDecoderOptions {
+  dialect?: Dialect | null;
+  limits?: Partial<BananaLimits>;
+}
+
+const EMPTY = new Uint8Array(0);
+const MODE_HEADER = 0;
+const MODE_STRING = 1;
+const MODE_FLOAT = 2;
+
+// 128**k for the digits whose sum still fits a double exactly (7 digits = 49 bits).
+const POW128 = [1, 128, 16384, 2097152, 268435456, 34359738368, 4398046511104];
+
+export class BananaDecoder {
+  /** Vocabulary tokens are accepted only in dialect "pb"; may be changed between items. */
+  dialect: Dialect | null;
+  readonly limits: BananaLimits;
+  private readonly onItem: (item: Sexp) => void;
+
+  private mode = MODE_HEADER;
+  private hdrCount = 0;
+  private hdrNum = 0;
+  private hdrBig: bigint | null = null;
+  private body: Uint8Array = EMPTY;
+  private bodyFill = 0;
+  private readonly floatBody = new Uint8Array(8);
+  private readonly floatView = new DataView(this.floatBody.buffer);
+  private readonly stackItems: Sexp[][] = [];
+  private readonly stackWant: number[] = [];
+  private consumed = 0;
+  private failure: BananaDecodeError | null = null;
+
+  /**
+   * @param onItem called with every complete top-level item, in order, as soon as it is complete.
+   * Byte strings that arrive whole in one chunk are views into that chunk: the decoder owns the
+   * chunks it is fed, so do not modify them afterwards.
+   */
+  constructor(onItem: (item: Sexp) => void, options: BananaDecoderOptions = {}) {
+    this.onItem = onItem;
+    this.dialect = options.dialect ?? null;
+    this.limits = bananaLimits(options.limits);
+  }
+
+  /** Bytes consumed so far. */
+  get offset(): number {
+    return this.consumed;
+  }
+
+  /** True when the stream stopped in the middle of an element or inside an open list. */
+  get pending(): boolean {
+    return this.mode !== MODE_HEADER || this.hdrCount > 0 || this.stackItems.length > 0;
+  }
+
+  /** Current list nesting depth. */
+  get depth(): number {
+    return this.stackItems.length;
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this.failure) throw this.failure;
+    const n = chunk.length;
+    const prefixLimit = this.limits.prefixLimit;
+    let i = 0;
+    try {
+      while (i < n) {
+        if (this.mode === MODE_STRING) {
+          const take = Math.min(n - i, this.body.length - this.bodyFill);
+          this.body.set(chunk.subarray(i, i + take), this.bodyFill);
+          this.bodyFill += take;
+          i += take;
+          if (this.bodyFill === this.body.length) {
+            this.mode = MODE_HEADER;
+            const whole = this.body;
+            this.body = EMPTY;
+            this.deliverAt(whole, i);
+          }
+          continue;
+        }
+        if (this.mode === MODE_FLOAT) {
+          while (i < n && this.bodyFill < 8) this.floatBody[this.bodyFill++] = chunk[i++];
+          if (this.bodyFill === 8) {
+            this.mode = MODE_HEADER;
+            this.deliverAt(floatValue(this.floatView.getFloat64(0, false)), i);
+          }
+          continue;
+        }
+        const b = chunk[i++];
+        if (b < 0x80) {
+          const k = this.hdrCount++;
+          if (k < 7) this.hdrNum += b * POW128[k];
+          else if (k < prefixLimit) {
+            if (this.hdrBig === null) this.hdrBig = BigInt(this.hdrNum);
+            if (b !== 0) this.hdrBig += BigInt(b) << BigInt(7 * k);
+          }
+          continue;
+        }
+        // b is the type byte.
+        if (this.hdrCount > prefixLimit) {
+          throw this.fail(`Security precaution: longer than ${prefixLimit} bytes worth of prefix`, i - 1);
+        }
+        const big = this.hdrBig;
+        const num = this.hdrNum;
+        this.hdrCount = 0;
+        this.hdrNum = 0;
+        this.hdrBig = null;
+        let item: Sexp;
+        switch (b) {
+          case LIST: {
+            if (big !== null || num > this.limits.sizeLimit) throw this.fail("Security precaution: List too long.", i - 1);
+            if (num === 0) {
+              item = [];
+              break;
+            }
+            this.stackItems.push([]);
+            this.stackWant.push(num);
+            continue;
+          }
+          case STRING: {
+            if (big !== null || num > this.limits.sizeLimit) throw this.fail("Security precaution: String too long.", i - 1);
+            if (n - i >= num) {
+              item = chunk.subarray(i, i + num);
+              i += num;
+              break;
+            }
+            this.body = new Uint8Array(num);
+            this.body.set(chunk.subarray(i), 0);
+            this.bodyFill = n - i;
+            i = n;
+            this.mode = MODE_STRING;
+            continue;
+          }
+          case INT:
+          case LONGINT:
+            item = big === null ? num : intValue(big);
+            break;
+          case NEG:
+          case LONGNEG:
+            item = big === null ? (num === 0 ? 0 : -num) : intValue(-big);
+            break;
+          case FLOAT: {
+            if (n - i >= 8) {
+              for (let k = 0; k < 8; k++) this.floatBody[k] = chunk[i + k];
+              i += 8;
+              item = floatValue(this.floatView.getFloat64(0, false));
+              break;
+            }
+            this.bodyFill = 0;
+            while (i < n) this.floatBody[this.bodyFill++] = chunk[i++];
+            this.mode = MODE_FLOAT;
+            continue;
+          }
+          case VOCAB: {
+            const code = big === null ? num : -1;
+            const atom = code >= 1 && code < VOCABULARY.length ? VOCABULARY[code] : undefined;
+            if (atom === undefined) throw this.fail(`Unknown vocabulary code ${big ?? num}`, i - 1);
+            if (this.dialect !== "pb") throw this.fail(`Invalid item for pb protocol b'${atom}'`, i - 1);
+            item = atom;
+            break;
+          }
+          default:
+            throw this.fail(`Invalid Type Byte 0x${b.toString(16)}`, i - 1);
+        }
+        this.deliverAt(item, i);
+      }
+      this.consumed += i;
+      if (this.mode === MODE_HEADER && this.hdrCount > prefixLimit) {
+        throw this.fail(`Security precaution: more than ${prefixLimit} bytes of prefix`, 0);
+      }
+    } catch (e) {
+      if (!this.failure) {
+        // An error from onItem: the stream position is no longer meaningful.
+        this.failure = e instanceof BananaDecodeError ? e : new BananaDecodeError(`item handler failed: ${String(e)}`, this.consumed + i);
+      }
+      throw e;
+    }
+  }
+
+  private fail(message: string, index: number): BananaDecodeError {
+    this.failure = new BananaDecodeError(message, this.consumed + index);
+    return this.failure;
+  }
+
+  /** deliver(), keeping `offset` right for a handler that looks at it. */
+  private deliverAt(item: Sexp, i: number): void {
+    const before = this.consumed;
+    this.consumed = before + i;
+    try {
+      this.deliver(item);
+    } finally {
+      this.consumed = before;
+    }
+  }
+
+  private deliver(item: Sexp): void {
+    const items = this.stackItems;
+    for (;;) {
+      const depth = items.length;
+      if (depth === 0) {
+        this.onItem(item);
+        return;
+      }
+      const top = items[depth - 1];
+      top.push(item);
+      if (top.length < this.stackWant[depth - 1]) return;
+      items.pop();
+      this.stackWant.pop();
+      item = top;
+    }
+  }
+}
+
+function intValue(v: bigint): number | bigint {
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/** Decodes every complete top-level item in `bytes`. Throws BananaError if anything is left incomplete. */
+export function decode(bytes: Uint8Array, options?: BananaDecoderOptions): Sexp[] {
+  const items: Sexp[] = [];
+  const d = new BananaDecoder((x) => items.push(x), options);
+  d.feed(bytes);
+  if (d.pending) throw new BananaDecodeError("incomplete banana expression", bytes.length);
+  return items;
+}

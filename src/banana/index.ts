@@ -1,0 +1,7 @@
+export * from "./constants.ts";
+export * from "./limits.ts";
+export * from "./errors.ts";
+export * from "./values.ts";
+export * from "./encoder.ts";
+export * from "./decoder.ts";
+export * from "./dialect.ts";

@@ -1,0 +1,25 @@
+// Banana's limits, with Twisted's defaults (banana.py setPrefixLimit(64), SIZE_LIMIT).
+
+export interface BananaLimits {
+  /** Most header digits before the type byte (banana.py `_PREFIX_LIMIT`). Also bounds ints: +-(2**(7*prefixLimit) - 1). */
+  readonly prefixLimit: number;
+  /** Most elements in a list and bytes in a string, both ways (banana.py `SIZE_LIMIT`, 640 KiB). */
+  readonly sizeLimit: number;
+}
+
+export const PREFIX_LIMIT = 64;
+export const SIZE_LIMIT = 640 * 1024;
+
+export const DEFAULT_BANANA_LIMITS: BananaLimits = Object.freeze({
+  prefixLimit: PREFIX_LIMIT,
+  sizeLimit: SIZE_LIMIT,
+});
+
+export function bananaLimits(overrides?: Partial<BananaLimits>): BananaLimits {
+  if (!overrides) return DEFAULT_BANANA_LIMITS;
+  const limits = { ...DEFAULT_BANANA_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`banana limit ${name} must be a positive integer, got ${value}`);
+  }
+  return Object.freeze(limits);
+}
