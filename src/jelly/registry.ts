@@ -1,0 +1,61 @@
+// The unjellyable registry (jelly.py unjellyableRegistry / unjellyableFactoryRegistry): maps a
+// type tag to what builds the local value. Nothing is constructed for a tag that was not
+// registered here (or is not a built-in jelly type). Registering a tag allows it.
+import type { Sexp } from "../banana/values.ts";
+import type { Unjellier } from "./unjelly.ts";
+
+/** Builds a value from a whole expression `[tag, ...]`. */
+export type UnjellyHandler = (unjellier: Unjellier, sexp: readonly Sexp[]) => unknown;
+
+/** A class whose blank instance (no constructor call) is filled by unjellyFor (jelly.py Unjellyable). */
+export interface UnjellyableClass<T extends object = object> {
+  readonly prototype: T & { unjellyFor(unjellier: Unjellier, sexp: readonly Sexp[]): unknown };
+}
+
+export class UnjellyableRegistry {
+  private readonly handlers = new Map<string, UnjellyHandler>();
+
+  constructor(parent?: UnjellyableRegistry) {
+    if (parent) for (const [k, v] of parent.handlers) this.handlers.set(k, v);
+  }
+
+  /** Registers a handler for a tag (a copy tag is conventionally the sender's "module.Class"). */
+  register(tag: string, handler: UnjellyHandler): this {
+    this.handlers.set(tag, handler);
+    return this;
+  }
+
+  /** setUnjellyableForClass: a blank instance of `cls` (constructor not run) gets `unjellyFor(unjellier, sexp)`. */
+  setUnjellyableForClass<T extends object>(tag: string, cls: UnjellyableClass<T>): this {
+    return this.register(tag, (unjellier, sexp) => {
+      const blank = Object.create(cls.prototype) as T & { unjellyFor(u: Unjellier, s: readonly Sexp[]): unknown };
+      unjellier.adopt(blank);
+      return blank.unjellyFor(unjellier, sexp);
+    });
+  }
+
+  /** setUnjellyableFactoryForClass: `factory(unjelly(sexp[1]))`. */
+  setUnjellyableFactoryForClass(tag: string, factory: (state: unknown) => unknown): this {
+    return this.register(tag, (unjellier, sexp) => factory(unjellier.unjelly(sexp[1])));
+  }
+
+  unregister(tag: string): this {
+    this.handlers.delete(tag);
+    return this;
+  }
+
+  get(tag: string): UnjellyHandler | undefined {
+    return this.handlers.get(tag);
+  }
+
+  has(tag: string): boolean {
+    return this.handlers.has(tag);
+  }
+
+  tags(): string[] {
+    return [...this.handlers.keys()];
+  }
+}
+
+/** The process-wide default registry, like Twisted's module-level one. */
+export const defaultRegistry = new UnjellyableRegistry();

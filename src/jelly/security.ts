@@ -1,0 +1,86 @@
+// What a receiver accepts (jelly.py SecurityOptions). Names are text; Twisted keeps them as bytes.
+
+/** Types Twisted's SecurityOptions allows from the start. */
+const INITIAL_TYPES = [
+  "None", "bool", "boolean", "string", "str", "int", "float", "datetime", "time", "date", "timedelta",
+  "NoneType", "unicode", "decimal", "set", "frozenset",
+];
+
+/** SecurityOptions.basicTypes, added by allowBasicTypes(). */
+export const BASIC_TYPES = ["dictionary", "list", "tuple", "reference", "dereference", "unpersistable", "persistent", "long_int", "long", "dict"];
+
+export interface Taster {
+  isTypeAllowed(typeName: string): boolean;
+  isModuleAllowed(moduleName: string): boolean;
+  isClassAllowed(qualifiedName: string): boolean;
+}
+
+export class SecurityOptions implements Taster {
+  readonly allowedTypes = new Set<string>(INITIAL_TYPES);
+  readonly allowedModules = new Set<string>();
+  readonly allowedClasses = new Set<string>();
+
+  allowBasicTypes(): this {
+    return this.allowTypes(...BASIC_TYPES);
+  }
+
+  allowTypes(...types: string[]): this {
+    for (const t of types) this.allowedTypes.add(t);
+    return this;
+  }
+
+  /** Allows instances of the named classes ("module.Class"), their modules, and the instance/class/module tags. */
+  allowInstancesOf(...qualifiedNames: string[]): this {
+    this.allowBasicTypes();
+    this.allowTypes("instance", "class", "classobj", "module");
+    for (const name of qualifiedNames) {
+      this.allowTypes(name);
+      this.allowModules(moduleOf(name));
+      this.allowedClasses.add(name);
+    }
+    return this;
+  }
+
+  allowModules(...modules: string[]): this {
+    for (const m of modules) this.allowedModules.add(m);
+    return this;
+  }
+
+  /** As Twisted: allowed by name, or any dotted name (a class tag, checked again by module and class). */
+  isTypeAllowed(typeName: string): boolean {
+    return this.allowedTypes.has(typeName) || typeName.includes(".");
+  }
+
+  isModuleAllowed(moduleName: string): boolean {
+    return this.allowedModules.has(moduleName);
+  }
+
+  isClassAllowed(qualifiedName: string): boolean {
+    return this.allowedClasses.has(qualifiedName);
+  }
+}
+
+/** Allows everything (jelly.py DummySecurityOptions): only for trusted peers. */
+export class DummySecurityOptions implements Taster {
+  isTypeAllowed(): boolean {
+    return true;
+  }
+  isModuleAllowed(): boolean {
+    return true;
+  }
+  isClassAllowed(): boolean {
+    return true;
+  }
+}
+
+/** PB's default (jelly.py globalSecurity): the initial types plus the basic types. */
+export function pbSecurity(): SecurityOptions {
+  return new SecurityOptions().allowBasicTypes();
+}
+
+export const globalSecurity: SecurityOptions = pbSecurity();
+
+export function moduleOf(qualifiedName: string): string {
+  const i = qualifiedName.lastIndexOf(".");
+  return i < 0 ? "" : qualifiedName.slice(0, i);
+}

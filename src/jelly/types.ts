@@ -1,0 +1,222 @@
+// Small explicit types for Python values that have no JS twin, so nothing is lost in transit.
+import { JellyError } from "./errors.ts";
+export { PyFloat } from "../banana/values.ts";
+
+/** A Python tuple. An Array (so indexing and iteration work), told apart from a list on the wire. */
+export class Tuple<T = unknown> extends Array<T> {
+  // map/filter/slice give plain arrays, not tuples.
+  static override get [Symbol.species](): ArrayConstructor {
+    return Array;
+  }
+}
+
+/** Makes a Tuple of the given items. */
+export function tuple<T>(...items: T[]): Tuple<T> {
+  const t = new Tuple<T>();
+  for (const item of items) t.push(item);
+  return t;
+}
+
+/** A Python frozenset. */
+export class FrozenSet<T = unknown> extends Set<T> {}
+
+const int = (v: number) => String(v);
+
+function checkRange(what: string, v: number, lo: number, hi: number): void {
+  if (!Number.isSafeInteger(v) || v < lo || v > hi) throw new JellyError(`${what} must be in ${lo}..${hi}, got ${v}`);
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+}
+
+function checkDate(year: number, month: number, day: number): void {
+  checkRange("year", year, 1, 9999);
+  checkRange("month", month, 1, 12);
+  checkRange("day", day, 1, daysInMonth(year, month));
+}
+
+function checkTime(hour: number, minute: number, second: number, microsecond: number): void {
+  checkRange("hour", hour, 0, 23);
+  checkRange("minute", minute, 0, 59);
+  checkRange("second", second, 0, 59);
+  checkRange("microsecond", microsecond, 0, 999999);
+}
+
+/** A naive Python datetime.datetime (no time zone: jelly cannot send one). */
+export class PyDateTime {
+  constructor(
+    readonly year: number,
+    readonly month: number,
+    readonly day: number,
+    readonly hour = 0,
+    readonly minute = 0,
+    readonly second = 0,
+    readonly microsecond = 0,
+  ) {
+    checkDate(year, month, day);
+    checkTime(hour, minute, second, microsecond);
+  }
+  /** From a JS Date, read in UTC. */
+  static fromDate(d: Date): PyDateTime {
+    if (Number.isNaN(d.getTime())) throw new JellyError("cannot jelly an invalid Date");
+    return new PyDateTime(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(), d.getUTCMilliseconds() * 1000);
+  }
+  /** As a JS Date in UTC (microseconds below a millisecond are dropped). */
+  toDate(): Date {
+    const d = new Date(Date.UTC(this.year, this.month - 1, this.day, this.hour, this.minute, this.second, Math.floor(this.microsecond / 1000)));
+    d.setUTCFullYear(this.year);
+    return d;
+  }
+  /** jelly's wire text: "Y M D h m s us". */
+  toWire(): string {
+    return [this.year, this.month, this.day, this.hour, this.minute, this.second, this.microsecond].map(int).join(" ");
+  }
+  toString(): string {
+    const p = (n: number, w = 2) => String(n).padStart(w, "0");
+    const frac = this.microsecond ? "." + p(this.microsecond, 6) : "";
+    return `${p(this.year, 4)}-${p(this.month)}-${p(this.day)} ${p(this.hour)}:${p(this.minute)}:${p(this.second)}${frac}`;
+  }
+}
+
+/** A Python datetime.date. */
+export class PyDate {
+  constructor(
+    readonly year: number,
+    readonly month: number,
+    readonly day: number,
+  ) {
+    checkDate(year, month, day);
+  }
+  toWire(): string {
+    return `${this.year} ${this.month} ${this.day}`;
+  }
+  toString(): string {
+    const p = (n: number, w = 2) => String(n).padStart(w, "0");
+    return `${p(this.year, 4)}-${p(this.month)}-${p(this.day)}`;
+  }
+}
+
+/** A naive Python datetime.time. */
+export class PyTime {
+  constructor(
+    readonly hour = 0,
+    readonly minute = 0,
+    readonly second = 0,
+    readonly microsecond = 0,
+  ) {
+    checkTime(hour, minute, second, microsecond);
+  }
+  toWire(): string {
+    return `${this.hour} ${this.minute} ${this.second} ${this.microsecond}`;
+  }
+  toString(): string {
+    const p = (n: number, w = 2) => String(n).padStart(w, "0");
+    return `${p(this.hour)}:${p(this.minute)}:${p(this.second)}${this.microsecond ? "." + p(this.microsecond, 6) : ""}`;
+  }
+}
+
+const US_PER_DAY = 86_400_000_000n;
+
+/** A Python datetime.timedelta, normalised as Python stores it (0 <= seconds < 86400, 0 <= microseconds < 10**6). */
+export class PyTimeDelta {
+  readonly days: number;
+  readonly seconds: number;
+  readonly microseconds: number;
+  constructor(days = 0, seconds = 0, microseconds = 0) {
+    for (const [k, v] of [["days", days], ["seconds", seconds], ["microseconds", microseconds]] as const) {
+      if (!Number.isSafeInteger(v)) throw new JellyError(`timedelta ${k} must be an integer, got ${v}`);
+    }
+    const total = BigInt(days) * US_PER_DAY + BigInt(seconds) * 1_000_000n + BigInt(microseconds);
+    let d = total / US_PER_DAY;
+    let rest = total % US_PER_DAY;
+    if (rest < 0n) {
+      rest += US_PER_DAY;
+      d -= 1n;
+    }
+    if (d > 999_999_999n || d < -999_999_999n) throw new JellyError(`timedelta days out of range: ${d}`);
+    this.days = Number(d);
+    this.seconds = Number(rest / 1_000_000n);
+    this.microseconds = Number(rest % 1_000_000n);
+  }
+  /** Total length in milliseconds (may lose sub-millisecond precision). */
+  get milliseconds(): number {
+    return this.days * 86_400_000 + this.seconds * 1000 + this.microseconds / 1000;
+  }
+  toWire(): string {
+    return `${this.days} ${this.seconds} ${this.microseconds}`;
+  }
+  toString(): string {
+    return `timedelta(days=${this.days}, seconds=${this.seconds}, microseconds=${this.microseconds})`;
+  }
+}
+
+/** A Python decimal.Decimal as jelly sends it: value = coefficient * 10**exponent. */
+export class PyDecimal {
+  constructor(
+    readonly coefficient: bigint,
+    readonly exponent: number,
+  ) {
+    if (!Number.isSafeInteger(exponent)) throw new JellyError(`decimal exponent must be an integer, got ${exponent}`);
+  }
+  /** Parses decimal text such as "3.14", "-0.5", "1E+10". */
+  static parse(text: string): PyDecimal {
+    const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+    if (!m || (m[2] === "" && (m[3] ?? "") === "")) throw new JellyError(`not a decimal: ${text}`);
+    const frac = m[3] ?? "";
+    const digits = (m[2] + frac).replace(/^0+(?=\d)/, "") || "0";
+    const coefficient = BigInt(digits) * (m[1] === "-" ? -1n : 1n);
+    return new PyDecimal(coefficient, Number(m[4] ?? 0) - frac.length);
+  }
+  toString(): string {
+    const neg = this.coefficient < 0n;
+    const digits = (neg ? -this.coefficient : this.coefficient).toString();
+    const e = this.exponent;
+    // Python's Decimal.__str__ (scientific notation when the adjusted exponent is small or e > 0).
+    const adjusted = e + digits.length - 1;
+    let body: string;
+    if (e <= 0 && adjusted >= -6) {
+      if (e === 0) body = digits;
+      else {
+        const point = digits.length + e;
+        body = point > 0 ? digits.slice(0, point) + "." + digits.slice(point) : "0." + "0".repeat(-point) + digits;
+      }
+    } else {
+      const mant = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
+      body = mant + "E" + (adjusted >= 0 ? "+" : "") + adjusted;
+    }
+    return (neg ? "-" : "") + body;
+  }
+  toNumber(): number {
+    return Number(this.toString());
+  }
+}
+
+/**
+ * What arrives in place of something the sender could not serialize (jelly.py Unpersistable).
+ * `reason` is exactly what was on the wire, so it is sent back unchanged.
+ */
+export class Unpersistable {
+  constructor(readonly reason: string | Uint8Array) {}
+  /** The text Twisted shows for it ("Unpersistable data: b'...'"). */
+  toString(): string {
+    return `Unpersistable(${typeof this.reason === "string" ? this.reason : "b'" + new TextDecoder().decode(this.reason) + "'"})`;
+  }
+}
+
+/** An instance of a Python class received as `[b"module.Class", state]`, when security allows that class. */
+export class PyInstance {
+  constructor(
+    readonly className: string,
+    public state: unknown,
+  ) {}
+}
+
+/** A reference to a Python class, function or module by name (`class`, `function`, `module` tags), when allowed. */
+export class PyGlobal {
+  constructor(
+    readonly kind: "class" | "function" | "module",
+    readonly name: string,
+  ) {}
+}

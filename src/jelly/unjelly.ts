@@ -1,0 +1,343 @@
+// Jelly, receiving side: a banana expression -> a JS value, as twisted/spread/jelly.py _Unjellier
+// does under PB's security. Containers are created before their contents, so shared and cyclic
+// references resolve to the very same object without placeholders.
+import { PyFloat, asBytes, type Sexp } from "../banana/values.ts";
+import { InsecureJelly, JellyError } from "./errors.ts";
+import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
+import { defaultRegistry, type UnjellyableRegistry } from "./registry.ts";
+import { globalSecurity, moduleOf, type Taster } from "./security.ts";
+import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
+import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, Tuple, Unpersistable } from "./types.ts";
+
+export interface UnjellyOptions {
+  /** What may be received; PB's default (globalSecurity) when omitted. */
+  security?: Taster;
+  /** Copy tags and PB's own tags; the default registry when omitted. */
+  registry?: UnjellyableRegistry;
+  /** The object that drives deserialization (PB's broker); registry handlers read it. */
+  invoker?: unknown;
+  /**
+   * "python" (default): lossless, so the value re-jellies to the same bytes (Tuple, PyFloat for
+   * integral floats, Map for dicts, FrozenSet, PyDateTime...). "js": idiomatic JS values (arrays,
+   * numbers, plain null-prototype objects for dicts whose keys are all text, Set, Date).
+   */
+  mode?: "python" | "js";
+  /** In "js" mode, byte strings that are valid UTF-8 become strings (for Python 2 peers, whose str is bytes). */
+  bytesAsText?: boolean;
+  /** Deepest container nesting accepted. */
+  maxDepth?: number;
+}
+
+const HASHABLE_ERROR = (what: string) => new JellyError(`unhashable type: '${what}'`);
+
+function unhashable(v: unknown): string | null {
+  if (typeof v !== "object" || v === null) return null;
+  if (Array.isArray(v)) return v instanceof Tuple ? null : "list";
+  if (v instanceof Map) return "dict";
+  if (v instanceof Set) return v instanceof FrozenSet ? null : "set";
+  if (Object.getPrototypeOf(v) === null) return "dict";
+  return null;
+}
+
+/** Parses the whitespace-separated ints of a date/time field as Python's int() would. */
+function fields(raw: Sexp | undefined, what: string): number[] {
+  if (typeof raw !== "string" && !(raw instanceof Uint8Array)) throw new JellyError(`${what} needs a byte string`);
+  const text = decodeUtf8(raw).trim();
+  if (text === "") return [];
+  return text.split(/\s+/).map((t) => {
+    if (!/^[+-]?\d+(?:_\d+)*$/.test(t)) throw new JellyError(`invalid literal for int() in ${what}: '${t}'`);
+    const n = Number(t.replace(/_/g, ""));
+    if (!Number.isSafeInteger(n)) throw new JellyError(`${what} field out of range: ${t}`);
+    return n;
+  });
+}
+
+function arity(n: number, min: number, max: number, what: string): void {
+  if (n < min || n > max) throw new JellyError(`${what} takes ${min === max ? min : `${min} to ${max}`} fields, got ${n}`);
+}
+
+export class Unjellier {
+  readonly security: Taster;
+  readonly registry: UnjellyableRegistry;
+  readonly invoker: unknown;
+  readonly mode: "python" | "js";
+  private readonly bytesAsText: boolean;
+  private readonly maxDepth: number;
+  private readonly references = new Map<number, unknown>();
+  private readonly building = new Set<number>();
+  private currentRef = 0;
+  private depth = 0;
+  private readonly postCallbacks: (() => void)[] = [];
+
+  constructor(options: UnjellyOptions = {}) {
+    this.security = options.security ?? globalSecurity;
+    this.registry = options.registry ?? defaultRegistry;
+    this.invoker = options.invoker;
+    this.mode = options.mode ?? "python";
+    this.bytesAsText = options.bytesAsText ?? false;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  }
+
+  /** Unjellies a whole expression and runs the callbacks registered with afterwards(). */
+  unjellyFull(sexp: Sexp): unknown {
+    const value = this.unjelly(sexp);
+    for (const fn of this.postCallbacks) fn();
+    return value;
+  }
+
+  /** Runs `fn` once the whole expression has been unjellied (jelly.py postUnjelly). */
+  afterwards(fn: () => void): void {
+    this.postCallbacks.push(fn);
+  }
+
+  /**
+   * Called by a handler with the object it is about to fill, before unjellying its contents, so
+   * that a [reference, id, ...] around it resolves to this object even from inside (cycles).
+   */
+  adopt(obj: unknown): void {
+    const id = this.currentRef;
+    if (id !== 0) {
+      this.currentRef = 0;
+      this.building.delete(id);
+      this.references.set(id, obj);
+    }
+  }
+
+  unjelly(x: Sexp): unknown {
+    return this.value(x, 0);
+  }
+
+  /** `refId` is the id of a [reference, id, x] around x, for the container x makes to adopt. */
+  private value(x: Sexp, refId: number): unknown {
+    if (!Array.isArray(x)) return this.atom(x as Exclude<Sexp, readonly Sexp[]>);
+    const list = x as readonly Sexp[];
+    if (list.length === 0) throw new JellyError("empty list where a jelly expression was expected");
+    const rawTag = list[0];
+    if (typeof rawTag !== "string" && !(rawTag instanceof Uint8Array)) throw new JellyError(`jelly type tag must be a byte string, got ${typeof rawTag}`);
+    const tag = tagText(rawTag);
+    // Fast paths for the built-in types PB always allows.
+    switch (tag) {
+      case "unicode":
+        if (list.length !== 2) break;
+        return this.unicode(list[1]);
+      case "None":
+        return null;
+    }
+    const handler = this.registry.get(tag);
+    if (handler === undefined && !this.security.isTypeAllowed(tag)) throw new InsecureJelly(tag);
+    if (++this.depth > this.maxDepth) throw new JellyError(`jelly nested deeper than ${this.maxDepth} levels`);
+    const saved = this.currentRef;
+    this.currentRef = refId;
+    try {
+      if (handler !== undefined) return handler(this, list);
+      return this.builtin(tag, list);
+    } finally {
+      this.depth--;
+      this.currentRef = saved;
+    }
+  }
+
+  private atom(x: Exclude<Sexp, readonly Sexp[]>): unknown {
+    if (x instanceof Uint8Array) {
+      if (this.mode === "js" && this.bytesAsText) {
+        const s = tryDecodeUtf8(x);
+        if (s !== null) return s;
+      }
+      // Byte strings may be views into a large receive buffer: keep small ones on their own.
+      return x.byteLength * 2 < x.buffer.byteLength ? new Uint8Array(x) : x;
+    }
+    if (typeof x === "string") return this.mode === "js" && this.bytesAsText ? x : asBytes(x); // a vocabulary atom used as data
+    if (x instanceof PyFloat && this.mode === "js") return x.value;
+    if (typeof x === "boolean") return x ? 1 : 0;
+    return x;
+  }
+
+  private unicode(raw: Sexp): string {
+    if (typeof raw !== "string" && !(raw instanceof Uint8Array)) throw new JellyError("unicode needs a byte string");
+    try {
+      return decodeUtf8(raw);
+    } catch {
+      throw new JellyError("'utf-8' codec can't decode the bytes of a unicode value");
+    }
+  }
+
+  private builtin(tag: string, list: readonly Sexp[]): unknown {
+    switch (tag) {
+      case "list":
+        return this.fillArray([], list);
+      case "tuple":
+        return this.fillArray(this.mode === "js" ? [] : new Tuple(), list);
+      case "dictionary":
+        return this.dictionary(list);
+      case "set":
+      case "frozenset":
+        return this.set(tag, list);
+      case "reference":
+        return this.reference(list);
+      case "dereference":
+        return this.dereference(list);
+      case "boolean": {
+        const v = list[1];
+        const s = typeof v === "string" || v instanceof Uint8Array ? tagText(v) : "";
+        if (list.length !== 2 || (s !== "true" && s !== "false")) throw new JellyError("boolean must be 'true' or 'false'");
+        return s === "true";
+      }
+      case "datetime": {
+        const f = fields(list[1], "datetime");
+        arity(f.length, 3, 7, "datetime");
+        const dt = new PyDateTime(f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
+        return this.mode === "js" ? dt.toDate() : dt;
+      }
+      case "date": {
+        const f = fields(list[1], "date");
+        arity(f.length, 3, 3, "date");
+        const d = new PyDate(f[0], f[1], f[2]);
+        return this.mode === "js" ? new PyDateTime(d.year, d.month, d.day).toDate() : d;
+      }
+      case "time": {
+        const f = fields(list[1], "time");
+        arity(f.length, 0, 4, "time");
+        return new PyTime(f[0], f[1], f[2], f[3]);
+      }
+      case "timedelta": {
+        const f = fields(list[1], "timedelta");
+        arity(f.length, 3, 3, "timedelta");
+        return new PyTimeDelta(f[0], f[1], f[2]);
+      }
+      case "decimal": {
+        const [, value, exponent] = list;
+        if (list.length !== 3 || (typeof value !== "number" && typeof value !== "bigint") || typeof exponent !== "number" || !Number.isSafeInteger(exponent)) {
+          throw new JellyError("decimal needs an int coefficient and an int exponent");
+        }
+        return new PyDecimal(BigInt(value), exponent);
+      }
+      case "unpersistable": {
+        const reason = list[1];
+        if (typeof reason !== "string" && !(reason instanceof Uint8Array)) throw new JellyError("unpersistable needs a reason");
+        return new Unpersistable(reason);
+      }
+      case "persistent":
+        // PB passes no persistent loader, so Twisted answers with this placeholder.
+        return new Unpersistable("Persistent callback not found");
+      case "class":
+      case "function":
+      case "module":
+        return this.global(tag, list);
+      case "instance": {
+        // Deprecated form [instance, [class, name], state].
+        const cls = this.unjelly(list[1]);
+        if (!(cls instanceof PyGlobal) || cls.kind !== "class") throw new JellyError("instance needs a class");
+        return this.instance(cls.name, list[2]);
+      }
+    }
+    if (tag.includes(".")) {
+      const mod = moduleOf(tag);
+      if (!this.security.isModuleAllowed(mod)) throw new InsecureJelly(`Module ${mod} not allowed (in type ${tag}).`);
+      if (!this.security.isClassAllowed(tag)) throw new InsecureJelly(`Class ${tag} not allowed.`);
+      return this.instance(tag, list[1]);
+    }
+    throw new JellyError(`no unjellier for type ${tag}`);
+  }
+
+  private instance(className: string, state: Sexp | undefined): PyInstance {
+    const inst = new PyInstance(className, undefined);
+    this.adopt(inst);
+    inst.state = state === undefined ? null : this.unjelly(state);
+    return inst;
+  }
+
+  private global(kind: "class" | "function" | "module", list: readonly Sexp[]): PyGlobal {
+    const raw = list[1];
+    if (typeof raw !== "string" && !(raw instanceof Uint8Array)) throw new InsecureJelly(`Attempted to unjelly a ${kind} with a non-string name.`);
+    const name = decodeUtf8(raw);
+    const mod = kind === "module" ? name : moduleOf(name);
+    if (!this.security.isModuleAllowed(mod)) throw new InsecureJelly(`Module ${mod} not allowed`);
+    if (kind === "class" && !this.security.isClassAllowed(name)) throw new InsecureJelly(`class not allowed: ${name}`);
+    return new PyGlobal(kind, name);
+  }
+
+  private fillArray(arr: unknown[], list: readonly Sexp[]): unknown[] {
+    this.adopt(arr);
+    for (let i = 1; i < list.length; i++) arr.push(this.unjelly(list[i]));
+    return arr;
+  }
+
+  private pair(entry: Sexp): readonly Sexp[] {
+    if (!Array.isArray(entry) || entry.length !== 2) throw new JellyError("dictionary entries must be [key, value] pairs");
+    return entry as readonly Sexp[];
+  }
+
+  private dictionary(list: readonly Sexp[]): unknown {
+    if (this.mode === "js" && this.allTextKeys(list)) {
+      const obj: Record<string, unknown> = Object.create(null);
+      this.adopt(obj);
+      for (let i = 1; i < list.length; i++) {
+        const [k, v] = this.pair(list[i]);
+        const key = this.unjelly(k) as string;
+        obj[key] = this.unjelly(v);
+      }
+      return obj;
+    }
+    const map = new Map<unknown, unknown>();
+    this.adopt(map);
+    for (let i = 1; i < list.length; i++) {
+      const [k, v] = this.pair(list[i]);
+      const key = this.unjelly(k);
+      const bad = unhashable(key);
+      if (bad) throw HASHABLE_ERROR(bad);
+      map.set(key, this.unjelly(v));
+    }
+    return map;
+  }
+
+  private allTextKeys(list: readonly Sexp[]): boolean {
+    for (let i = 1; i < list.length; i++) {
+      const k = this.pair(list[i])[0];
+      if (Array.isArray(k)) {
+        const t = (k as readonly Sexp[])[0];
+        if ((typeof t !== "string" && !(t instanceof Uint8Array)) || tagText(t) !== "unicode") return false;
+      } else if (!(this.bytesAsText && (k instanceof Uint8Array || typeof k === "string"))) return false;
+    }
+    return true;
+  }
+
+  private set(tag: "set" | "frozenset", list: readonly Sexp[]): Set<unknown> {
+    const s = tag === "frozenset" && this.mode === "python" ? new FrozenSet<unknown>() : new Set<unknown>();
+    this.adopt(s);
+    for (let i = 1; i < list.length; i++) {
+      const item = this.unjelly(list[i]);
+      const bad = unhashable(item);
+      if (bad) throw HASHABLE_ERROR(bad);
+      s.add(item);
+    }
+    return s;
+  }
+
+  private refId(raw: Sexp | undefined): number {
+    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new JellyError("reference ids must be ints");
+    return raw;
+  }
+
+  private reference(list: readonly Sexp[]): unknown {
+    if (list.length !== 3) throw new JellyError("reference needs an id and a value");
+    const id = this.refId(list[1]);
+    if (this.references.has(id) || this.building.has(id) || id === 0) throw new JellyError(`Multiple references with same ID! (${id})`);
+    this.building.add(id);
+    const value = this.value(list[2], id);
+    // The inner value was not a container that adopted itself (e.g. text): bind it now.
+    if (this.building.delete(id)) this.references.set(id, value);
+    return value;
+  }
+
+  private dereference(list: readonly Sexp[]): unknown {
+    const id = this.refId(list[1]);
+    if (this.references.has(id)) return this.references.get(id);
+    if (this.building.has(id)) throw new JellyError(`dereference ${id} to a value that is still being built`);
+    throw new JellyError(`dereference to unknown id ${id}`);
+  }
+}
+
+/** Unjellies one expression (one reference scope). */
+export function unjelly(sexp: Sexp, options?: UnjellyOptions): unknown {
+  return new Unjellier(options).unjellyFull(sexp);
+}
