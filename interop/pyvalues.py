@@ -481,7 +481,10 @@ def banana_decode(data, dialect):
     proto.expressionReceived = items.append
     proto.dataReceived(data)
     if proto.buffer or proto.listStack:
-        raise _banana.BananaError("incomplete banana data (%d bytes left over)" % (len(proto.buffer),))
+        raise _banana.BananaError(
+            "incomplete banana data: %d bytes buffered, %d unfinished lists"
+            % (len(proto.buffer), len(proto.listStack))
+        )
     return items
 
 
