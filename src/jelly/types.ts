@@ -11,8 +11,8 @@ export class Tuple<T = unknown> extends Array<T> {
 }
 
 /** Makes a Tuple of the given items. */
-export function tuple<T>(...items: T[]): Tuple<T> {
-  const t = new Tuple<T>();
+export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
+  const t = new Tuple<T[number]>();
   for (const item of items) t.push(item);
   return t;
 }

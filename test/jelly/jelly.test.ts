@@ -118,7 +118,7 @@ describe("unjelly: idiomatic JS mode", () => {
   });
 
   it("treats __proto__ and constructor as plain keys", () => {
-    const v = loads(dumps(new Map([["__proto__", { polluted: true }], ["constructor", 1]])), { mode: "js" }) as Record<string, unknown>;
+    const v = loads(dumps(new Map<string, unknown>([["__proto__", { polluted: true }], ["constructor", 1]])), { mode: "js" }) as Record<string, unknown>;
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(v)).toEqual(["__proto__", "constructor"]);
     const m = loads(dumps(new Map([["__proto__", 1]]))) as Map<string, unknown>;
