@@ -87,7 +87,7 @@ describe("unjelly: lossless by default", () => {
     expect(back[0]).toBe(back[1]);
     expect(back[2]).toBe(back);
     expect(hex(dumps(back))).toBe(hex(dumps(outer)));
-    const t = tuple<unknown>([]);
+    const t = tuple<[unknown[]]>([]);
     (t[0] as unknown[]).push(t);
     const tb = loads(dumps(t)) as Tuple<unknown[]>;
     expect(tb[0][0]).toBe(tb);
