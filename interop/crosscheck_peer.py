@@ -30,6 +30,7 @@ import random
 import struct
 import sys
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the repo
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import pyvalues  # noqa: E402
@@ -71,6 +72,28 @@ _CHAR_POOLS = [
     (0x10000, 0x10FFFF),  # outside the BMP
     (0x1F600, 0x1F64F),  # emoji
 ]
+
+
+_STABLE_HASH_TYPES = (
+    bool, int, bytes, str, datetime.datetime, datetime.date, datetime.time,
+    datetime.timedelta, decimal.Decimal,
+)
+
+
+def _stable_hash(v):
+    """True if v is hashable and its hash (so set order) is the same in every run.
+
+    With PYTHONHASHSEED pinned, str/bytes/datetime hashes repeat; None (before Python 3.12),
+    NaN (3.10+) and plain objects such as jelly.Unpersistable hash by address.
+    """
+    t = type(v)
+    if t is float:
+        return not math.isnan(v)
+    if t in _STABLE_HASH_TYPES:
+        return True
+    if t is tuple or t is frozenset:
+        return all(_stable_hash(m) for m in v)
+    return False
 
 
 class ValueGenerator(object):
@@ -233,14 +256,18 @@ class ValueGenerator(object):
             return self.gen_leaf(self._pick(self.LEAVES))
         return self.gen_container(self._pick(self.CONTAINERS), depth)
 
-    def gen_key(self, depth, avoid_none=False):
-        """A hashable value: a key leaf, or a tuple / frozenset of keys."""
+    def gen_key(self, depth, allow_none=False):
+        """A hashable value with a hash that repeats from run to run.
+
+        A key leaf, or a tuple / frozenset of them. None (whose hash is its address before
+        Python 3.12) only as a whole dict key, where order does not depend on hashes.
+        """
         r = self.rng
         if self.hashable_pool and r.random() < 0.1:
             return r.choice(self.hashable_pool)
         if depth < self.MAX_DEPTH and r.random() < 0.15:
             n = r.randint(1, 3)
-            members = [self.gen_key(depth + 1, avoid_none) for _ in range(n)]
+            members = [self.gen_key(depth + 1) for _ in range(n)]
             if r.random() < 0.5:
                 v = tuple(members)
             else:
@@ -251,8 +278,8 @@ class ValueGenerator(object):
             return v
         while True:
             kind = self._pick(self.KEY_LEAVES)
-            if avoid_none and kind == "none":
-                continue  # hash(None) is address-based before Python 3.12
+            if kind == "none" and not allow_none:
+                continue
             v = self.gen_leaf(kind)
             if isinstance(v, float) and math.isnan(v):
                 continue
@@ -277,25 +304,22 @@ class ValueGenerator(object):
         if kind == "dict":
             v = {}
             self.pool.append(v)
-            keys = self._distinct([self.gen_key(depth + 1) for _ in range(min(n, 12))])
+            keys = self._distinct([self.gen_key(depth + 1, allow_none=True) for _ in range(min(n, 12))])
             for k in keys:
                 v[k] = self.gen_value(depth + 1)
             return v
         if kind == "tuple":
             v = tuple(self.gen_value(depth + 1) for _ in range(max(n, 1)))
             self.pool.append(v)
-            try:
-                hash(v)
+            if _stable_hash(v):
                 self.hashable_pool.append(v)
-            except TypeError:
-                pass
             return v
-        members = self._distinct([self.gen_key(depth + 1, avoid_none=True) for _ in range(min(n, 12))])
+        members = self._distinct([self.gen_key(depth + 1) for _ in range(min(n, 12))])
         if kind == "set":
             v = set(members)
         else:
             if not members:
-                members = [self.gen_key(depth + 1, avoid_none=True)]
+                members = [self.gen_key(depth + 1)]
             v = frozenset(members)
             self.hashable_pool.append(v)
         self.pool.append(v)

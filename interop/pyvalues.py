@@ -21,6 +21,7 @@ Conventions of to_desc (VALUES.md leaves them open):
 
 import datetime
 import decimal
+import random
 import struct
 import sys
 
@@ -184,6 +185,34 @@ def _parse(desc, table):
     raise DescError("unknown description node %r" % (kind,))
 
 
+def _same_order(container, members):
+    return len(container) == len(members) and all(a is b for a, b in zip(container, members))
+
+
+def _ordered_set(members, ctor):
+    """A set/frozenset of members that iterates in the described order, when one exists.
+
+    Python's iteration order depends on insertion order when hashes collide, so inserting
+    in the described order does not always reproduce it: try the reverse and a few
+    deterministic shuffles before settling for the plain build.
+    """
+    result = ctor(members)
+    if _same_order(result, members) or len(result) != len(members):
+        return result
+    candidates = [list(reversed(members))]
+    if len(members) <= 16:
+        shuffler = random.Random(len(members))
+        for _ in range(200):
+            order = list(members)
+            shuffler.shuffle(order)
+            candidates.append(order)
+    for order in candidates:
+        attempt = ctor(order)
+        if _same_order(attempt, members):
+            return attempt
+    return result
+
+
 def from_desc(desc):
     """Build the Python value a description stands for.
 
@@ -237,10 +266,8 @@ def from_desc(desc):
         members = [value_of(c) for c in item.children]
         if item.kind == "tuple":
             item.value = tuple(members)
-        elif item.kind == "set":
-            item.value = set(members)
         else:
-            item.value = frozenset(members)
+            item.value = _ordered_set(members, set if item.kind == "set" else frozenset)
         item.building = False
         item.built = True
         return item.value

@@ -21,6 +21,9 @@ function intValue(text: string): number | bigint {
   return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
 }
 
+// Map and Set fold -0 into +0; the codec keeps such a key as PyFloat(-0).
+const keyOf = (v: unknown) => (Object.is(v, -0) ? new PyFloat(-0) : v);
+
 /** Builds the JS value a description stands for (shared ids give the same object). */
 export function fromDesc(desc: Desc): unknown {
   const byId = new Map<number, unknown>();
@@ -59,13 +62,13 @@ export function fromDesc(desc: Desc): unknown {
         }
         const s = kind === "set" ? new Set<unknown>() : new FrozenSet<unknown>();
         if (id !== null) byId.set(id, s);
-        for (const it of items) s.add(build(it));
+        for (const it of items) s.add(keyOf(build(it)));
         return s;
       }
       case "dict": {
         const m = new Map<unknown, unknown>();
         if (d[1] !== null) byId.set(d[1] as number, m);
-        for (const [k, v] of d[2] as [Desc, Desc][]) m.set(build(k), build(v));
+        for (const [k, v] of d[2] as [Desc, Desc][]) m.set(keyOf(build(k)), build(v));
         return m;
       }
       case "datetime": {
@@ -173,4 +176,23 @@ export function canonicalDesc(desc: Desc): Desc {
     return d;
   };
   return walk(desc);
+}
+
+/** A banana-level description (fixtures' "sexp" vectors) as a banana expression. */
+export function sexpFromDesc(desc: Desc): import("../src/banana/values.ts").Sexp {
+  const [kind] = desc;
+  switch (kind) {
+    case "int":
+      return intValue(desc[1] as string);
+    case "float": {
+      const v = floatFromHex(desc[1] as string);
+      return Number.isInteger(v) && !Object.is(v, -0) && Math.abs(v) <= Number.MAX_SAFE_INTEGER ? new PyFloat(v) : v;
+    }
+    case "bytes":
+      return hexToBytes(desc[1] as string);
+    case "list":
+      return (desc[2] as Desc[]).map(sexpFromDesc);
+    default:
+      throw new Error(`not a banana description: ${String(kind)}`);
+  }
 }

@@ -15,9 +15,8 @@ export interface UnjellyableClass<T extends object = object> {
 export class UnjellyableRegistry {
   private readonly handlers = new Map<string, UnjellyHandler>();
 
-  constructor(parent?: UnjellyableRegistry) {
-    if (parent) for (const [k, v] of parent.handlers) this.handlers.set(k, v);
-  }
+  /** Tags not registered here are looked up in `parent` (live: later registrations there are seen). */
+  constructor(readonly parent?: UnjellyableRegistry) {}
 
   /** Registers a handler for a tag (a copy tag is conventionally the sender's "module.Class"). */
   register(tag: string, handler: UnjellyHandler): this {
@@ -45,15 +44,15 @@ export class UnjellyableRegistry {
   }
 
   get(tag: string): UnjellyHandler | undefined {
-    return this.handlers.get(tag);
+    return this.handlers.get(tag) ?? this.parent?.get(tag);
   }
 
   has(tag: string): boolean {
-    return this.handlers.has(tag);
+    return this.get(tag) !== undefined;
   }
 
   tags(): string[] {
-    return [...this.handlers.keys()];
+    return [...new Set([...(this.parent?.tags() ?? []), ...this.handlers.keys()])];
   }
 }
 

@@ -1,7 +1,7 @@
 // UTF-8 and tag helpers for jelly's hot paths (no Node APIs).
 import { byteString } from "../banana/values.ts";
 
-const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
+const fatalUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Strict UTF-8 decoding, as Python's str(b, "UTF-8"): invalid input throws a TypeError. */
 export function decodeUtf8(b: Uint8Array | string): string {

@@ -1,7 +1,7 @@
 // Jelly, receiving side: a banana expression -> a JS value, as twisted/spread/jelly.py _Unjellier
 // does under PB's security. Containers are created before their contents, so shared and cyclic
 // references resolve to the very same object without placeholders.
-import { PyFloat, asBytes, type Sexp } from "../banana/values.ts";
+import { PyFloat, asBytes, byteString, type Sexp } from "../banana/values.ts";
 import { InsecureJelly, JellyError } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
 import { defaultRegistry, type UnjellyableRegistry } from "./registry.ts";
@@ -30,6 +30,11 @@ export interface UnjellyOptions {
 
 const HASHABLE_ERROR = (what: string) => new JellyError(`unhashable type: '${what}'`);
 
+// Map and Set treat -0 as +0; a -0.0 key or member keeps its sign inside a PyFloat.
+function hashKey(v: unknown): unknown {
+  return Object.is(v, -0) ? new PyFloat(-0) : v;
+}
+
 function unhashable(v: unknown): string | null {
   if (typeof v !== "object" || v === null) return null;
   if (Array.isArray(v)) return v instanceof Tuple ? null : "list";
@@ -42,9 +47,10 @@ function unhashable(v: unknown): string | null {
 /** Parses the whitespace-separated ints of a date/time field as Python's int() would. */
 function fields(raw: Sexp | undefined, what: string): number[] {
   if (typeof raw !== "string" && !(raw instanceof Uint8Array)) throw new JellyError(`${what} needs a byte string`);
-  const text = decodeUtf8(raw).trim();
+  // Python splits the bytes on ASCII whitespace and int() refuses anything non-ASCII.
+  const text = byteString(raw).replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, "");
   if (text === "") return [];
-  return text.split(/\s+/).map((t) => {
+  return text.split(/[ \t\n\r\v\f]+/).map((t) => {
     if (!/^[+-]?\d+(?:_\d+)*$/.test(t)) throw new JellyError(`invalid literal for int() in ${what}: '${t}'`);
     const n = Number(t.replace(/_/g, ""));
     if (!Number.isSafeInteger(n)) throw new JellyError(`${what} field out of range: ${t}`);
@@ -68,6 +74,8 @@ export class Unjellier {
   private currentRef = 0;
   private depth = 0;
   private readonly postCallbacks: (() => void)[] = [];
+  /** In "js" mode, the plain arrays and sets that were tuples and frozensets: still hashable. */
+  private readonly jsHashable = new WeakSet<object>();
 
   constructor(options: UnjellyOptions = {}) {
     this.security = options.security ?? globalSecurity;
@@ -166,7 +174,7 @@ export class Unjellier {
       case "list":
         return this.fillArray([], list);
       case "tuple":
-        return this.fillArray(this.mode === "js" ? [] : new Tuple(), list);
+        return this.fillArray(this.mode === "js" ? this.hashableInJs([]) : new Tuple(), list);
       case "dictionary":
         return this.dictionary(list);
       case "set":
@@ -206,10 +214,10 @@ export class Unjellier {
       }
       case "decimal": {
         const [, value, exponent] = list;
-        if (list.length !== 3 || (typeof value !== "number" && typeof value !== "bigint") || typeof exponent !== "number" || !Number.isSafeInteger(exponent)) {
+        if (list.length !== 3 || !(typeof value === "bigint" || Number.isSafeInteger(value)) || typeof exponent !== "number" || !Number.isSafeInteger(exponent)) {
           throw new JellyError("decimal needs an int coefficient and an int exponent");
         }
-        return new PyDecimal(BigInt(value), exponent);
+        return new PyDecimal(BigInt(value as number | bigint), exponent);
       }
       case "unpersistable": {
         const reason = list[1];
@@ -249,7 +257,8 @@ export class Unjellier {
   private global(kind: "class" | "function" | "module", list: readonly Sexp[]): PyGlobal {
     const raw = list[1];
     if (typeof raw !== "string" && !(raw instanceof Uint8Array)) throw new InsecureJelly(`Attempted to unjelly a ${kind} with a non-string name.`);
-    const name = decodeUtf8(raw);
+    const name = typeof raw === "string" ? raw : tryDecodeUtf8(raw);
+    if (name === null) throw new JellyError(`${kind} name is not valid UTF-8`);
     const mod = kind === "module" ? name : moduleOf(name);
     if (!this.security.isModuleAllowed(mod)) throw new InsecureJelly(`Module ${mod} not allowed`);
     if (kind === "class" && !this.security.isClassAllowed(name)) throw new InsecureJelly(`class not allowed: ${name}`);
@@ -283,9 +292,9 @@ export class Unjellier {
     for (let i = 1; i < list.length; i++) {
       const [k, v] = this.pair(list[i]);
       const key = this.unjelly(k);
-      const bad = unhashable(key);
+      const bad = this.jsHashable.has(key as object) ? null : unhashable(key);
       if (bad) throw HASHABLE_ERROR(bad);
-      map.set(key, this.unjelly(v));
+      map.set(this.keepNegativeZero(key), this.unjelly(v));
     }
     return map;
   }
@@ -296,21 +305,31 @@ export class Unjellier {
       if (Array.isArray(k)) {
         const t = (k as readonly Sexp[])[0];
         if ((typeof t !== "string" && !(t instanceof Uint8Array)) || tagText(t) !== "unicode") return false;
-      } else if (!(this.bytesAsText && (k instanceof Uint8Array || typeof k === "string"))) return false;
+      } else if (!(this.bytesAsText && ((k instanceof Uint8Array && tryDecodeUtf8(k) !== null) || typeof k === "string"))) return false;
     }
     return true;
   }
 
   private set(tag: "set" | "frozenset", list: readonly Sexp[]): Set<unknown> {
-    const s = tag === "frozenset" && this.mode === "python" ? new FrozenSet<unknown>() : new Set<unknown>();
+    const s = tag === "frozenset" ? (this.mode === "python" ? new FrozenSet<unknown>() : this.hashableInJs(new Set<unknown>())) : new Set<unknown>();
     this.adopt(s);
     for (let i = 1; i < list.length; i++) {
       const item = this.unjelly(list[i]);
-      const bad = unhashable(item);
+      const bad = this.jsHashable.has(item as object) ? null : unhashable(item);
       if (bad) throw HASHABLE_ERROR(bad);
-      s.add(item);
+      s.add(this.keepNegativeZero(item));
     }
     return s;
+  }
+
+  private hashableInJs<T extends object>(x: T): T {
+    this.jsHashable.add(x);
+    return x;
+  }
+
+  /** Map and Set turn a -0 key into 0; in "python" mode keep the float as a PyFloat so it goes back as -0.0. */
+  private keepNegativeZero(key: unknown): unknown {
+    return this.mode === "python" && Object.is(key, -0) ? new PyFloat(-0) : key;
   }
 
   private refId(raw: Sexp | undefined): number {
