@@ -1,0 +1,29 @@
+// twisted/cred/error.py, with the qualified names and MROs a Twisted peer traps them by.
+
+export class Unauthorized extends Error {
+  static pythonType = "twisted.cred.error.Unauthorized";
+  override name = "Unauthorized";
+}
+
+export class LoginFailed extends Error {
+  static pythonType = "twisted.cred.error.LoginFailed";
+  override name = "LoginFailed";
+}
+
+/** Wrong password, unknown user: the one a client sees. */
+export class UnauthorizedLogin extends LoginFailed {
+  static override pythonType = "twisted.cred.error.UnauthorizedLogin";
+  static pythonParents = ["twisted.cred.error.UnauthorizedLogin", "twisted.cred.error.LoginFailed", "twisted.cred.error.Unauthorized"];
+  override name = "UnauthorizedLogin";
+}
+
+/** No checker for the kind of credentials offered. */
+export class UnhandledCredentials extends LoginFailed {
+  static override pythonType = "twisted.cred.error.UnhandledCredentials";
+  override name = "UnhandledCredentials";
+}
+
+export class LoginDenied extends LoginFailed {
+  static override pythonType = "twisted.cred.error.LoginDenied";
+  override name = "LoginDenied";
+}

@@ -1,0 +1,33 @@
+// The hashing of PB's challenge/response login (pb.py respond/challenge), on Node's crypto.
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+export function md5(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash("md5");
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+const utf8 = new TextEncoder();
+
+export function toBytes(x: string | Uint8Array): Uint8Array {
+  return typeof x === "string" ? utf8.encode(x) : x;
+}
+
+/** pb.respond: md5(md5(password) + challenge), 16 raw bytes. */
+export function respond(challenge: Uint8Array, password: string | Uint8Array): Uint8Array {
+  return md5(md5(toBytes(password)), challenge);
+}
+
+/** A login challenge: 16 bytes from a cryptographic RNG (Twisted uses `random`; PROTOCOL.md section 7). */
+export function challenge(): Uint8Array {
+  return new Uint8Array(randomBytes(16));
+}
+
+/** Compares two byte strings in time that does not depend on where they differ. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) {
+    timingSafeEqual(a, a);
+    return false;
+  }
+  return timingSafeEqual(a, b);
+}

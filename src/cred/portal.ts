@@ -1,0 +1,42 @@
+// twisted/cred/portal.py: a Portal finds the checker for the credentials and asks the realm for the avatar.
+import type { AvatarId, Credentials } from "./credentials.ts";
+import type { CredentialsChecker } from "./checkers.ts";
+import { UnhandledCredentials } from "./errors.ts";
+
+/** The interface PB asks realms for. */
+export const IPerspective = "twisted.spread.pb.IPerspective";
+
+export type LoginResult = [iface: string, avatar: object, logout: () => void];
+
+export interface Realm {
+  requestAvatar(avatarId: AvatarId, mind: unknown, ...interfaces: string[]): LoginResult | Promise<LoginResult>;
+}
+
+export class Portal {
+  private readonly checkers = new Map<string, CredentialsChecker>();
+  constructor(
+    readonly realm: Realm,
+    checkers: CredentialsChecker[] = [],
+  ) {
+    for (const c of checkers) this.registerChecker(c);
+  }
+
+  registerChecker(checker: CredentialsChecker, ...interfaces: string[]): void {
+    for (const i of interfaces.length ? interfaces : checker.credentialInterfaces) this.checkers.set(i, checker);
+  }
+
+  listCredentialsInterfaces(): string[] {
+    return [...this.checkers.keys()];
+  }
+
+  async login(credentials: Credentials, mind: unknown, ...interfaces: string[]): Promise<LoginResult> {
+    for (const i of credentials.interfaces) {
+      const checker = this.checkers.get(i);
+      if (checker) {
+        const avatarId = await checker.requestAvatarId(credentials);
+        return await this.realm.requestAvatar(avatarId, mind, ...interfaces);
+      }
+    }
+    throw new UnhandledCredentials(`No checker for ${credentials.interfaces.join(", ")}`);
+  }
+}

@@ -1,0 +1,193 @@
+// PB's object flavors (twisted/spread/flavors.py and parts of pb.py): what is sent by reference,
+// what by copy, and how the peer's calls reach local methods.
+import type { Sexp } from "../banana/values.ts";
+import { JellyError } from "../jelly/errors.ts";
+import { jellyFor, type Jellier } from "../jelly/jelly.ts";
+import type { Unjellier } from "../jelly/unjelly.ts";
+import { decodeUtf8 } from "../jelly/text.ts";
+import type { Broker } from "./broker.ts";
+import { AttributeError, findMethod, invoke, type MethodPrefix } from "./dispatch.ts";
+import { NoSuchMethod } from "./errors.ts";
+import type { Kwargs } from "./kwargs.ts";
+
+/** What the broker can deliver a peer's call to. */
+export interface RemoteMessageTarget {
+  /** Runs the named method; returns the jellied result (or a promise of it). */
+  remoteMessageReceived(broker: Broker, message: string, args: Sexp, kw: Sexp): Sexp | Promise<Sexp>;
+}
+
+function brokerOf(jellier: Jellier, what: string): Broker {
+  const b = jellier.invoker as Broker | undefined;
+  if (!b || typeof (b as Partial<Broker>).registerReference !== "function") throw new JellyError(`${what} can only be sent through a PB broker`);
+  return b;
+}
+
+function className(x: object): string {
+  return (x.constructor as { name?: string } | undefined)?.name || "object";
+}
+
+/**
+ * Calls `prefix + message` on `target` with the peer's arguments, unjellied for `perspective`;
+ * `first` is put before them (ViewPoint's perspective).
+ */
+export function dispatch(
+  broker: Broker,
+  target: object,
+  prefix: MethodPrefix,
+  message: string,
+  netArgs: Sexp,
+  netKw: Sexp,
+  perspective: unknown,
+  resultPerspective: unknown,
+  first: unknown[] = [],
+): Sexp | Promise<Sexp> {
+  const [args, kw] = broker.unserializeCall(netArgs, netKw, perspective);
+  const fn = findMethod(target, prefix, message);
+  if (!fn) {
+    if (prefix === "remote_") throw new NoSuchMethod(`No such method: remote_${message}`);
+    throw new AttributeError(`'${className(target)}' object has no attribute '${prefix}${message}'`);
+  }
+  const result = invoke(target, fn, prefix + message, [...first, ...args], kw);
+  return broker.serialize(result, resultPerspective);
+}
+
+/** An object the peer holds by reference and calls through `remote_<name>` methods. */
+export class Referenceable implements RemoteMessageTarget {
+  /** The perspective results are serialized for (None in Twisted unless set). */
+  perspective: unknown = null;
+
+  remoteMessageReceived(broker: Broker, message: string, args: Sexp, kw: Sexp): Sexp | Promise<Sexp> {
+    return dispatch(broker, this, "remote_", message, args, kw, null, this.perspective);
+  }
+
+  [jellyFor](jellier: Jellier): Sexp {
+    return ["remote", brokerOf(jellier, "a Referenceable").registerReference(this)];
+  }
+}
+
+/** What a listener hands each connection as its root object (Twisted's IPBRoot). */
+export interface PBRoot {
+  rootObject(broker: Broker): RemoteMessageTarget & object;
+}
+
+/** A Referenceable that is its own root for every connection. */
+export class Root extends Referenceable implements PBRoot {
+  rootObject(_broker: Broker): Referenceable {
+    return this;
+  }
+}
+
+/** A Referenceable bound to one perspective, for a Viewable: calls run `view_<name>(perspective, ...)`. */
+export class ViewPoint extends Referenceable {
+  constructor(
+    override perspective: unknown,
+    readonly object: Viewable,
+  ) {
+    super();
+  }
+  override remoteMessageReceived(broker: Broker, message: string, args: Sexp, kw: Sexp): Sexp | Promise<Sexp> {
+    return dispatch(broker, this.object, "view_", message, args, kw, this.perspective, this.perspective, [this.perspective]);
+  }
+}
+
+/** Sent as a ViewPoint for the perspective it is serialized for. */
+export class Viewable {
+  [jellyFor](jellier: Jellier): Sexp {
+    const broker = brokerOf(jellier, "a Viewable");
+    return broker.viewPointFor(broker.serializingPerspective, this)[jellyFor](jellier);
+  }
+}
+
+/** Wraps an object so that it is sent by reference and its `<messageType>MessageReceived` handles calls. */
+export class AsReferenceable extends Referenceable {
+  constructor(
+    readonly object: object,
+    messageType = "remote",
+  ) {
+    super();
+    const handler = (object as Record<string, unknown>)[`${messageType}MessageReceived`];
+    if (typeof handler !== "function") throw new TypeError(`${className(object)} has no ${messageType}MessageReceived`);
+    this.remoteMessageReceived = (handler as RemoteMessageTarget["remoteMessageReceived"]).bind(object);
+  }
+}
+
+/** A logged-in user's server-side object: calls run `perspective_<name>` and see this avatar as perspective. */
+export class Avatar {
+  perspectiveMessageReceived(broker: Broker, message: string, args: Sexp, kw: Sexp): Sexp | Promise<Sexp> {
+    return dispatch(broker, this, "perspective_", message, args, kw, this, this);
+  }
+}
+
+function defaultTypeName(obj: object): string {
+  const ctor = obj.constructor as { pythonType?: string; name?: string };
+  return ctor.pythonType ?? `__main__.${ctor.name || "object"}`;
+}
+
+/** Own enumerable properties, as Python's __dict__. */
+function ownState(obj: object): Record<string, unknown> {
+  const state: Record<string, unknown> = {};
+  for (const k of Object.keys(obj)) state[k] = (obj as Record<string, unknown>)[k];
+  return state;
+}
+
+/**
+ * Sent by copy: `[type tag, state]`. The tag is the class's static `pythonType`, else
+ * `__main__.<ClassName>`; the state its own properties, unless the hooks say otherwise.
+ */
+export class Copyable {
+  getStateToCopy(): unknown {
+    return ownState(this);
+  }
+  getStateToCopyFor(_perspective: unknown): unknown {
+    return this.getStateToCopy();
+  }
+  getTypeToCopy(): string {
+    return defaultTypeName(this);
+  }
+  getTypeToCopyFor(_perspective: unknown): string {
+    return this.getTypeToCopy();
+  }
+  [jellyFor](jellier: Jellier): Sexp {
+    const broker = jellier.invoker as Broker | undefined;
+    const sxp = jellier.prepare(this);
+    if (!broker) {
+      sxp.push(defaultTypeName(this), jellier.jelly(this.getStateToCopy()));
+    } else {
+      const p = broker.serializingPerspective;
+      const tag = this.getTypeToCopyFor(p);
+      sxp.push(tag, jellier.jelly(this.getStateToCopyFor(p)));
+    }
+    return jellier.preserve(this, sxp);
+  }
+}
+
+function keyText(k: unknown): string {
+  if (typeof k === "string") return k;
+  if (k instanceof Uint8Array) return decodeUtf8(k);
+  return String(k);
+}
+
+/** Sets `state`'s entries as own properties; keys like __proto__ stay plain data. */
+export function assignState(target: object, state: unknown): void {
+  const entries: Iterable<[unknown, unknown]> =
+    state instanceof Map ? state.entries() : state && typeof state === "object" ? Object.entries(state) : [];
+  for (const [k, v] of entries) {
+    Object.defineProperty(target, keyText(k), { value: v, writable: true, enumerable: true, configurable: true });
+  }
+}
+
+/**
+ * The receiving side of a Copyable: registered for a copy tag, created blank (no constructor
+ * call) and given the sender's state. Byte-string keys (Python 2 peers) become text.
+ */
+export class RemoteCopy {
+  setCopyableState(state: unknown): void {
+    assignState(this, state);
+  }
+  unjellyFor(unjellier: Unjellier, sexp: readonly Sexp[]): unknown {
+    this.setCopyableState(unjellier.unjelly(sexp[1]));
+    return this;
+  }
+}
+
+export type { Kwargs };

@@ -1,0 +1,12 @@
+export * from "./constants.ts";
+export * from "./errors.ts";
+export { PBError as Error } from "./errors.ts";
+export * from "./transport.ts";
+export * from "./kwargs.ts";
+export * from "./limits.ts";
+export * from "./failure.ts";
+export * from "./flavors.ts";
+export { AttributeError } from "./dispatch.ts";
+export * from "./remote.ts";
+export * from "./registry.ts";
+export * from "./broker.ts";

@@ -1,0 +1,26 @@
+// Every limit a PB connection enforces, in one object, with Twisted's defaults.
+import { DEFAULT_BANANA_LIMITS, type BananaLimits } from "../banana/limits.ts";
+import { DEFAULT_MAX_DEPTH } from "../jelly/jelly.ts";
+import { MAX_BROKER_REFS } from "./constants.ts";
+
+export interface PBLimits extends BananaLimits {
+  /** pb.MAX_BROKER_REFS: most entries in the local object table, and in the cache table. */
+  readonly maxBrokerRefs: number;
+  /** Deepest jelly nesting accepted either way (Python's recursion limit stops Twisted earlier). */
+  readonly maxDepth: number;
+}
+
+export const DEFAULT_PB_LIMITS: PBLimits = Object.freeze({
+  ...DEFAULT_BANANA_LIMITS,
+  maxBrokerRefs: MAX_BROKER_REFS,
+  maxDepth: DEFAULT_MAX_DEPTH,
+});
+
+export function pbLimits(overrides?: Partial<PBLimits>): PBLimits {
+  if (!overrides) return DEFAULT_PB_LIMITS;
+  const limits = { ...DEFAULT_PB_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`PB limit ${name} must be a positive integer, got ${value}`);
+  }
+  return Object.freeze(limits);
+}

@@ -1,0 +1,52 @@
+// PB's copy registry: the tags PB itself receives (remote, local, cached, lcache, failures),
+// under a registry for the application's copy tags.
+import type { Sexp } from "../banana/values.ts";
+import { JellyError } from "../jelly/errors.ts";
+import { UnjellyableRegistry, type UnjellyableClass } from "../jelly/registry.ts";
+import type { Unjellier } from "../jelly/unjelly.ts";
+import type { Broker } from "./broker.ts";
+import { COPYABLE_FAILURE_TAG } from "./constants.ts";
+import { CopiedFailure } from "./failure.ts";
+
+function brokerOf(u: Unjellier, tag: string): Broker {
+  const b = u.invoker as Broker | undefined;
+  if (!b || typeof (b as Partial<Broker>).remoteReferenceFor !== "function") throw new JellyError(`'${tag}' can only be received through a PB broker`);
+  return b;
+}
+
+function luidOf(sexp: readonly Sexp[], tag: string): number {
+  const luid = sexp[1];
+  if (sexp.length !== 2 || typeof luid !== "number" || !Number.isSafeInteger(luid)) throw new JellyError(`'${tag}' needs an int id`);
+  return luid;
+}
+
+/** The tags every broker understands. */
+export const pbBuiltinRegistry = new UnjellyableRegistry()
+  .register("remote", (u, sexp) => brokerOf(u, "remote").remoteReferenceFor(luidOf(sexp, "remote")))
+  .register("local", (u, sexp) => {
+    if (sexp.length !== 2) throw new JellyError("'local' needs an id");
+    return brokerOf(u, "local").localObjectForID(sexp[1]);
+  })
+  .register("cached", (u, sexp) => brokerOf(u, "cached").cachedLocallyAs(luidOf(sexp, "cached")))
+  .register("lcache", (u, sexp) => brokerOf(u, "lcache").remotelyCachedForLUID(luidOf(sexp, "lcache")))
+  .register(COPYABLE_FAILURE_TAG, (u, sexp) => {
+    if (sexp.length !== 2) throw new JellyError("a failure needs its state");
+    return CopiedFailure.fromState(u.unjelly(sexp[1]));
+  });
+
+/** The application's copy tags (Twisted's global unjellyableRegistry, for PB). */
+export const copyRegistry = new UnjellyableRegistry(pbBuiltinRegistry);
+
+/** Registers the RemoteCopy (or RemoteCache) class built for a copy tag (pb.setUnjellyableForClass). */
+export function setUnjellyableForClass<T extends object>(tag: string, cls: UnjellyableClass<T>, registry: UnjellyableRegistry = copyRegistry): void {
+  registry.setUnjellyableForClass(tag, cls);
+}
+
+/** pb.setUnjellyableFactoryForClass: `factory(state)` builds the local copy. */
+export function setUnjellyableFactoryForClass(tag: string, factory: (state: unknown) => unknown, registry: UnjellyableRegistry = copyRegistry): void {
+  registry.setUnjellyableFactoryForClass(tag, factory);
+}
+
+/** Twisted's older names. */
+export const setCopierForClass = setUnjellyableForClass;
+export const setFactoryForClass = setUnjellyableFactoryForClass;

@@ -1,0 +1,102 @@
+// The holder's side of a Referenceable (pb.py RemoteReference, RemoteMethod).
+import type { Sexp } from "../banana/values.ts";
+import { JellyError } from "../jelly/errors.ts";
+import { jellyFor, type Jellier } from "../jelly/jelly.ts";
+import type { Broker } from "./broker.ts";
+import { Kwargs, splitArgs } from "./kwargs.ts";
+
+export interface CallOptions {
+  /** Positional arguments. */
+  args?: readonly unknown[];
+  /** Keyword arguments. */
+  kwargs?: Record<string, unknown> | Map<string, unknown> | Kwargs;
+  /** Give up locally when this fires (the peer may still run the call). */
+  signal?: AbortSignal;
+  /** Give up locally after this many milliseconds. */
+  timeout?: number;
+}
+
+export type RemoteMethod = ((...args: unknown[]) => Promise<unknown>) & {
+  readonly obj: RemoteReference;
+  readonly methodName: string;
+};
+
+/**
+ * A reference to an object on the other side. Calls return promises; a trailing
+ * `kwargs({...})` argument becomes keyword arguments. Each reference the peer sends is counted
+ * there: release() (or garbage collection) sends the decref.
+ */
+export class RemoteReference {
+  private disconnectCallbacks: ((ref: RemoteReference) => void)[] = [];
+  private released = false;
+  private readonly onBrokerDisconnect = () => {
+    const callbacks = this.disconnectCallbacks;
+    this.disconnectCallbacks = [];
+    for (const cb of callbacks) cb(this);
+  };
+
+  constructor(
+    readonly perspective: unknown,
+    readonly broker: Broker,
+    readonly luid: number | string,
+    readonly doRefCount: boolean,
+  ) {}
+
+  /** Calls `remote_<name>` (or perspective_/view_...) on the remote object; a trailing Kwargs gives keyword arguments. */
+  callRemote(name: string, ...args: unknown[]): Promise<unknown> {
+    const [positional, kw] = splitArgs(args);
+    return this.broker.sendMessage("", this.perspective, this.luid, name, positional, kw, true) as Promise<unknown>;
+  }
+
+  /** Twisted's callRemote(..., pbanswer=False): answerRequired 0, nothing comes back. */
+  callRemoteNoAnswer(name: string, ...args: unknown[]): void {
+    const [positional, kw] = splitArgs(args);
+    void this.broker.sendMessage("", this.perspective, this.luid, name, positional, kw, false);
+  }
+
+  /** The full form: arguments, keyword arguments, and an AbortSignal or timeout that gives up locally. */
+  call(name: string, options: CallOptions = {}): Promise<unknown> {
+    const kw = options.kwargs === undefined ? null : options.kwargs instanceof Kwargs ? options.kwargs : new Kwargs(options.kwargs);
+    return this.broker.sendMessage("", this.perspective, this.luid, name, [...(options.args ?? [])], kw, true, options) as Promise<unknown>;
+  }
+
+  /** A function bound to one remote method (pb.RemoteMethod). */
+  remoteMethod(name: string): RemoteMethod {
+    const fn = (...args: unknown[]) => this.callRemote(name, ...args);
+    return Object.assign(fn, { obj: this as RemoteReference, methodName: name });
+  }
+
+  /** Calls `callback(this)` if the broker disconnects. */
+  notifyOnDisconnect(callback: (ref: RemoteReference) => void): void {
+    this.disconnectCallbacks.push(callback);
+    if (this.disconnectCallbacks.length === 1) this.broker.notifyOnDisconnect(this.onBrokerDisconnect);
+  }
+
+  dontNotifyOnDisconnect(callback: (ref: RemoteReference) => void): void {
+    const i = this.disconnectCallbacks.indexOf(callback);
+    if (i >= 0) this.disconnectCallbacks.splice(i, 1);
+    if (this.disconnectCallbacks.length === 0) this.broker.dontNotifyOnDisconnect(this.onBrokerDisconnect);
+  }
+
+  /** Lets go of the remote object now (sends decref once); later calls still go out, as in Twisted. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.doRefCount) this.broker.releaseReference(this);
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  /** Sent back to its own broker as [local, luid]. */
+  [jellyFor](jellier: Jellier): Sexp {
+    if (!jellier.invoker) return jellier.unpersistable("References cannot be serialized");
+    if (jellier.invoker !== this.broker) throw new JellyError("Can't send references to brokers other than their own.");
+    return ["local", this.luid];
+  }
+
+  toString(): string {
+    return `<RemoteReference luid=${String(this.luid)}>`;
+  }
+}
