@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // GC tests check that collected references send decref/decache.
+    execArgv: ["--expose-gc"],
   },
 });

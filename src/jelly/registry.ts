@@ -27,8 +27,8 @@ export class UnjellyableRegistry {
   /** setUnjellyableForClass: a blank instance of `cls` (constructor not run) gets `unjellyFor(unjellier, sexp)`. */
   setUnjellyableForClass<T extends object>(tag: string, cls: UnjellyableClass<T>): this {
     return this.register(tag, (unjellier, sexp) => {
+      // unjellyFor should adopt() what it returns before filling it, so cycles back to it resolve.
       const blank = Object.create(cls.prototype) as T & { unjellyFor(u: Unjellier, s: readonly Sexp[]): unknown };
-      unjellier.adopt(blank);
       return blank.unjellyFor(unjellier, sexp);
     });
   }

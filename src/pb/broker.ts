@@ -56,6 +56,16 @@ interface Local {
   object: object;
   refcount: number;
   perspective: unknown;
+  /** For a Cacheable: the one observer its copies on this connection are kept in sync through. */
+  observer?: unknown;
+}
+
+/** The holder's side of one cached object: the instance observe_ calls reach, and the facade users hold. */
+interface CacheEntry {
+  core: object;
+  facade: WeakRef<object> | null;
+  /** Occurrences received since the current facade was made: one decache each when it goes. */
+  counts: { n: number; live: boolean };
 }
 
 interface Pending {
@@ -74,6 +84,11 @@ interface Registration {
 /** A cacheable's owner-side hooks (flavors.Cacheable); see cache.ts. */
 export interface CacheableLike extends Jellyable {
   stoppedObserving(perspective: unknown, observer: unknown): void;
+}
+
+interface CacheHeld {
+  luid: number;
+  counts: { n: number; live: boolean };
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -129,7 +144,8 @@ export class Broker {
   // Cache tables (flavors.Cacheable / RemoteCache).
   private readonly remotelyCachedObjects = new Map<number, Local>();
   private readonly remotelyCachedLUIDs = new Map<object, number>();
-  private readonly locallyCachedObjects = new Map<number, object>();
+  private readonly locallyCachedObjects = new Map<number, CacheEntry>();
+  private readonly cacheFinalizer: FinalizationRegistry<CacheHeld> | null;
 
   private readonly readyPromise: Promise<void>;
   private resolveReady!: () => void;
@@ -153,6 +169,10 @@ export class Broker {
     this.encoder = new BananaEncoder({ limits: bananaLimits });
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.cacheFinalizer =
+      typeof FinalizationRegistry === "function"
+        ? new FinalizationRegistry<CacheHeld>((held) => this.cacheFacadeGone(held))
+        : null;
     this.finalizer =
       typeof FinalizationRegistry === "function"
         ? new FinalizationRegistry<number>((luid) => {
@@ -223,11 +243,12 @@ export class Broker {
     }
     for (const local of this.remotelyCachedObjects.values()) {
       try {
-        (local.object as CacheableLike).stoppedObserving(local.perspective, this.observerFor?.(local.object, local.perspective));
+        (local.object as CacheableLike).stoppedObserving(local.perspective, local.observer);
       } catch (e) {
         this.log({ level: "error", message: "stoppedObserving failed", error: e });
       }
     }
+    for (const entry of this.locallyCachedObjects.values()) entry.counts.live = false;
     const notifiers = this.disconnects;
     this.disconnects = [];
     for (const notify of notifiers) {
@@ -339,7 +360,7 @@ export class Broker {
     const answerRequired = truthy(rawAnswer);
     let result: Sexp | Promise<Sexp>;
     try {
-      const target = plain ? this.localObjectForID(objectID) : this.cachedLocallyAs(this.luidOf(objectID));
+      const target = plain ? this.localObjectForID(objectID) : this.localCacheTarget(objectID);
       if (target === null || target === undefined) throw new PBError("Invalid Object ID");
       if (typeof (target as Partial<RemoteMessageTarget>).remoteMessageReceived !== "function") throw new PBError("Invalid Object ID");
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
@@ -457,7 +478,7 @@ export class Broker {
     if (!local) throw new ProtocolError(`decache for unknown cache ${luid}`);
     if (--local.refcount > 0) return;
     try {
-      (local.object as CacheableLike).stoppedObserving(local.perspective, this.observerFor?.(local.object, local.perspective));
+      (local.object as CacheableLike).stoppedObserving(local.perspective, local.observer);
     } catch (e) {
       this.log({ level: "error", message: "stoppedObserving failed", error: e });
     }
@@ -468,10 +489,13 @@ export class Broker {
 
   private protoUncache(raw: Sexp): void {
     const luid = this.luidOf(raw);
-    const cache = this.locallyCachedObjects.get(luid);
-    if (!cache) throw new ProtocolError(`uncache for unknown cache ${luid}`);
+    const entry = this.locallyCachedObjects.get(luid);
+    if (!entry) throw new ProtocolError(`uncache for unknown cache ${luid}`);
     this.locallyCachedObjects.delete(luid);
-    (cache as { uncached?: () => void }).uncached?.();
+    entry.counts.live = false;
+    const facade = entry.facade?.deref();
+    if (facade) this.cacheFinalizer?.unregister(facade);
+    (entry.core as { uncached?: () => void }).uncached?.();
   }
 
   // ---- sending --------------------------------------------------------------------------
@@ -645,9 +669,7 @@ export class Broker {
 
   // ---- caches (used by Cacheable and RemoteCache) ---------------------------------------
 
-  /** Set by the cache module: builds the observer handed to stoppedObserving. */
-  observerFor?: (cacheable: object, perspective: unknown) => unknown;
-
+  /** The luid a Cacheable has on this connection (one more reference with `incref`), if cached. */
   cachedRemotelyAs(instance: object, incref = false): number | undefined {
     const luid = this.remotelyCachedLUIDs.get(instance);
     if (luid !== undefined && incref) {
@@ -657,6 +679,7 @@ export class Broker {
     return luid;
   }
 
+  /** Registers a Cacheable's first send on this connection. */
   cacheRemotely(instance: object): number {
     // As Twisted: the luid is taken even when the table is full.
     const luid = ++this.currentLocalID;
@@ -667,20 +690,80 @@ export class Broker {
     return luid;
   }
 
+  /** Remembers the observer of a cached object, handed back to stoppedObserving. */
+  setCacheObserver(luid: number, observer: unknown): void {
+    const local = this.remotelyCachedObjects.get(luid);
+    if (local) local.observer = observer;
+  }
+
   remotelyCachedForLUID(luid: number): unknown {
     const local = this.remotelyCachedObjects.get(luid);
     if (!local) throw new ProtocolError(`lcache for unknown cache ${luid}`);
     return local.object;
   }
 
-  cacheLocally(luid: number, instance: object): void {
-    this.locallyCachedObjects.set(luid, instance);
+  /** Number of Cacheables the peer holds copies of. */
+  get remotelyCachedCount(): number {
+    return this.remotelyCachedObjects.size;
   }
 
+  /** Number of caches this side holds for the peer. */
+  get locallyCachedCount(): number {
+    return this.locallyCachedObjects.size;
+  }
+
+  /**
+   * Stores the RemoteCache built for a received [tag, luid, state] and returns the object the
+   * application holds: a facade (a Proxy) whose collection sends the decaches, while `core`
+   * stays here for observe_ calls until the owner's uncache, as Twisted's borg copies do.
+   */
+  cacheLocally(luid: number, core: object): object {
+    const old = this.locallyCachedObjects.get(luid);
+    if (old) old.counts.live = false;
+    const entry: CacheEntry = { core, facade: null, counts: { n: 0, live: true } };
+    this.locallyCachedObjects.set(luid, entry);
+    return this.cacheFacade(luid, entry);
+  }
+
+  private cacheFacade(luid: number, entry: CacheEntry): object {
+    let facade = entry.facade?.deref();
+    if (facade) {
+      entry.counts.n++;
+      return facade;
+    }
+    facade = new Proxy(entry.core, {});
+    entry.facade = new WeakRef(facade);
+    entry.counts = { n: 1, live: true };
+    this.cacheFinalizer?.register(facade, { luid, counts: entry.counts }, facade);
+    return facade;
+  }
+
+  /** The same RemoteCache object for a received [cached, luid], one more reference counted. */
   cachedLocallyAs(luid: number): unknown {
-    const cache = this.locallyCachedObjects.get(luid);
-    if (!cache) throw new PBError(`no cache with id ${luid}`);
-    return cache;
+    const entry = this.locallyCachedObjects.get(luid);
+    if (!entry) throw new ProtocolError(`cached for unknown cache ${luid}`);
+    return this.cacheFacade(luid, entry);
+  }
+
+  private localCacheTarget(raw: Sexp): unknown {
+    if (typeof raw !== "number") return null;
+    return this.locallyCachedObjects.get(raw)?.core ?? null;
+  }
+
+  private cacheFacadeGone(held: CacheHeld): void {
+    if (!held.counts.live || this.disconnected) return;
+    held.counts.live = false;
+    for (let i = 0; i < held.counts.n; i++) this.decCacheRef(held.luid);
+  }
+
+  /** Lets go of a RemoteCache now: one decache per reference received (garbage collection does it otherwise). */
+  releaseCache(luid: number): void {
+    const entry = this.locallyCachedObjects.get(luid);
+    if (!entry || !entry.counts.live) return;
+    const facade = entry.facade?.deref();
+    if (facade) this.cacheFinalizer?.unregister(facade);
+    entry.facade = null;
+    this.cacheFacadeGone({ luid, counts: entry.counts });
   }
 
   // ---- jelly with the broker as invoker -------------------------------------------------

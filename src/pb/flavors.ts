@@ -185,6 +185,7 @@ export class RemoteCopy {
     assignState(this, state);
   }
   unjellyFor(unjellier: Unjellier, sexp: readonly Sexp[]): unknown {
+    unjellier.adopt(this);
     this.setCopyableState(unjellier.unjelly(sexp[1]));
     return this;
   }

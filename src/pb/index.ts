@@ -6,6 +6,7 @@ export * from "./kwargs.ts";
 export * from "./limits.ts";
 export * from "./failure.ts";
 export * from "./flavors.ts";
+export * from "./cache.ts";
 export { AttributeError } from "./dispatch.ts";
 export * from "./remote.ts";
 export * from "./registry.ts";
