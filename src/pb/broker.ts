@@ -81,6 +81,12 @@ interface Registration {
   cache: boolean;
 }
 
+/** A pager as the broker drives it (util.py Pager). */
+export interface PageProducer {
+  sendNextPage(): void;
+  stillPaging(): boolean;
+}
+
 /** A cacheable's owner-side hooks (flavors.Cacheable); see cache.ts. */
 export interface CacheableLike extends Jellyable {
   stoppedObserving(perspective: unknown, observer: unknown): void;
@@ -146,6 +152,9 @@ export class Broker {
   private readonly remotelyCachedLUIDs = new Map<object, number>();
   private readonly locallyCachedObjects = new Map<number, CacheEntry>();
   private readonly cacheFinalizer: FinalizationRegistry<CacheHeld> | null;
+
+  private pageProducers: PageProducer[] = [];
+  private pageTimer: ReturnType<typeof setTimeout> | null = null;
 
   private readonly readyPromise: Promise<void>;
   private resolveReady!: () => void;
@@ -249,6 +258,9 @@ export class Broker {
       }
     }
     for (const entry of this.locallyCachedObjects.values()) entry.counts.live = false;
+    this.pageProducers = [];
+    if (this.pageTimer) clearTimeout(this.pageTimer);
+    this.transport?.unregisterProducer?.();
     const notifiers = this.disconnects;
     this.disconnects = [];
     for (const notify of notifiers) {
@@ -575,6 +587,39 @@ export class Broker {
     });
     this.transport?.write(bytes);
     return promise;
+  }
+
+  /**
+   * Sends pages as the connection drains (Broker.registerPageProducer): one page per pager each
+   * time the transport asks for more, never everything at once.
+   */
+  registerPageProducer(pager: PageProducer): void {
+    if (this.disconnected) throw new DeadReferenceError("Calling Stale Broker");
+    this.pageProducers.push(pager);
+    if (this.pageProducers.length !== 1) return;
+    if (this.transport?.registerProducer) this.transport.registerProducer(() => this.resumeProducing());
+    else this.pageTimer = setTimeout(() => this.pumpPages(), 0);
+  }
+
+  private pumpPages(): void {
+    this.pageTimer = null;
+    this.resumeProducing();
+    if (this.pageProducers.length && !this.disconnected) this.pageTimer = setTimeout(() => this.pumpPages(), 0);
+  }
+
+  /** Called by the transport when its buffer has drained. */
+  resumeProducing(): void {
+    for (let i = this.pageProducers.length - 1; i >= 0; i--) {
+      const pager = this.pageProducers[i];
+      try {
+        pager.sendNextPage();
+        if (!pager.stillPaging()) this.pageProducers.splice(i, 1);
+      } catch (e) {
+        this.log({ level: "error", message: "pager failed", error: e });
+        this.pageProducers.splice(i, 1);
+      }
+    }
+    if (!this.pageProducers.length) this.transport?.unregisterProducer?.();
   }
 
   sendDecRef(luid: number | string): void {

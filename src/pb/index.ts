@@ -7,6 +7,8 @@ export * from "./limits.ts";
 export * from "./failure.ts";
 export * from "./flavors.ts";
 export * from "./cache.ts";
+export * from "./pager.ts";
+export * from "./publish.ts";
 export { AttributeError } from "./dispatch.ts";
 export * from "./remote.ts";
 export * from "./registry.ts";
