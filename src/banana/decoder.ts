@@ -29,6 +29,9 @@ const MODE_FLOAT = 2;
 
 // 128**k for the digits whose sum still fits a double exactly (7 digits = 49 bits).
 const POW128 = [1, 128, 16384, 2097152, 268435456, 34359738368, 4398046511104];
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+// Lists up to this long get their array at full size when their header arrives.
+const PREALLOCATE = 16;
 
 export class BananaDecoder {
   /** Vocabulary tokens are accepted only in dialect "pb"; may be changed between items. */
@@ -46,6 +49,8 @@ export class BananaDecoder {
   private readonly floatView = new DataView(this.floatBody.buffer);
   private readonly stackItems: Sexp[][] = [];
   private readonly stackWant: number[] = [];
+  /** How many items each open list holds so far (its array may be preallocated). */
+  private readonly stackFill: number[] = [];
   private consumed = 0;
   private failure: BananaDecodeError | null = null;
 
@@ -79,6 +84,7 @@ export class BananaDecoder {
     if (this.failure) throw this.failure;
     const n = chunk.length;
     const prefixLimit = this.limits.prefixLimit;
+    const base = this.consumed;
     let i = 0;
     try {
       while (i < n) {
@@ -103,25 +109,39 @@ export class BananaDecoder {
           }
           continue;
         }
-        const b = chunk[i++];
+        let b = chunk[i++];
+        let big: bigint | null = null;
+        let num: number;
         if (b < 0x80) {
-          const k = this.hdrCount++;
-          if (k < 7) this.hdrNum += b * POW128[k];
-          else if (k < prefixLimit) {
-            if (this.hdrBig === null) this.hdrBig = BigInt(this.hdrNum);
-            if (b !== 0) this.hdrBig += BigInt(b) << BigInt(7 * k);
+          if (this.hdrCount === 0 && i < n && chunk[i] >= 0x80) {
+            // The common case: a one-digit header and its type byte, both in this chunk.
+            num = b;
+            b = chunk[i++];
+          } else {
+            const k = this.hdrCount++;
+            if (k < 7) this.hdrNum += b * POW128[k];
+            else if (k < prefixLimit) {
+              if (this.hdrBig === null) this.hdrBig = BigInt(this.hdrNum);
+              if (b !== 0) this.hdrBig += BigInt(b) << BigInt(7 * k);
+            }
+            continue;
           }
-          continue;
+        } else {
+          // b is the type byte.
+          if (this.hdrCount > prefixLimit) {
+            throw this.fail(`Security precaution: longer than ${prefixLimit} bytes worth of prefix`, i - 1);
+          }
+          big = this.hdrBig;
+          num = this.hdrNum;
+          // Redundant high zero digits (01 00 00 00 00 00 00 00 80) still make a small value.
+          if (big !== null && big <= MAX_SAFE_BIG) {
+            num = Number(big);
+            big = null;
+          }
+          this.hdrCount = 0;
+          this.hdrNum = 0;
+          this.hdrBig = null;
         }
-        // b is the type byte.
-        if (this.hdrCount > prefixLimit) {
-          throw this.fail(`Security precaution: longer than ${prefixLimit} bytes worth of prefix`, i - 1);
-        }
-        const big = this.hdrBig;
-        const num = this.hdrNum;
-        this.hdrCount = 0;
-        this.hdrNum = 0;
-        this.hdrBig = null;
         let item: Sexp;
         switch (b) {
           case LIST: {
@@ -130,8 +150,11 @@ export class BananaDecoder {
               item = [];
               break;
             }
-            this.stackItems.push([]);
+            // Exact size when small: a [] grown by push reserves 17 slots. Never more than that
+            // up front, so a header announcing a long list costs nothing until items arrive.
+            this.stackItems.push(num <= PREALLOCATE ? new Array<Sexp>(num) : []);
             this.stackWant.push(num);
+            this.stackFill.push(0);
             continue;
           }
           case STRING: {
@@ -186,6 +209,7 @@ export class BananaDecoder {
         throw this.fail(`Security precaution: more than ${prefixLimit} bytes of prefix`, 0);
       }
     } catch (e) {
+      this.consumed = base; // deliverAt() does not restore it when the handler throws
       if (!this.failure) {
         // An error from onItem: the stream position is no longer meaningful.
         this.failure = e instanceof BananaDecodeError ? e : new BananaDecodeError(`item handler failed: ${String(e)}`, this.consumed + i);
@@ -199,15 +223,12 @@ export class BananaDecoder {
     return this.failure;
   }
 
-  /** deliver(), keeping `offset` right for a handler that looks at it. */
+  /** deliver(), keeping `offset` right for a handler that looks at it (feed's catch restores it on a throw). */
   private deliverAt(item: Sexp, i: number): void {
     const before = this.consumed;
     this.consumed = before + i;
-    try {
-      this.deliver(item);
-    } finally {
-      this.consumed = before;
-    }
+    this.deliver(item);
+    this.consumed = before;
   }
 
   private deliver(item: Sexp): void {
@@ -219,10 +240,15 @@ export class BananaDecoder {
         return;
       }
       const top = items[depth - 1];
-      top.push(item);
-      if (top.length < this.stackWant[depth - 1]) return;
+      const fill = this.stackFill[depth - 1] + 1;
+      top[fill - 1] = item;
+      if (fill < this.stackWant[depth - 1]) {
+        this.stackFill[depth - 1] = fill;
+        return;
+      }
       items.pop();
       this.stackWant.pop();
+      this.stackFill.pop();
       item = top;
     }
   }

@@ -6,3 +6,4 @@ export * from "./jelly.ts";
 export * from "./unjelly.ts";
 export * from "./codec.ts";
 export { decodeUtf8, tagText } from "./text.ts";
+export { idiomatic } from "./idiomatic.ts";

@@ -28,12 +28,10 @@ export interface UnjellyOptions {
   maxDepth?: number;
 }
 
-const HASHABLE_ERROR = (what: string) => new JellyError(`unhashable type: '${what}'`);
+// Longest array made at its final size (V8 gives `new Array(n)` slow dictionary elements for tens of millions).
+const PREALLOCATE_MAX = 1 << 20;
 
-// Map and Set treat -0 as +0; a -0.0 key or member keeps its sign inside a PyFloat.
-function hashKey(v: unknown): unknown {
-  return Object.is(v, -0) ? new PyFloat(-0) : v;
-}
+const HASHABLE_ERROR = (what: string) => new JellyError(`unhashable type: '${what}'`);
 
 function unhashable(v: unknown): string | null {
   if (typeof v !== "object" || v === null) return null;
@@ -69,13 +67,14 @@ export class Unjellier {
   readonly mode: "python" | "js";
   private readonly bytesAsText: boolean;
   private readonly maxDepth: number;
-  private readonly references = new Map<number, unknown>();
-  private readonly building = new Set<number>();
+  // These four are made on first use: a PB call unjellies two small expressions that seldom need them.
+  private refsMap: Map<number, unknown> | null = null;
+  private buildingSet: Set<number> | null = null;
   private currentRef = 0;
   private depth = 0;
-  private readonly postCallbacks: (() => void)[] = [];
+  private postCallbacks: (() => void)[] | null = null;
   /** In "js" mode, the plain arrays and sets that were tuples and frozensets: still hashable. */
-  private readonly jsHashable = new WeakSet<object>();
+  private jsHashable: WeakSet<object> | null = null;
 
   constructor(options: UnjellyOptions = {}) {
     this.security = options.security ?? globalSecurity;
@@ -86,16 +85,25 @@ export class Unjellier {
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
 
+  private get references(): Map<number, unknown> {
+    return (this.refsMap ??= new Map());
+  }
+
+  private get building(): Set<number> {
+    return (this.buildingSet ??= new Set());
+  }
+
   /** Unjellies a whole expression and runs the callbacks registered with afterwards(). */
   unjellyFull(sexp: Sexp): unknown {
     const value = this.unjelly(sexp);
-    for (const fn of this.postCallbacks) fn();
+    const callbacks = this.postCallbacks;
+    if (callbacks !== null) for (const fn of callbacks) fn();
     return value;
   }
 
   /** Runs `fn` once the whole expression has been unjellied (jelly.py postUnjelly). */
   afterwards(fn: () => void): void {
-    this.postCallbacks.push(fn);
+    (this.postCallbacks ??= []).push(fn);
   }
 
   /**
@@ -172,9 +180,10 @@ export class Unjellier {
   private builtin(tag: string, list: readonly Sexp[]): unknown {
     switch (tag) {
       case "list":
-        return this.fillArray([], list);
+        return this.currentRef === 0 ? this.newArray(list, null) : this.fillArray([], list);
       case "tuple":
-        return this.fillArray(this.mode === "js" ? this.hashableInJs([]) : new Tuple(), list);
+        if (this.mode === "js") return this.hashableInJs(this.currentRef === 0 ? this.newArray(list, null) : this.fillArray([], list));
+        return this.currentRef === 0 ? this.newArray(list, Tuple.prototype) : this.fillArray(new Tuple(), list);
       case "dictionary":
         return this.dictionary(list);
       case "set":
@@ -271,6 +280,25 @@ export class Unjellier {
     return arr;
   }
 
+  /**
+   * fillArray for an array no reference names, so nothing can see it before it is complete: made
+   * at its final size (push reserves 17 slots), and a Tuple gets its prototype once full (an Array
+   * subclass is many times slower to push to). The result is the same as fillArray's.
+   */
+  private newArray(list: readonly Sexp[], proto: object | null): unknown[] {
+    const n = list.length - 1;
+    let arr: unknown[];
+    if (n <= PREALLOCATE_MAX) {
+      arr = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) arr[i] = this.unjelly(list[i + 1]);
+    } else {
+      arr = [];
+      for (let i = 1; i <= n; i++) arr.push(this.unjelly(list[i]));
+    }
+    if (proto !== null) Object.setPrototypeOf(arr, proto);
+    return arr;
+  }
+
   private pair(entry: Sexp): readonly Sexp[] {
     if (!Array.isArray(entry) || entry.length !== 2) throw new JellyError("dictionary entries must be [key, value] pairs");
     return entry as readonly Sexp[];
@@ -292,7 +320,7 @@ export class Unjellier {
     for (let i = 1; i < list.length; i++) {
       const [k, v] = this.pair(list[i]);
       const key = this.unjelly(k);
-      const bad = this.jsHashable.has(key as object) ? null : unhashable(key);
+      const bad = this.isJsHashable(key) ? null : unhashable(key);
       if (bad) throw HASHABLE_ERROR(bad);
       map.set(this.keepNegativeZero(key), this.unjelly(v));
     }
@@ -315,7 +343,7 @@ export class Unjellier {
     this.adopt(s);
     for (let i = 1; i < list.length; i++) {
       const item = this.unjelly(list[i]);
-      const bad = this.jsHashable.has(item as object) ? null : unhashable(item);
+      const bad = this.isJsHashable(item) ? null : unhashable(item);
       if (bad) throw HASHABLE_ERROR(bad);
       s.add(this.keepNegativeZero(item));
     }
@@ -323,8 +351,12 @@ export class Unjellier {
   }
 
   private hashableInJs<T extends object>(x: T): T {
-    this.jsHashable.add(x);
+    (this.jsHashable ??= new WeakSet()).add(x);
     return x;
+  }
+
+  private isJsHashable(x: unknown): boolean {
+    return this.jsHashable !== null && this.jsHashable.has(x as object);
   }
 
   /** Map and Set turn a -0 key into 0; in "python" mode keep the float as a PyFloat so it goes back as -0.0. */

@@ -10,6 +10,7 @@ import { Copyable, RemoteCopy } from "./flavors.ts";
 import { ProtocolError } from "./errors.ts";
 import { Kwargs, splitArgs } from "./kwargs.ts";
 import type { CallOptions } from "./remote.ts";
+import { checkState } from "./validation.ts";
 
 /**
  * Talks to every copy of a Cacheable on one connection (flavors.RemoteCacheObserver). The same
@@ -112,7 +113,7 @@ export class RemoteCache extends RemoteCopy implements RemoteMessageTarget {
     core.luid = luid;
     const facade = broker.cacheLocally(luid, core);
     unjellier.adopt(facade);
-    core.setCopyableState(unjellier.unjelly(sexp[2]));
+    core.setCopyableState(checkState(this.constructor as never, unjellier.unjelly(sexp[2])));
     return facade;
   }
 

@@ -9,6 +9,7 @@ import type { Broker } from "./broker.ts";
 import { AttributeError, findMethod, invoke, type MethodPrefix } from "./dispatch.ts";
 import { NoSuchMethod } from "./errors.ts";
 import type { Kwargs } from "./kwargs.ts";
+import { checkState } from "./validation.ts";
 
 /** What the broker can deliver a peer's call to. */
 export interface RemoteMessageTarget {
@@ -184,9 +185,10 @@ export class RemoteCopy {
   setCopyableState(state: unknown): void {
     assignState(this, state);
   }
+  /** A zod schema on the class (static stateSchema) checks the state before setCopyableState sees it. */
   unjellyFor(unjellier: Unjellier, sexp: readonly Sexp[]): unknown {
     unjellier.adopt(this);
-    this.setCopyableState(unjellier.unjelly(sexp[1]));
+    this.setCopyableState(checkState(this.constructor as never, unjellier.unjelly(sexp[1])));
     return this;
   }
 }

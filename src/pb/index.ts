@@ -9,6 +9,7 @@ export * from "./flavors.ts";
 export * from "./cache.ts";
 export * from "./pager.ts";
 export * from "./publish.ts";
+export * from "./typed.ts";
 export { AttributeError } from "./dispatch.ts";
 export * from "./remote.ts";
 export * from "./registry.ts";

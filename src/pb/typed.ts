@@ -1,0 +1,96 @@
+// Remote interfaces described once with zod: typed and checked at run time on both sides.
+// Values are checked in their idiomatic JS form (numbers, arrays, plain objects), so a schema
+// reads as a TypeScript user expects whatever Python types the peer sent.
+import { z } from "zod";
+import { idiomatic } from "../jelly/idiomatic.ts";
+import { PBError } from "./errors.ts";
+import { Referenceable } from "./flavors.ts";
+import { Kwargs, splitArgs } from "./kwargs.ts";
+import type { RemoteReference } from "./remote.ts";
+import { check, RemoteValidationError } from "./validation.ts";
+
+export { RemoteValidationError, checkState } from "./validation.ts";
+
+export interface MethodSpec<A extends readonly z.ZodType[] = readonly z.ZodType[], R extends z.ZodType = z.ZodType, K extends z.ZodType | undefined = z.ZodType | undefined> {
+  readonly args: A;
+  readonly result: R;
+  /** Schema of the keyword arguments, if the method takes any. */
+  readonly kwargs?: K;
+}
+
+export function method<const A extends readonly z.ZodType[], R extends z.ZodType, K extends z.ZodType | undefined = undefined>(spec: MethodSpec<A, R, K>): MethodSpec<A, R, K> {
+  return spec;
+}
+
+export type Methods = Record<string, MethodSpec>;
+
+export interface RemoteInterface<M extends Methods> {
+  readonly name: string;
+  readonly methods: M;
+}
+
+export function remoteInterface<M extends Methods>(name: string, methods: M): RemoteInterface<M> {
+  return { name, methods };
+}
+
+type Inputs<T extends readonly unknown[]> = T extends readonly [infer H, ...infer R] ? [H extends z.ZodType ? z.input<H> : never, ...Inputs<R>] : [];
+type Outputs<T extends readonly unknown[]> = T extends readonly [infer H, ...infer R] ? [H extends z.ZodType ? z.output<H> : never, ...Outputs<R>] : [];
+type ArgsOf<S extends MethodSpec> = Inputs<S["args"]>;
+type ParsedArgsOf<S extends MethodSpec> = Outputs<S["args"]>;
+type KwSchema<S extends MethodSpec> = Exclude<S["kwargs"], undefined>;
+type KwOf<S extends MethodSpec> = [KwSchema<S>] extends [never] ? [] : [kw?: z.input<KwSchema<S>>];
+type ParsedKwOf<S extends MethodSpec> = [KwSchema<S>] extends [never] ? [] : [kw: z.output<KwSchema<S>>];
+
+/** The caller's view: each method returns a promise of its checked result. */
+export type TypedRemote<M extends Methods> = {
+  readonly [K in keyof M]: (...args: [...ArgsOf<M[K]>, ...KwOf<M[K]>]) => Promise<z.output<M[K]["result"]>>;
+} & { readonly ref: RemoteReference };
+
+/** The implementation's view: arguments arrive checked. */
+export type Implementation<M extends Methods> = {
+  [K in keyof M]: (...args: [...ParsedArgsOf<M[K]>, ...ParsedKwOf<M[K]>]) => z.input<M[K]["result"]> | Promise<z.input<M[K]["result"]>>;
+};
+
+/** How the serving side refuses bad arguments: a pb.Error, so a Twisted caller can trap(pb.Error). */
+export class InvalidArguments extends PBError {
+  static override pythonType = "twisted.spread.pb.Error";
+}
+
+/** Wraps a RemoteReference so calls are typed and their results checked. */
+export function typedRemote<M extends Methods>(ref: RemoteReference, iface: RemoteInterface<M>): TypedRemote<M> {
+  const out: Record<string, unknown> = { ref };
+  for (const [name, spec] of Object.entries(iface.methods)) {
+    out[name] = async (...all: unknown[]) => {
+      const args = all.slice(0, spec.args.length);
+      const kw = spec.kwargs && all.length > spec.args.length ? all[spec.args.length] : undefined;
+      const sent = kw === undefined ? args : [...args, kw instanceof Kwargs ? kw : new Kwargs(kw as Record<string, unknown>)];
+      const result = await ref.callRemote(name, ...sent);
+      return check(spec.result, idiomatic(result), (issues) => new RemoteValidationError(iface.name, name, "result", issues));
+    };
+  }
+  return out as TypedRemote<M>;
+}
+
+/**
+ * A Referenceable serving `impl` under `remote_<name>` for every method of the interface,
+ * refusing calls whose arguments do not match with a pb.Error and checking its own results.
+ */
+export function typedReferenceable<M extends Methods>(iface: RemoteInterface<M>, impl: Implementation<M>): Referenceable {
+  const target = new Referenceable() as Referenceable & Record<string, unknown>;
+  for (const [name, spec] of Object.entries(iface.methods)) {
+    const fn = (impl as Record<string, (...a: unknown[]) => unknown>)[name].bind(impl);
+    const argsSchema = z.tuple(spec.args as unknown as [z.ZodType, ...z.ZodType[]]);
+    target[`remote_${name}`] = async (...all: unknown[]) => {
+      const [positional, kw] = splitArgs(all);
+      const bad = (part: RemoteValidationError["part"]) => (issues: z.core.$ZodIssue[]) => new InvalidArguments(new RemoteValidationError(iface.name, name, part, issues).message);
+      const args = check(argsSchema, idiomatic(positional), bad("arguments")) as unknown[];
+      const extra: unknown[] = [];
+      if (spec.kwargs) extra.push(check(spec.kwargs, idiomatic(kw ? kw.toMap() : new Map()), bad("keyword arguments")));
+      else if (kw && kw.size) throw new InvalidArguments(`${iface.name}.${name}: unexpected keyword argument '${kw.keys()[0]}'`);
+      const result = await fn(...args, ...extra);
+      return check(spec.result, idiomatic(result), (issues) => new RemoteValidationError(iface.name, name, "result", issues)) ?? result;
+    };
+  }
+  return target;
+}
+
