@@ -11,6 +11,8 @@ import type { Transport } from "../pb/transport.ts";
 import { PortalRoot, login, loginAnonymous } from "../cred/pbportal.ts";
 import { Portal } from "../cred/portal.ts";
 
+export { filePager, FilePublishedStore } from "./files.ts";
+
 export type ConnectionOptions = Omit<BrokerOptions, "role" | "root" | "onReady">;
 
 /** Where to connect or listen: TCP host/port (optionally TLS) or a Unix socket path. */

@@ -56,7 +56,10 @@ let failureCount = 3;
 export interface FailureOptions {
   /** Send the JS stack as the traceback (Twisted's unsafeTracebacks); "Traceback unavailable\n" otherwise. */
   unsafeTracebacks?: boolean;
-  /** True when the error came from a rejected promise: Twisted's cleaned failure then carries pickled=1. */
+  /**
+   * True when the error came from a promise that rejected in the event-loop turn that delivered the
+   * call (Twisted: a Deferred already failed when returned, whose Failure was cleaned): pickled=1.
+   */
   deferred?: boolean;
 }
 
@@ -123,11 +126,13 @@ function decodeUtf8Lenient(b: Uint8Array): string {
   }
 }
 
-type ErrorClassLike = { pythonType?: string; name?: string } | string;
+/** A qualified Python name, or an error class (its static pythonType, or the name it is sent under). */
+export type ErrorClassLike = string | { readonly prototype: object; readonly pythonType?: string };
 
 function qualifiedName(t: ErrorClassLike): string {
   if (typeof t === "string") return t;
-  return t.pythonType ?? pythonTypeOf(Object.create((t as unknown as { prototype: object }).prototype)).type;
+  if (Object.prototype.hasOwnProperty.call(t, "pythonType") && t.pythonType) return t.pythonType;
+  return pythonTypeOf(Object.create(t.prototype)).type;
 }
 
 /**
