@@ -30,17 +30,26 @@ function avatarForPeer(broker: Broker, [, avatar, logout]: LoginResult): object 
   return sendable;
 }
 
+export interface PortalRootOptions {
+  /**
+   * Where login challenges come from (16 random bytes by default). Replace it only to replay
+   * recorded sessions, whose responses answer a known challenge.
+   */
+  challenge?: () => Uint8Array;
+}
+
 /** The root each connection to a Portal server gets. */
 export class PortalWrapper extends Referenceable {
   constructor(
     readonly portal: Portal,
     readonly broker: Broker,
+    readonly options: PortalRootOptions = {},
   ) {
     super();
   }
 
   remote_login(username: unknown) {
-    const c = challenge();
+    const c = (this.options.challenge ?? challenge)();
     return tuple(c, new PortalAuthChallenger(this.portal, this.broker, text(username), c));
   }
 
@@ -84,9 +93,12 @@ export class PortalAuthChallenger extends Referenceable implements UsernameMD5Pa
 
 /** Serves a Portal: every connection's root is a fresh PortalWrapper (pb.py _PortalRoot). */
 export class PortalRoot implements PBRoot {
-  constructor(readonly portal: Portal) {}
+  constructor(
+    readonly portal: Portal,
+    readonly options: PortalRootOptions = {},
+  ) {}
   rootObject(broker: Broker): PortalWrapper {
-    return new PortalWrapper(this.portal, broker);
+    return new PortalWrapper(this.portal, broker, this.options);
   }
 }
 

@@ -370,6 +370,8 @@ export class Broker {
       throw new ProtocolError("method name is not UTF-8");
     }
     const answerRequired = truthy(rawAnswer);
+    // Taken before the method runs, so that any later turn the method waits for starts after it.
+    const turn = answerRequired ? this.currentTurn() : null;
     let result: Sexp | Promise<Sexp>;
     try {
       const target = plain ? this.localObjectForID(objectID) : this.localCacheTarget(objectID);
@@ -388,12 +390,40 @@ export class Broker {
         },
         (e) => {
           if (!(e instanceof PBError)) this.log({ level: "error", message: "Peer will receive following PB traceback:", error: e });
-          if (answerRequired) this.sendError(e, requestID, true);
+          if (answerRequired) this.sendError(e, requestID, !turn!.over);
         },
       );
     } else if (answerRequired) {
       this.sendAnswer(requestID, result);
     }
+  }
+
+  /**
+   * The event-loop turn calls are being delivered in; `over` once the loop has moved on (the first
+   * of a setImmediate and a 0 ms timer, both queued before the method runs). Twisted adds
+   * `pickled` to a failure only when the method's Deferred had already failed when the broker got
+   * it (a Deferred that fails with no callbacks left "cleans" its Failure): raised before any later
+   * reactor turn. A Deferred failing in a later turn, with the broker's errback attached, sends
+   * its Failure without it (recorded: fixtures/sessions/root.json, failDeferred vs failLater).
+   * The twin here: the promise rejected before the turn was over (microtasks are the same turn).
+   */
+  private callTurn: { over: boolean } | null = null;
+
+  private currentTurn(): { over: boolean } {
+    if (this.callTurn) return this.callTurn;
+    const turn = { over: false };
+    this.callTurn = turn;
+    let immediate: ReturnType<typeof setImmediate> | undefined;
+    const end = () => {
+      if (turn.over) return;
+      turn.over = true;
+      clearTimeout(timer);
+      if (immediate !== undefined) clearImmediate(immediate);
+      if (this.callTurn === turn) this.callTurn = null;
+    };
+    if (typeof setImmediate === "function") immediate = setImmediate(end);
+    const timer = setTimeout(end, 0);
+    return turn;
   }
 
   private sendAnswer(requestID: number, sexp: Sexp): void {
