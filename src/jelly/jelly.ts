@@ -3,7 +3,7 @@
 // is rewritten in place to [reference, id, ...], exactly as Twisted numbers them.
 import { PyFloat, type Sexp } from "../banana/values.ts";
 import { JellyError } from "./errors.ts";
-import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, Tuple, Unpersistable } from "./types.ts";
+import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, PyUnicode, Tuple, Unpersistable } from "./types.ts";
 
 /** Objects with this method serialize themselves (jelly.py IJellyable.jellyFor). */
 export const jellyFor: unique symbol = Symbol.for("twisted-pb.jellyFor");
@@ -126,6 +126,7 @@ export class Jellier {
       return ["decimal", c >= -0x1fffffffffffffn && c <= 0x1fffffffffffffn ? Number(c) : c, obj.exponent];
     }
     if (obj instanceof PyGlobal) return [obj.kind, obj.name];
+    if (obj instanceof PyUnicode) return ["unicode", obj.text];
 
     const again = this.checkMutable(obj);
     if (again) return again;

@@ -17,6 +17,17 @@ export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
   return t;
 }
 
+/**
+ * Text that always goes out as Python's unicode (`["unicode", utf8]`), even with the "bytes"
+ * string mode used for Python 2 peers, where a plain JS string is sent as a byte string.
+ */
+export class PyUnicode {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
 /** A Python frozenset. */
 export class FrozenSet<T = unknown> extends Set<T> {}
 

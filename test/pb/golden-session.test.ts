@@ -35,8 +35,7 @@ import {
   type LoginResult,
   type Realm,
 } from "../../src/cred/index.ts";
-import { jellyFor } from "../../src/jelly/jelly.ts";
-import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyFloat, PyTime, PyTimeDelta, Tuple, tuple } from "../../src/jelly/types.ts";
+import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyFloat, PyTime, PyTimeDelta, PyUnicode, Tuple, tuple } from "../../src/jelly/types.ts";
 import {
   Avatar,
   Broker,
@@ -269,13 +268,6 @@ class ValueError extends Error {
 }
 
 /** Python's explicit unicode for a bytes-strings (Python 2) broker, where a JS string goes out as bytes. */
-class PyUnicode {
-  constructor(readonly value: string) {}
-  [jellyFor](): Sexp {
-    return ["unicode", this.value];
-  }
-}
-
 class Thing extends Referenceable {
   remote_hello(x: unknown) {
     return tuple("hello", x);
