@@ -233,11 +233,12 @@ export class Broker {
     this.transport?.loseConnection(reason);
   }
 
-  private drop(reason: Error): void {
+  private drop(reason: Error, graceful = false): void {
     if (this.dropReason || this.disconnected) return;
     this.dropReason = reason;
     this.log({ level: "error", message: `dropping connection: ${reason.message}`, error: reason });
-    this.transport?.loseConnection(reason);
+    // graceful: what was written so far still goes out (Twisted's transport.loseConnection()).
+    this.transport?.loseConnection(graceful ? undefined : reason);
   }
 
   connectionLost(reason?: Error): void {
@@ -695,7 +696,9 @@ export class Broker {
     this.maxBrokerRefsViolations++;
     if (this.maxBrokerRefsViolations > 3) {
       const err = new PBError(`Maximum PB ${what} count exceeded.  Goodbye.`);
-      this.drop(err);
+      // As Twisted (loseConnection, then raise): the error answer written for this call still
+      // reaches the peer before the connection closes.
+      setTimeout(() => this.drop(err, true), 0);
       throw err;
     }
     throw new PBError(`Maximum PB ${what} count exceeded.`);

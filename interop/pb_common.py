@@ -1,0 +1,103 @@
+"""Helpers shared by the live PB peers (interop/pb_server.py and interop/pb_client.py).
+
+- emit(event, **fields): one JSON line on stdout, flushed at once (the TypeScript side reads
+  these lines; see interop/pbpeers.ts).
+- describe(value): a JSON description of a received value. Plain values use the value
+  descriptions of interop/VALUES.md (pyvalues.to_desc); PB objects get extra node kinds:
+    ["remoteref", luid]              a pb.RemoteReference (luid, or the name "root")
+    ["local", name]                  one of our own Referenceables, come back as [local, luid]
+    ["copy", "module.Class", DESC]   a RemoteCopy, with the description of its __dict__
+    ["failure", INFO]                a Failure (see failure_info)
+    ["repr", text]                   anything else
+- failure_info(f): type / value / parents / traceback / state keys of a (Copied)Failure.
+- install_log_observer(): every Twisted log event becomes a {"event": "log"} line.
+"""
+
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import pyvalues  # noqa: E402
+from twisted.logger import formatEvent, globalLogBeginner  # noqa: E402
+from twisted.python import failure as _failure  # noqa: E402
+from twisted.python import reflect  # noqa: E402
+from twisted.spread import pb  # noqa: E402
+
+
+def emit(event, **fields):
+    fields["event"] = event
+    sys.stdout.write(json.dumps(fields, ensure_ascii=True) + "\n")
+    sys.stdout.flush()
+
+
+def _text(x):
+    if isinstance(x, bytes):
+        return x.decode("utf-8", "replace")
+    if isinstance(x, str):
+        return x
+    if isinstance(x, type):
+        return reflect.qual(x)
+    return str(x)
+
+
+def failure_info(f):
+    """What a test needs to know about a failure, received (CopiedFailure) or local."""
+    copied = isinstance(f, pb.CopiedFailure)
+    info = {
+        "copied": copied,
+        "type": _text(f.type),
+        "value": _text(f.value) if copied else str(f.value),
+        "parents": [_text(p) for p in (f.parents or [])],
+    }
+    if copied:
+        info["traceback"] = _text(getattr(f, "traceback", ""))
+        info["keys"] = list(f.__dict__.keys())
+        info["pickled"] = f.__dict__.get("pickled")
+        info["unsafeTracebacks"] = bool(f.__dict__.get("unsafeTracebacks"))
+    return info
+
+
+def describe(v):
+    try:
+        return pyvalues.to_desc(v)
+    except Exception:
+        pass
+    if isinstance(v, pb.RemoteReference):
+        luid = v.luid
+        return ["remoteref", luid.decode() if isinstance(luid, bytes) else luid]
+    if isinstance(v, _failure.Failure):
+        return ["failure", failure_info(v)]
+    if isinstance(v, pb.RemoteCopy):
+        return ["copy", reflect.qual(type(v)), describe(dict(v.__dict__))]
+    if isinstance(v, pb.Referenceable):
+        return ["local", getattr(v, "name", type(v).__name__)]
+    if isinstance(v, (list, tuple, set, frozenset)):
+        kind = type(v).__name__ if type(v) in (list, tuple, set, frozenset) else "list"
+        return [kind, None, [describe(x) for x in v]]
+    if isinstance(v, dict):
+        return ["dict", None, [[describe(k), describe(x)] for k, x in v.items()]]
+    return ["repr", repr(v)]
+
+
+def install_log_observer():
+    """Reports every log event on stdout (the tests look for what Twisted logs)."""
+
+    def observer(event):
+        try:
+            text = formatEvent(event)
+        except Exception:
+            text = repr(event.get("log_format"))
+        fields = {"text": text, "isError": bool(event.get("isError") or event.get("log_failure") or event.get("failure"))}
+        f = event.get("log_failure") or event.get("failure")
+        if f is not None:
+            fields["failure"] = _text(f.type)
+            fields["failureValue"] = str(f.value) if not isinstance(f, pb.CopiedFailure) else _text(f.value)
+        try:
+            emit("log", **fields)
+        except Exception:
+            pass
+
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False, discardBuffer=True)
