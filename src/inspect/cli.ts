@@ -1,0 +1,200 @@
+// The pb-inspect command line: `decode` (captured traffic) and `proxy` (live traffic).
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { InputError, loadTraffic, type InputFormat } from "./capture.ts";
+import { transcript } from "./decode.ts";
+import { parseHostPort, startProxy } from "./proxy.ts";
+import { shouldColor } from "./render.ts";
+import type { Dir } from "./session.ts";
+
+export const HELP = `pb-inspect: see what Twisted Perspective Broker (PB) peers say to each other.
+
+Usage:
+  pb-inspect decode [options] FILE       decode captured traffic (see "Inputs")
+  pb-inspect decode [options] C2S S2C    the two directions as separate files
+  pb-inspect proxy --listen HOST:PORT --target HOST:PORT [options]
+                                         forward a live connection and print it
+  pb-inspect help                        this text
+
+Examples:
+  # Watch a PB client talk to a server on port 8787: point the client at port 9000.
+  npx pb-inspect proxy --listen 127.0.0.1:9000 --target 127.0.0.1:8787
+
+  # Keep the bytes, decode them again later (or attach them to a bug report).
+  npx pb-inspect proxy --listen 127.0.0.1:9000 --target 127.0.0.1:8787 --save captures
+  npx pb-inspect decode captures/conn-1
+
+  # Raw bytes saved some other way (one file per direction, e.g. from tcpflow).
+  npx pb-inspect decode client-to-server.bin server-to-client.bin
+
+Inputs (decode):
+  - a capture: JSON {"writes": [{"dir": "c2s", "hex": "0280...", "t": 1.5}, ...]}
+    (written by "proxy --save" and by the conformance harness; see src/inspect/CAPTURE.md)
+  - a directory holding capture.json, or c2s.bin and s2c.bin
+  - a hex dump: lines "C->S 02 80 ..." / "S->C ...", or "#03 C->S ..." (writes.hex),
+    or bare hex of one direction
+  - raw bytes of one direction (which one is guessed: --dir to say)
+  - two files: client->server bytes first, then server->client (or named *c2s* / *s2c*).
+    Without timing the two are interleaved causally (each answer after its call); the
+    header says so. "-" reads stdin.
+
+Reading the transcript:
+  C->S, S->C      from the client (the side that connected), from the server
+  message #3 -> obj 2 (avatar of b'alice').echo(1, 'hi', key=2.5)
+                  a call: request 3, on the receiver's object 2 (and what it is),
+                  arguments as Python prints them ('text', b'bytes', (tuple,), 2.5)
+  answer #3 (obj 2.echo) = ...        the result of request 3
+  error #4 (root.fail): ValueError: oops
+                  a remote exception, its traceback under it
+  <remote #4 result of root.getThing>  an object of the sender, by reference (luid 4)
+  <local #4 ...>  one of the receiver's own objects, sent back
+  <__main__.Point {'x': 1}>            a Copyable: its class and state
+  <cache #3 __main__.Counter {...}>    a Cacheable (later: <cached #3 ...>)
+  @1=[...] ... @1 the same object twice (or inside itself)
+  + / -           an object handed out / released (decref, decache, uncache)
+  !               something Twisted rejects (it drops the connection)
+  Long values are shortened; --full shows everything.
+
+Options:
+  --json          one JSON object per line: direction, time, offset, the decoded
+                  text, table changes, the banana expression and the exact hex
+  --hex           show each message's bytes under it
+  --full          do not shorten long strings and containers
+  --color WHEN    auto (default: only on a terminal, and not when NO_COLOR is set),
+                  always or never;  --no-color = --color never
+  decode only:
+  --dir c2s|s2c   the direction of a one-direction input (default: guessed)
+  --format F      auto (default), capture, hex or raw
+  --from-start    the capture starts with the connection (by default a capture that
+                  starts with PB messages is taken as starting mid-session)
+  proxy only:
+  --listen HOST:PORT   where PB clients connect (port 0: any free port)
+  --target HOST:PORT   the PB server to forward to
+  --save DIR      keep the bytes: DIR/conn-N/{c2s.bin,s2c.bin,capture.json}
+                  (N goes on after the conn-N already in DIR: nothing is overwritten)
+  Every byte is forwarded unchanged, also when it cannot be decoded: the transcript
+  then shows the error and the byte offset where decoding failed. Stop with Ctrl-C.
+
+Exit status: 0 done (also when the traffic is malformed: the transcript says where),
+1 unreadable input, 2 bad command line.
+`;
+
+export interface Io {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown };
+  env: NodeJS.ProcessEnv;
+  readStdin?: () => Uint8Array;
+  /** Resolves when the proxy should stop (default: SIGINT or SIGTERM). */
+  stopSignal?: () => Promise<void>;
+}
+
+const defaultIo = (): Io => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  readStdin: () => Uint8Array.from(readFileSync(0)),
+});
+
+class UsageError extends Error {}
+
+function colorMode(v: string | undefined, noColor: boolean | undefined): "auto" | "always" | "never" {
+  if (noColor) return "never";
+  if (v === undefined || v === "auto" || v === "always" || v === "never") return v ?? "auto";
+  throw new UsageError(`--color takes auto, always or never, not ${v}`);
+}
+
+export async function main(argv: string[], io: Io = defaultIo()): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+      io.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    }
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout.write(HELP);
+      return 0;
+    }
+    if (command === "decode") return decodeCommand(rest, io);
+    if (command === "proxy") return await proxyCommand(rest, io);
+    throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.stderr.write(`pb-inspect: ${(e as Error).message}\nRun "pb-inspect help" for usage.\n`);
+      return 2;
+    }
+    if (e instanceof InputError) {
+      io.stderr.write(`pb-inspect: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+const common = {
+  json: { type: "boolean" },
+  hex: { type: "boolean" },
+  full: { type: "boolean" },
+  color: { type: "string" },
+  "no-color": { type: "boolean" },
+} as const;
+
+function decodeCommand(args: string[], io: Io): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...common, dir: { type: "string" }, format: { type: "string" }, "from-start": { type: "boolean" } },
+  });
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError("decode needs one input (or two: C->S then S->C)");
+  if (values.dir !== undefined && values.dir !== "c2s" && values.dir !== "s2c") throw new UsageError("--dir takes c2s or s2c");
+  const formats = ["auto", "capture", "hex", "raw"];
+  if (values.format !== undefined && !formats.includes(values.format)) throw new UsageError(`--format takes ${formats.join(", ")}`);
+  const traffic = loadTraffic(positionals, { dir: values.dir as Dir | undefined, format: values.format as InputFormat | undefined, readStdin: io.readStdin });
+  const lines = transcript(traffic, {
+    json: values.json,
+    hex: values.hex,
+    full: values.full,
+    color: !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env),
+    start: values["from-start"] ? "connection" : "auto",
+  });
+  io.stdout.write(lines.join("\n") + "\n");
+  return 0;
+}
+
+async function proxyCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...common, listen: { type: "string" }, target: { type: "string" }, save: { type: "string" } },
+  });
+  if (positionals.length) throw new UsageError(`proxy takes no file arguments (got ${positionals.join(" ")})`);
+  if (!values.listen || !values.target) throw new UsageError("proxy needs --listen HOST:PORT and --target HOST:PORT");
+  let listen, target;
+  try {
+    listen = parseHostPort(values.listen);
+    target = parseHostPort(values.target);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const proxy = await startProxy({
+    listen,
+    target,
+    json: values.json,
+    hex: values.hex,
+    full: values.full,
+    save: values.save,
+    color: !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env),
+    out: (line) => io.stdout.write(line + "\n"),
+    log: (line) => io.stderr.write(line + "\n"),
+  });
+  io.stderr.write(`pb-inspect: listening on ${proxy.address.host}:${proxy.address.port}, forwarding to ${target.host}:${target.port}${values.save ? `, saving to ${values.save}` : ""} (Ctrl-C to stop)\n`);
+  const stop =
+    io.stopSignal ??
+    (() =>
+      new Promise<void>((resolve) => {
+        process.once("SIGINT", () => resolve());
+        process.once("SIGTERM", () => resolve());
+      }));
+  await stop();
+  await proxy.close();
+  return 0;
+}
