@@ -134,7 +134,8 @@ describe("decode: consistency", () => {
   });
 
   it("the README sample is real output", () => {
-    const section = readFileSync(join(ROOT, "src/inspect/README-section.md"), "utf8");
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## Debugging a PB conversation: `pb-inspect`"));
     const sample = section.split("```")[3].split("\n").filter((l) => l.trim() !== "");
     const actual = body(run([`${VER}/debian-22.4`]));
     let at = 0;
