@@ -61,6 +61,10 @@ function tsx(script, args) {
 }
 
 ensureNodeModules();
+// `npm run conformance -- --python PATH`: that interpreter is the one to check for Twisted.
+const pythonArg = job === "conformance" ? rest.findIndex((a) => a === "--python" || a.startsWith("--python=")) : -1;
+const pythonPath = pythonArg < 0 ? null : rest[pythonArg].startsWith("--python=") ? rest[pythonArg].slice(9) : rest[pythonArg + 1];
+if (pythonPath) process.env[PYTHON_ENV_VAR] = pythonPath;
 const py = ensurePython();
 process.env[PYTHON_ENV_VAR] = py.path;
 console.error(`[setup] Python ${py.pythonVersion} at ${py.path} with Twisted ${py.twistedVersion}`);
@@ -79,6 +83,9 @@ switch (job) {
     else { console.log("0 passed, 1 failed"); status = status || 1; }
     break;
   }
+  case "conformance":
+    status = tsx(join(root, "interop", "conformance", "run.ts"), rest);
+    break;
   case "crosscheck":
     status = tsx(join(root, "interop", "crosscheck.ts"), rest);
     break;
@@ -88,11 +95,14 @@ switch (job) {
   case "bench":
     status = tsx(join(root, "scripts", "bench.ts"), rest);
     break;
+  case "bench-pb":
+    status = tsx(join(root, "scripts", "bench-pb.ts"), rest);
+    break;
   case "fuzz":
     status = tsx(join(root, "scripts", "fuzz.ts"), rest);
     break;
   default:
-    console.error("usage: node scripts/bootstrap.mjs test|crosscheck|fixtures|bench|fuzz [args]");
+    console.error("usage: node scripts/bootstrap.mjs conformance|test|crosscheck|fixtures|bench|bench-pb|fuzz [args]");
     status = 2;
 }
 process.exit(status);

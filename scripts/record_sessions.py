@@ -51,6 +51,12 @@ SESSION_TITLES = {
     "portal": "PBServerFactory(Portal): username/password login with a mind, perspective_ calls "
     "(kwargs, a call back to the mind, a missing method), anonymous login with the same mind, "
     "avatars released (logout drops the mind), wrong password and unknown user",
+    "cache": "Cacheable / RemoteCache both ways and util.StringPager: a Cacheable sent twice in its "
+    "first message (dereference), again ([cached, luid]) and twice more; an observer update "
+    "(cachemessage); a copy sent back (lcache); a StringPager with a callback (gotPage with "
+    "pbanswer=False, endedPaging, the collector's decref); every copy released (decache per "
+    "received occurrence, stoppedObserving calling the observer, uncache); then a Cacheable of "
+    "the client's cached by the server, updated, and dropped by the server",
 }
 
 
@@ -544,7 +550,161 @@ def session_portal(rec, pb, defer, reactor, task):
     return the_portal, client
 
 
-SESSIONS = {"root": session_root, "portal": session_portal}
+def session_cache(rec, pb, defer, reactor, task):
+    from twisted.spread import util
+
+    class Gauge(pb.Cacheable):
+        """The server's Cacheable (like test_pb's VeryVeryComplicatedCacheable)."""
+
+        def __init__(self):
+            self.name = u"g"
+            self.value = 0
+            self.observers = []
+
+        def getStateToCacheAndObserveFor(self, perspective, observer):
+            rec.event("server", "getStateToCacheAndObserveFor")
+            self.observers.append(observer)
+            return {u"name": self.name, u"value": self.value}
+
+        def stoppedObserving(self, perspective, observer):
+            rec.event("server", "stoppedObserving: calling observe_end")
+            observer.callRemote("end")
+            self.observers = [o for o in self.observers if o != observer]
+
+        def set(self, v):
+            self.value = v
+            for o in self.observers:
+                o.callRemote("value", v)
+
+    class RemoteGauge(pb.RemoteCache):
+        def observe_value(self, v):
+            rec.event("client", "observe_value " + desc(v))
+            self.value = v
+
+        def observe_end(self):
+            rec.event("client", "observe_end")
+
+    pb.setUnjellyableForClass(Gauge, RemoteGauge)
+
+    class Note(pb.Cacheable):
+        """The client's Cacheable, cached by the server."""
+
+        def __init__(self):
+            self.text = u"first"
+            self.observer = None
+
+        def getStateToCacheAndObserveFor(self, perspective, observer):
+            self.observer = observer
+            return {u"text": self.text}
+
+        def stoppedObserving(self, perspective, observer):
+            rec.event("client", "Note.stoppedObserving")
+            self.observer = None
+
+        def edit(self, text):
+            self.text = text
+            return self.observer.callRemote("text", text)
+
+    class RemoteNote(pb.RemoteCache):
+        def observe_text(self, text):
+            rec.event("server", "observe_text " + desc(text))
+            self.text = text
+            return len(text)
+
+    pb.setUnjellyableForClass(Note, RemoteNote)
+
+    data = bytes(bytearray(i % 251 for i in range(350)))
+    pages_done = []
+
+    class CacheRoot(pb.Root):
+        def __init__(self):
+            self.gauge = Gauge()
+            self.kept = None
+
+        def remote_getTwice(self):
+            return [self.gauge, self.gauge]
+
+        def remote_getGauge(self):
+            return self.gauge
+
+        def remote_setValue(self, v):
+            self.gauge.set(v)
+            return v
+
+        def remote_isGauge(self, g):
+            return g is self.gauge
+
+        def remote_getPages(self, collector):
+            rec.event("server", "StringPager(collector, 350 bytes, chunkSize=100, callback)")
+
+            def done(*args):
+                rec.event("server", "pager callback " + desc(args))
+                pages_done.append(args)
+
+            util.StringPager(collector, data, 100, done, u"done")
+
+        def remote_keep(self, note):
+            rec.event("server", "keep %s text %s" % (type(note).__name__, desc(note.text)))
+            self.kept = note
+
+        def remote_keptText(self):
+            return self.kept.text
+
+        def remote_drop(self):
+            rec.event("server", "dropping the note (its last reference: decache now)")
+            self.kept = None
+            return True
+
+    @defer.inlineCallbacks
+    def client(factory):
+        root = yield factory.getRootObject()
+        rec.event("client", "got root")
+
+        pair = yield root.callRemote("getTwice")
+        rec.event("client", "getTwice -> %s, same object: %s, luid %d" % (
+            type(pair[0]).__name__, pair[0] is pair[1], pair[0].luid))
+        rec.expect("getTwice value", pair[0].value, 0)
+
+        g = yield root.callRemote("getGauge")
+        rec.event("client", "getGauge -> %s sharing state: %s" % (type(g).__name__, g.__dict__ is pair[0].__dict__))
+        rec.expect("getGauge shares state", g.__dict__ is pair[0].__dict__, True)
+        pair2 = yield root.callRemote("getTwice")
+        rec.event("client", "getTwice again -> shares state: %s" % (pair2[1].__dict__ is g.__dict__))
+
+        r = yield root.callRemote("setValue", 5)
+        rec.event("client", "setValue -> %s, copy value %s" % (desc(r), desc(g.value)))
+        rec.expect("observer update", g.value, 5)
+
+        r = yield root.callRemote("isGauge", g)
+        rec.event("client", "isGauge(copy) -> " + desc(r))
+        rec.expect("lcache", r, True)
+
+        pages = yield util.getAllPages(root, "getPages")
+        rec.event("client", "getAllPages -> %d pages" % len(pages))
+        rec.expect("pages", b"".join(pages), data)
+        rec.expect("pager callback", pages_done, [(u"done",)])
+
+        rec.event("client", "releasing every copy (1 + 1 + 2 received occurrences)")
+        del pair, g, pair2
+        yield task.deferLater(reactor, 0.05, lambda: None)
+
+        note = Note()
+        r = yield root.callRemote("keep", note)
+        rec.event("client", "keep -> " + desc(r))
+        r = yield note.edit(u"second")
+        rec.event("client", "note.edit -> " + desc(r))
+        r = yield root.callRemote("keptText")
+        rec.event("client", "keptText -> " + desc(r))
+        rec.expect("keptText", r, u"second")
+        r = yield root.callRemote("drop")
+        rec.event("client", "drop -> " + desc(r))
+        yield task.deferLater(reactor, 0.05, lambda: None)
+        rec.expect("note observer gone", note.observer, None)
+
+    return CacheRoot(), client
+
+
+SESSIONS = {"root": session_root, "portal": session_portal, "cache": session_cache}
 
 
 # ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // (Twisted re-joins and re-scans its buffer on every chunk, which is quadratic), and lists are
 // kept on an explicit stack, so nesting depth never touches the call stack.
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "./constants.ts";
+import { allocUninitialized } from "./alloc.ts";
 import { BananaError } from "./errors.ts";
 import { bananaLimits, type BananaLimits } from "./limits.ts";
 import { floatValue, type Sexp } from "./values.ts";
@@ -90,7 +91,7 @@ export class BananaDecoder {
       while (i < n) {
         if (this.mode === MODE_STRING) {
           const take = Math.min(n - i, this.body.length - this.bodyFill);
-          this.body.set(chunk.subarray(i, i + take), this.bodyFill);
+          this.body.set(i === 0 && take === n ? chunk : chunk.subarray(i, i + take), this.bodyFill);
           this.bodyFill += take;
           i += take;
           if (this.bodyFill === this.body.length) {
@@ -164,7 +165,8 @@ export class BananaDecoder {
               i += num;
               break;
             }
-            this.body = new Uint8Array(num);
+            // Every byte is written before the string is delivered: no need to zero it.
+            this.body = allocUninitialized(num);
             this.body.set(chunk.subarray(i), 0);
             this.bodyFill = n - i;
             i = n;

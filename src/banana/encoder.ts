@@ -1,10 +1,52 @@
 // Banana encoder: one growable buffer, reused from message to message.
-import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY_CODES, type Dialect } from "./constants.ts";
+import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "./constants.ts";
+import { allocUninitialized } from "./alloc.ts";
 import { BananaError } from "./errors.ts";
 import { bananaLimits, type BananaLimits } from "./limits.ts";
-import { byteString, isIntNumber, PyFloat, type Sexp } from "./values.ts";
+import { isIntNumber, PyFloat, type Sexp } from "./values.ts";
 
 const utf8 = new TextEncoder();
+// Outputs at least this long are copied into memory that is not zeroed first.
+const COPY_UNINITIALIZED = 4096;
+/** The banana bytes of the text "unicode": 07 82 "unicode". */
+const UNICODE_TAG = Uint8Array.of(7, STRING, ...Array.from("unicode", (c) => c.charCodeAt(0)));
+
+// Vocabulary lookup without building a string or hashing one: the codes of the atoms with a
+// given length (4..13) and first character, at index (length << 7) | first char (all atoms are ASCII).
+const VOCAB_MIN = 4;
+const VOCAB_MAX = 13;
+const VOCAB_CANDIDATES: (number[] | undefined)[] = [];
+for (let code = 1; code < VOCABULARY.length; code++) {
+  const atom = VOCABULARY[code];
+  if (atom.length < VOCAB_MIN || atom.length > VOCAB_MAX) throw new Error(`vocabulary atom ${atom} outside ${VOCAB_MIN}..${VOCAB_MAX}`);
+  (VOCAB_CANDIDATES[(atom.length << 7) | atom.charCodeAt(0)] ??= []).push(code);
+}
+
+/** The vocabulary code of a byte string, or 0. */
+function vocabCodeOfBytes(b: Uint8Array): number {
+  const n = b.length;
+  if (n < VOCAB_MIN || n > VOCAB_MAX || b[0] >= 0x80) return 0;
+  const codes = VOCAB_CANDIDATES[(n << 7) | b[0]];
+  if (codes === undefined) return 0;
+  next: for (let c = 0; c < codes.length; c++) {
+    const atom = VOCABULARY[codes[c]];
+    for (let i = 1; i < n; i++) if (b[i] !== atom.charCodeAt(i)) continue next;
+    return codes[c];
+  }
+  return 0;
+}
+
+/** The vocabulary code of a text atom, or 0. */
+function vocabCodeOfText(s: string): number {
+  const n = s.length;
+  if (n < VOCAB_MIN || n > VOCAB_MAX) return 0;
+  const first = s.charCodeAt(0);
+  if (first >= 0x80) return 0;
+  const codes = VOCAB_CANDIDATES[(n << 7) | first];
+  if (codes === undefined) return 0;
+  for (let c = 0; c < codes.length; c++) if (VOCABULARY[codes[c]] === s) return codes[c];
+  return 0;
+}
 
 export interface BananaEncoderOptions {
   /** "pb" compresses vocabulary atoms; "none" or null (not negotiated yet) never does. */
@@ -37,7 +79,14 @@ export class BananaEncoder {
       if (e instanceof RangeError && /call stack/i.test(e.message)) throw new BananaError("expression nested too deeply to encode");
       throw e;
     }
-    const out = this.buf.slice(0, this.pos);
+    const pos = this.pos;
+    let out: Uint8Array;
+    if (pos < COPY_UNINITIALIZED) out = this.buf.slice(0, pos);
+    else {
+      // Large: no need to zero memory that is overwritten at once.
+      out = allocUninitialized(pos);
+      out.set(new Uint8Array(this.buf.buffer, 0, pos));
+    }
     if (this.buf.length > 1 << 20) this.reset();
     return out;
   }
@@ -64,7 +113,13 @@ export class BananaEncoder {
     const buf = this.buf;
     let pos = this.pos;
     if (n < 128) {
-      buf[pos++] = n;
+      buf[pos] = n;
+      buf[pos + 1] = type;
+      this.pos = pos + 2;
+      return;
+    } else if (n <= 0x7fffffff) {
+      // Integer arithmetic: `%` on a number V8 cannot prove is an int32 is a float modulo.
+      for (let v = n | 0; v > 0; v >>>= 7) buf[pos++] = v & 0x7f;
     } else {
       while (n > 0) {
         buf[pos++] = n % 128;
@@ -106,22 +161,43 @@ export class BananaEncoder {
   }
 
   private writeBytes(b: Uint8Array): void {
-    if (this.dialect === "pb" && b.length >= 4 && b.length <= 13) {
-      const code = VOCABULARY_CODES.get(byteString(b));
-      if (code !== undefined) return this.header(code, VOCAB);
+    const n = b.length;
+    if (this.dialect === "pb") {
+      const code = vocabCodeOfBytes(b);
+      if (code !== 0) return this.header(code, VOCAB);
     }
-    if (b.length > this.limits.sizeLimit) throw new BananaError(`byte string is too long to send (${b.length})`);
-    this.header(b.length, STRING);
-    this.ensure(b.length);
+    if (n > this.limits.sizeLimit) throw new BananaError(`byte string is too long to send (${n})`);
+    if (n < 128) {
+      // One header digit, then a loop: TypedArray#set costs more than the copy for short strings.
+      if (this.pos + n + 2 > this.buf.length) this.ensure(n + 2);
+      const buf = this.buf;
+      let pos = this.pos;
+      buf[pos++] = n;
+      buf[pos++] = STRING;
+      for (let i = 0; i < n; i++) buf[pos + i] = b[i];
+      this.pos = pos + n;
+      return;
+    }
+    this.header(n, STRING);
+    this.ensure(n);
     this.buf.set(b, this.pos);
-    this.pos += b.length;
+    this.pos += n;
   }
 
   /** A JS string stands for its UTF-8 bytes. */
   private writeText(s: string): void {
-    if (this.dialect === "pb" && s.length >= 4 && s.length <= 13) {
-      const code = VOCABULARY_CODES.get(s);
-      if (code !== undefined) return this.header(code, VOCAB);
+    if (s === "unicode") {
+      // jelly's most frequent tag (not in the vocabulary, so the same in every dialect), copied whole.
+      if (this.pos + 9 > this.buf.length) this.ensure(9);
+      const buf = this.buf;
+      const pos = this.pos;
+      for (let i = 0; i < 9; i++) buf[pos + i] = UNICODE_TAG[i];
+      this.pos = pos + 9;
+      return;
+    }
+    if (this.dialect === "pb") {
+      const code = vocabCodeOfText(s);
+      if (code !== 0) return this.header(code, VOCAB);
     }
     const n = s.length;
     if (n < 128) {
@@ -164,9 +240,14 @@ export class BananaEncoder {
       case "object":
         if (Array.isArray(x)) {
           const list = x as readonly Sexp[];
-          if (list.length > this.limits.sizeLimit) throw new BananaError(`list/tuple is too long to send (${list.length})`);
-          this.header(list.length, LIST);
-          for (let i = 0; i < list.length; i++) this.write(list[i]);
+          const n = list.length;
+          if (n > this.limits.sizeLimit) throw new BananaError(`list/tuple is too long to send (${n})`);
+          this.header(n, LIST);
+          for (let i = 0; i < list.length; i++) {
+            const item = list[i];
+            if (typeof item === "string") this.writeText(item);
+            else this.write(item);
+          }
           return;
         }
         if (x instanceof Uint8Array) return this.writeBytes(x);

@@ -1,5 +1,5 @@
 // The hashing of PB's challenge/response login (pb.py respond/challenge), on Node's crypto.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomFillSync, timingSafeEqual } from "node:crypto";
 
 export function md5(...parts: Uint8Array[]): Uint8Array {
   const h = createHash("md5");
@@ -18,9 +18,21 @@ export function respond(challenge: Uint8Array, password: string | Uint8Array): U
   return md5(md5(toBytes(password)), challenge);
 }
 
+// Challenges are cut from a pool the cryptographic RNG fills 4 KiB at a time: one call into it
+// per 256 logins instead of one each (a challenge is no secret: it goes to the peer as is).
+const CHALLENGE_SIZE = 16;
+const challengePool = new Uint8Array(4096);
+let challengeAt = challengePool.length;
+
 /** A login challenge: 16 bytes from a cryptographic RNG (Twisted uses `random`; PROTOCOL.md section 7). */
 export function challenge(): Uint8Array {
-  return new Uint8Array(randomBytes(16));
+  if (challengeAt + CHALLENGE_SIZE > challengePool.length) {
+    randomFillSync(challengePool);
+    challengeAt = 0;
+  }
+  const c = challengePool.slice(challengeAt, challengeAt + CHALLENGE_SIZE);
+  challengeAt += CHALLENGE_SIZE;
+  return c;
 }
 
 /** Compares two byte strings in time that does not depend on where they differ. */

@@ -33,6 +33,7 @@ export function socketTransport(socket: net.Socket): Transport {
     scheduled = false;
     if (!producer || socket.destroyed) return;
     producer();
+    flush();
     if (!producer) return;
     if (socket.writableNeedDrain) socket.once("drain", schedule);
     else schedule();
@@ -43,13 +44,56 @@ export function socketTransport(socket: net.Socket): Transport {
       setImmediate(pump);
     }
   };
+  // Writes made in one turn of the event loop leave in one socket write (Twisted, too, writes
+  // what a reactor iteration produced at once): a chunk of 100 calls gets its 100 answers in
+  // one syscall instead of 100. The bytes and their order are the same. The flush is a
+  // nextTick queued from a microtask, so it runs once the promise jobs of the turn have all
+  // run: answers of async methods, and calls made by code awaiting an answer (a login's
+  // second step), leave with the rest.
+  let queued: Uint8Array[] = [];
+  let queuedBytes = 0;
+  const flush = () => {
+    const chunks = queued;
+    if (chunks.length === 0) return;
+    const size = queuedBytes;
+    queued = [];
+    queuedBytes = 0;
+    if (socket.destroyed) return;
+    if (chunks.length === 1) {
+      socket.write(chunks[0]);
+      return;
+    }
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      out.set(chunks[i], at);
+      at += chunks[i].length;
+    }
+    socket.write(out);
+  };
+  const flushSoon = () => process.nextTick(flush);
+  // Whoever ends the socket (PBClient.disconnect, PBServer.close, or code holding
+  // client.socket), what was queued goes out before the end, as it did unqueued.
+  const end = socket.end;
+  socket.end = function (this: net.Socket, ...args: unknown[]) {
+    flush();
+    return (end as (...a: unknown[]) => net.Socket).apply(this, args);
+  } as net.Socket["end"];
   return {
     write(data) {
-      if (!socket.destroyed) socket.write(data);
+      if (socket.destroyed) return;
+      // After the end nothing is queued: the socket refuses the write (and says so) as before.
+      if (socket.writableEnded) return void socket.write(data);
+      if (queued.length === 0) queueMicrotask(flushSoon);
+      queued.push(data);
+      queuedBytes += data.length;
     },
     loseConnection(reason) {
-      if (reason) socket.destroy();
-      else socket.end();
+      // What was written before the hang-up still goes out first (socket.end flushes too).
+      if (reason) {
+        flush();
+        socket.destroy();
+      } else socket.end();
     },
     registerProducer(resume) {
       producer = resume;
@@ -61,6 +105,20 @@ export function socketTransport(socket: net.Socket): Transport {
   };
 }
 
+/**
+ * The reason a clean hang-up gives. Made without a stack, which would only show Node's socket
+ * internals: capturing one costs more (about 10 us) than the rest of the hang-up.
+ */
+function closedCleanly(): PBConnectionLost {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new PBConnectionLost("Connection was closed cleanly.");
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** Runs a broker over a connected socket. */
 export function attachBroker(socket: net.Socket, broker: Broker): Broker {
   socket.setNoDelay(true);
@@ -68,7 +126,7 @@ export function attachBroker(socket: net.Socket, broker: Broker): Broker {
   let error: Error | undefined;
   socket.on("data", (chunk: Buffer) => broker.dataReceived(chunk));
   socket.on("error", (e) => (error = e));
-  socket.on("close", () => broker.connectionLost(error ?? new PBConnectionLost("Connection was closed cleanly.")));
+  socket.on("close", () => broker.connectionLost(error ?? closedCleanly()));
   return broker;
 }
 
@@ -107,8 +165,22 @@ export class PBClient {
 
   /** The server's root object (never reference-counted). */
   async getRootObject(): Promise<RemoteReference> {
-    await Promise.race([this.broker.ready, this.broker.closed.then((e) => Promise.reject(new PBConnectionLost(e?.message ?? "connection lost")))]);
-    return this.broker.remoteForName(ROOT_NAME);
+    // The first of ready and closed decides. The error is made only if closed comes first (not
+    // at every hang-up after the root was handed out: making an Error takes its stack).
+    const broker = this.broker;
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      broker.ready.then(() => {
+        settled = true;
+        resolve();
+      });
+      broker.closed.then((e) => {
+        if (settled) return;
+        settled = true;
+        reject(new PBConnectionLost(e?.message ?? "connection lost"));
+      });
+    });
+    return broker.remoteForName(ROOT_NAME);
   }
 
   /** Logs in with a username and password; resolves with the avatar (a perspective reference). */

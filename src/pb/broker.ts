@@ -101,6 +101,8 @@ function isThenable(x: unknown): x is PromiseLike<unknown> {
   return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
 }
 
+const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
+
 function truthy(x: Sexp): boolean {
   if (typeof x === "number") return x !== 0;
   if (typeof x === "bigint") return x !== 0n;
@@ -319,32 +321,29 @@ export class Broker {
     if (typeof head !== "string" && !(head instanceof Uint8Array)) throw new ProtocolError("PB message without a command");
     const command = tagText(head);
     const n = list.length - 1;
-    const arity = (want: number) => {
-      if (n !== want) throw new ProtocolError(`${command} takes ${want} arguments, got ${n}`);
-    };
     switch (command) {
       case "version":
-        arity(1);
+        if (n !== 1) this.badArity(command, 1, n);
         if (list[1] !== PB_VERSION) throw new ProtocolError(`Version Incompatibility: ${PB_VERSION} ${String(list[1])}`);
         return;
       case "message":
       case "cachemessage":
-        arity(6);
+        if (n !== 6) this.badArity(command, 6, n);
         return this.recvMessage(command === "message", list[1], list[2], list[3], list[4], list[5], list[6]);
       case "answer":
-        arity(2);
+        if (n !== 2) this.badArity(command, 2, n);
         return this.protoAnswer(list[1], list[2]);
       case "error":
-        arity(2);
+        if (n !== 2) this.badArity(command, 2, n);
         return this.protoError(list[1], list[2]);
       case "decref":
-        arity(1);
+        if (n !== 1) this.badArity(command, 1, n);
         return this.protoDecref(list[1]);
       case "decache":
-        arity(1);
+        if (n !== 1) this.badArity(command, 1, n);
         return this.protoDecache(list[1]);
       case "uncache":
-        arity(1);
+        if (n !== 1) this.badArity(command, 1, n);
         return this.protoUncache(list[1]);
       case "didNotUnderstand":
         this.log({ level: "info", message: `Didn't understand command: ${String(list[1])}` });
@@ -354,6 +353,12 @@ export class Broker {
         // instead (PROTOCOL.md section 7); we send what it meant to.
         this.sendCall("didNotUnderstand", head);
     }
+  }
+
+  // A method, not a closure made per message: closures cost an allocation each (and a
+  // defineProperty each under tsx's keepNames).
+  private badArity(command: string, want: number, n: number): never {
+    throw new ProtocolError(`${command} takes ${want} arguments, got ${n}`);
   }
 
   private requestID(raw: Sexp): number {
@@ -379,7 +384,9 @@ export class Broker {
       if (target === null || target === undefined) throw new PBError("Invalid Object ID");
       if (typeof (target as Partial<RemoteMessageTarget>).remoteMessageReceived !== "function") throw new PBError("Invalid Object ID");
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
+      if (this.firstPagesDue) this.sendFirstPages();
     } catch (e) {
+      if (this.firstPagesDue) this.sendFirstPages();
       if (!(e instanceof PBError)) this.log({ level: "error", message: "Peer will receive following PB traceback:", error: e });
       if (answerRequired) this.sendError(e, requestID, false);
       return;
@@ -560,64 +567,80 @@ export class Broker {
     args: unknown[],
     kw: Kwargs | null,
     answer: boolean,
-    options: CallOptions = {},
+    options: CallOptions = NO_CALL_OPTIONS,
   ): Promise<unknown> | undefined {
+    // The hot path of every call: no closures made here (see badArity).
     let answerRequired = answer;
-    let kwValues = kw ? kw.toMap() : new Map<string, unknown>();
-    for (const legacy of ["pbcallback", "pberrback"]) kwValues.delete(legacy);
-    if (kwValues.has("pbanswer")) {
-      answerRequired = !!kwValues.get("pbanswer");
-      kwValues = new Map(kwValues);
-      kwValues.delete("pbanswer");
-    }
-    const fail = (e: unknown) => (answerRequired ? Promise.reject(e) : (this.log({ level: "error", message: "call not sent", error: e }), undefined));
-    if (this.disconnected) return fail(new DeadReferenceError("Calling Stale Broker"));
-    if (options.signal?.aborted) return fail(new CallAbandoned("call aborted before it was sent", options.signal.reason));
+    let kwValues: Map<string, unknown>;
+    if (kw) {
+      kwValues = kw.toMap();
+      kwValues.delete("pbcallback");
+      kwValues.delete("pberrback");
+      if (kwValues.has("pbanswer")) {
+        answerRequired = !!kwValues.get("pbanswer");
+        kwValues.delete("pbanswer");
+      }
+    } else kwValues = new Map<string, unknown>();
+    if (this.disconnected) return this.callNotSent(answerRequired, new DeadReferenceError("Calling Stale Broker"));
+    if (options.signal?.aborted) return this.callNotSent(answerRequired, new CallAbandoned("call aborted before it was sent", options.signal.reason));
     let netArgs: Sexp;
     let netKw: Sexp;
     try {
       const t = new Tuple<unknown>();
-      for (const a of args) t.push(a);
+      for (let i = 0; i < args.length; i++) t.push(args[i]);
       netArgs = this.serializeNow(t, perspective);
       netKw = this.serializeNow(kwValues, perspective);
     } catch (e) {
-      return fail(e);
+      return this.callNotSent(answerRequired, e);
     }
     const requestID = ++this.currentRequestID;
     let bytes: Uint8Array;
     try {
       bytes = this.encoder.encode([prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw]);
     } catch (e) {
-      return fail(e);
+      return this.callNotSent(answerRequired, e);
     }
     if (!answerRequired) {
       this.transport?.write(bytes);
       return undefined;
     }
+    let pending!: Pending;
     const promise = new Promise<unknown>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, abandoned: false };
-      const giveUp = (why: CallAbandoned) => {
-        if (pending.abandoned || !this.waitingForAnswers.has(requestID)) return;
-        pending.abandoned = true;
-        pending.cleanup?.();
-        reject(why);
-      };
-      const cleanups: (() => void)[] = [];
-      if (options.timeout !== undefined) {
-        const timer = setTimeout(() => giveUp(new CallAbandoned(`no answer to ${name} within ${options.timeout} ms`)), options.timeout);
-        cleanups.push(() => clearTimeout(timer));
-      }
-      if (options.signal) {
-        const signal = options.signal;
-        const onAbort = () => giveUp(new CallAbandoned(`call to ${name} aborted`, signal.reason));
-        signal.addEventListener("abort", onAbort, { once: true });
-        cleanups.push(() => signal.removeEventListener("abort", onAbort));
-      }
-      if (cleanups.length) pending.cleanup = () => cleanups.forEach((c) => c());
-      this.waitingForAnswers.set(requestID, pending);
+      pending = { resolve, reject, abandoned: false };
     });
+    if (options.timeout !== undefined || options.signal) this.armGiveUp(pending, requestID, name, options);
+    this.waitingForAnswers.set(requestID, pending);
     this.transport?.write(bytes);
     return promise;
+  }
+
+  /** A call that could not be sent: a rejected promise, or (no answer wanted) a log entry. */
+  private callNotSent(answerRequired: boolean, e: unknown): Promise<unknown> | undefined {
+    if (answerRequired) return Promise.reject(e);
+    this.log({ level: "error", message: "call not sent", error: e });
+    return undefined;
+  }
+
+  /** The timeout and AbortSignal of one call: either gives up on it locally. */
+  private armGiveUp(pending: Pending, requestID: number, name: string, options: CallOptions): void {
+    const giveUp = (why: CallAbandoned) => {
+      if (pending.abandoned || !this.waitingForAnswers.has(requestID)) return;
+      pending.abandoned = true;
+      pending.cleanup?.();
+      pending.reject(why);
+    };
+    const cleanups: (() => void)[] = [];
+    if (options.timeout !== undefined) {
+      const timer = setTimeout(() => giveUp(new CallAbandoned(`no answer to ${name} within ${options.timeout} ms`)), options.timeout);
+      cleanups.push(() => clearTimeout(timer));
+    }
+    if (options.signal) {
+      const signal = options.signal;
+      const onAbort = () => giveUp(new CallAbandoned(`call to ${name} aborted`, signal.reason));
+      signal.addEventListener("abort", onAbort, { once: true });
+      cleanups.push(() => signal.removeEventListener("abort", onAbort));
+    }
+    if (cleanups.length) pending.cleanup = () => cleanups.forEach((c) => c());
   }
 
   /**
@@ -630,6 +653,20 @@ export class Broker {
     if (this.pageProducers.length !== 1) return;
     if (this.transport?.registerProducer) this.transport.registerProducer(() => this.resumeProducing());
     else this.pageTimer = setTimeout(() => this.pumpPages(), 0);
+    // Twisted's transports ask a pull producer for data as soon as it is registered, so the first
+    // page goes out before the answer to the call that made the pager (fixtures/sessions/cache.txt
+    // #17, #18). The pager is still being constructed here: it is sent once the remote method
+    // returns (recvMessage), or in a microtask when the pager was made outside a call.
+    this.firstPagesDue = true;
+    queueMicrotask(() => this.sendFirstPages());
+  }
+
+  private firstPagesDue = false;
+
+  private sendFirstPages(): void {
+    if (!this.firstPagesDue) return;
+    this.firstPagesDue = false;
+    if (!this.disconnected && this.pageProducers.length) this.resumeProducing();
   }
 
   private pumpPages(): void {

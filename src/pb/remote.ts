@@ -29,11 +29,8 @@ export type RemoteMethod = ((...args: unknown[]) => Promise<unknown>) & {
 export class RemoteReference {
   private disconnectCallbacks: ((ref: RemoteReference) => void)[] = [];
   private released = false;
-  private readonly onBrokerDisconnect = () => {
-    const callbacks = this.disconnectCallbacks;
-    this.disconnectCallbacks = [];
-    for (const cb of callbacks) cb(this);
-  };
+  /** Made at the first notifyOnDisconnect: most references never need it. */
+  private onBrokerDisconnect: (() => void) | null = null;
 
   constructor(
     readonly perspective: unknown,
@@ -69,13 +66,24 @@ export class RemoteReference {
   /** Calls `callback(this)` if the broker disconnects. */
   notifyOnDisconnect(callback: (ref: RemoteReference) => void): void {
     this.disconnectCallbacks.push(callback);
-    if (this.disconnectCallbacks.length === 1) this.broker.notifyOnDisconnect(this.onBrokerDisconnect);
+    if (this.disconnectCallbacks.length === 1) this.broker.notifyOnDisconnect(this.brokerDisconnectHook());
   }
 
   dontNotifyOnDisconnect(callback: (ref: RemoteReference) => void): void {
     const i = this.disconnectCallbacks.indexOf(callback);
     if (i >= 0) this.disconnectCallbacks.splice(i, 1);
-    if (this.disconnectCallbacks.length === 0) this.broker.dontNotifyOnDisconnect(this.onBrokerDisconnect);
+    if (this.disconnectCallbacks.length === 0) this.broker.dontNotifyOnDisconnect(this.brokerDisconnectHook());
+  }
+
+  private brokerDisconnectHook(): () => void {
+    if (this.onBrokerDisconnect === null) {
+      this.onBrokerDisconnect = () => {
+        const callbacks = this.disconnectCallbacks;
+        this.disconnectCallbacks = [];
+        for (const cb of callbacks) cb(this);
+      };
+    }
+    return this.onBrokerDisconnect;
   }
 
   /** Lets go of the remote object now (sends decref once); later calls still go out, as in Twisted. */

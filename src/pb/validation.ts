@@ -8,6 +8,8 @@ function describePath(path: readonly PropertyKey[]): string {
 
 /** A value that does not match its schema: names the interface, the method, what and where. */
 export class RemoteValidationError extends Error {
+  /** Sent to a Twisted peer (e.g. a stateSchema refusing its Copyable argument) as a pb.Error it can trap. */
+  static pythonType = "twisted.spread.pb.Error";
   override name = "RemoteValidationError";
   constructor(
     readonly interfaceName: string,

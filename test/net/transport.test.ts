@@ -1,0 +1,63 @@
+// The socket transport queues the writes of one event-loop turn and sends them in one write:
+// nothing written before a hang-up may be lost, whoever hangs up.
+import * as net from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PBClient, PBServer, Root } from "../../src/index.ts";
+
+class NotesRoot extends Root {
+  notes: unknown[] = [];
+  remote_note(x: unknown) {
+    this.notes.push(x);
+  }
+  remote_echo(x: unknown) {
+    return x;
+  }
+}
+
+const root = new NotesRoot();
+let server: PBServer;
+beforeAll(async () => {
+  server = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root });
+});
+afterAll(async () => {
+  await server.close(500);
+});
+
+async function until(pred: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("socket transport", () => {
+  it("sends what was written in the same turn before disconnect()", async () => {
+    const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
+    const ref = await client.getRootObject();
+    for (let i = 0; i < 3; i++) ref.callRemoteNoAnswer("note", `disconnect-${i}`);
+    await client.disconnect();
+    await until(() => root.notes.includes("disconnect-2"));
+    expect(root.notes.filter((n) => String(n).startsWith("disconnect-"))).toEqual(["disconnect-0", "disconnect-1", "disconnect-2"]);
+  });
+
+  it("sends what was written in the same turn before the socket is ended directly", async () => {
+    const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
+    const ref = await client.getRootObject();
+    ref.callRemoteNoAnswer("note", "direct-end");
+    client.socket.end();
+    await client.closed;
+    await until(() => root.notes.includes("direct-end"));
+  });
+
+  it("answers a chunk of pipelined calls in order, in fewer writes than calls", async () => {
+    const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
+    const ref = await client.getRootObject();
+    let reads = 0;
+    (client.socket as net.Socket).on("data", () => reads++);
+    const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => ref.callRemote("echo", i)));
+    expect(answers).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(reads).toBeLessThan(200);
+    await client.disconnect();
+  });
+});
