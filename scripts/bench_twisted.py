@@ -8,11 +8,12 @@ comes out. Prints one JSON object on stdout:
   {"twisted": version, "python": version,
    "payloads": {name: {"bytes": n, "sha256": hex, "encode": {...}, "decode": {...}}}}
 
-where each measurement is {"ops": median ops/s, "samples": [ops/s...]}.
+where each measurement is {"ops": median ops/s, "samples": [ops/s...], "wallOps": ...}: rates per
+second of this process's CPU time (time.process_time), as scripts/bench.ts measures, so that other
+work on a shared machine does not skew the comparison; wallOps is the wall-clock median.
 
 Usage: bench_twisted.py [--quick]
 """
-import gc
 import hashlib
 import json
 import sys
@@ -80,28 +81,39 @@ def chunked(data):
 
 # ---- timing ------------------------------------------------------------------------------------
 
+def median(xs):
+    ordered = sorted(xs)
+    return ordered[len(ordered) // 2]
+
+
 def measure(fn):
-    """Median ops/s over SAMPLES runs of about SAMPLE_SECONDS each, after a warm-up."""
+    """Median ops/s (per CPU second) over SAMPLES runs of about SAMPLE_SECONDS each, after a warm-up."""
     deadline = time.perf_counter() + WARMUP_SECONDS
     n = 0
     while time.perf_counter() < deadline or n < 2:
         fn()
         n += 1
-    # Calibrate iterations per sample.
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    iters = max(1, int(SAMPLE_SECONDS / one))
-    samples = []
-    for _ in range(SAMPLES):
-        gc.collect()
+    # Calibrate iterations per sample on a batch.
+    iters = 1
+    while True:
         t0 = time.perf_counter()
         for _ in range(iters):
             fn()
         dt = time.perf_counter() - t0
-        samples.append(iters / dt)
-    ordered = sorted(samples)
-    return {"ops": ordered[len(ordered) // 2], "samples": samples, "iterations": iters}
+        if dt >= SAMPLE_SECONDS / 10:
+            iters = max(1, round(iters * SAMPLE_SECONDS / dt))
+            break
+        iters *= 4
+    samples = []
+    wall = []
+    for _ in range(SAMPLES):
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        wall.append(iters / (time.perf_counter() - t0))
+        samples.append(iters / (time.process_time() - c0))
+    return {"ops": median(samples), "samples": samples, "wallOps": median(wall), "iterations": iters}
 
 
 def main():

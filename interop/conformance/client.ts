@@ -130,7 +130,11 @@ export class TsClientRunner {
         const kwEntries = Object.entries(step.kwargs);
         if (kwEntries.length) args.push(kwargsOf(new Map(kwEntries.map(([k, v]) => [k, buildArg(v, this.ctx())]))));
         if (step.noAnswer) {
-          target.callRemoteNoAnswer(step.method, ...args);
+          try {
+            target.callRemoteNoAnswer(step.method, ...args);
+          } catch (e) {
+            return { failure: describeFailure(e) };
+          }
           return { sent: true };
         }
         const p = outcome(target.callRemote(step.method, ...args));

@@ -20,26 +20,30 @@ export function findMethod(target: object, prefix: MethodPrefix, name: string): 
   return fn as Callable;
 }
 
-interface Arity {
+/** What the peer's arguments can be matched against: counts, and names where they can be read. */
+interface Signature {
   min: number;
+  /** Infinity with a rest parameter, or when the list could not be read. */
   max: number;
+  /** Simple parameter names in order (null for destructured ones), or null when unreadable. */
+  names: (string | null)[] | null;
 }
 
-const arityCache = new WeakMap<Callable, Arity>();
+const signatures = new WeakMap<Callable, Signature>();
 
-/** Counts the top-level commas of a parameter list; Infinity when it has a rest parameter or cannot be read. */
-function maxParams(fn: Callable): number {
+/** Splits a function's source parameter list at top-level commas (strings, comments and nesting skipped). */
+function parameterList(fn: Callable): string[] | null {
   let src: string;
   try {
     src = Function.prototype.toString.call(fn);
   } catch {
-    return Infinity;
+    return null;
   }
   const open = src.indexOf("(");
-  if (open < 0) return Infinity;
+  if (open < 0) return null;
+  const params: string[] = [];
   let depth = 0;
-  let count = 0;
-  let sawToken = false;
+  let start = open + 1;
   let quote = "";
   for (let i = open + 1; i < src.length; i++) {
     const c = src[i];
@@ -48,63 +52,111 @@ function maxParams(fn: Callable): number {
       else if (c === quote) quote = "";
       continue;
     }
-    if (c === '"' || c === "'" || c === "`") {
-      quote = c;
-      sawToken = true;
-      continue;
-    }
-    if (c === "/" && src[i + 1] === "*") {
+    if (c === '"' || c === "'" || c === "`") quote = c;
+    else if (c === "/" && src[i + 1] === "*") {
       const end = src.indexOf("*/", i + 2);
-      if (end < 0) return Infinity;
+      if (end < 0) return null;
       i = end + 1;
-      continue;
-    }
-    if (c === "/" && src[i + 1] === "/") {
+    } else if (c === "/" && src[i + 1] === "/") {
       const end = src.indexOf("\n", i);
-      if (end < 0) return Infinity;
+      if (end < 0) return null;
       i = end;
-      continue;
-    }
-    if (c === "(" || c === "[" || c === "{") depth++;
+    } else if (c === "(" || c === "[" || c === "{") depth++;
     else if (c === ")" || c === "]" || c === "}") {
-      if (depth === 0) return sawToken ? count + 1 : 0;
+      if (depth === 0) {
+        const last = src.slice(start, i).trim();
+        if (last) params.push(last);
+        return params;
+      }
       depth--;
     } else if (c === "," && depth === 0) {
-      count++;
-      sawToken = false;
-      continue;
-    } else if (c === "." && src.startsWith("...", i) && depth === 0) return Infinity;
-    if (!/\s/.test(c)) sawToken = true;
+      params.push(src.slice(start, i).trim());
+      start = i + 1;
+    }
   }
-  return Infinity;
+  return null;
 }
 
-function arityOf(fn: Callable): Arity {
-  let a = arityCache.get(fn);
-  if (!a) {
-    const max = maxParams(fn);
-    a = { min: fn.length, max: Math.max(max, fn.length) };
-    arityCache.set(fn, a);
+function signatureOf(fn: Callable): Signature {
+  let sig = signatures.get(fn);
+  if (sig) return sig;
+  const params = parameterList(fn);
+  if (params === null || params.some((p) => p.startsWith("..."))) {
+    sig = { min: fn.length, max: Infinity, names: params && params.filter((p) => !p.startsWith("...")).map(paramName) };
+  } else {
+    sig = { min: fn.length, max: Math.max(params.length, fn.length), names: params.map(paramName) };
   }
-  return a;
+  signatures.set(fn, sig);
+  return sig;
+}
+
+function paramName(p: string): string | null {
+  const m = /^([A-Za-z_$][\w$]*)\s*(?:[=:?]|$)/.exec(p.replace(/\/\*[\s\S]*?\*\//g, "").trim());
+  return m ? m[1] : null;
+}
+
+/** Python's "'a', 'b', and 'c'". */
+function quoteList(names: string[]): string {
+  const q = names.map((n) => `'${n}'`);
+  if (q.length <= 2) return q.join(" and ");
+  return `${q.slice(0, -1).join(", ")}, and ${q[q.length - 1]}`;
+}
+
+/** The Python-style qualified name: the class that defines the method, then its name. */
+function qualifiedLabel(target: object, fn: Callable, label: string): string {
+  for (let o: object | null = target; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, label);
+    if (d && d.value === fn) {
+      const owner = o === target ? target.constructor : (o as { constructor?: { name?: string } }).constructor;
+      return owner?.name ? `${owner.name}.${label}` : label;
+    }
+  }
+  return label;
 }
 
 /**
- * Calls `fn` with positional arguments and, when there are keyword arguments, a trailing Kwargs.
- * Raises Python's TypeError (as the JS TypeError, sent as builtins.TypeError) when the method
- * cannot take that many arguments, as a Python method would.
+ * Calls `fn` as Python would call the method: positional arguments in order, keyword arguments
+ * placed on the parameters they name, and any others passed as a trailing Kwargs when the method
+ * has room for it (a rest parameter or a parameter left over). Too few or too many arguments
+ * raise Python's TypeError (sent as builtins.TypeError), worded as Python words it, counting
+ * self as Python does.
  */
 export function invoke(target: object, fn: Callable, label: string, args: unknown[], kw: Kwargs | null): unknown {
-  const { min, max } = arityOf(fn);
-  const given = args.length;
+  const { min, max, names } = signatureOf(fn);
+  const q = () => qualifiedLabel(target, fn, label);
+  const call = args.slice();
   if (kw && kw.size > 0) {
-    if (given + 1 > max) throw new TypeError(`${label}() got an unexpected keyword argument '${kw.keys()[0]}'`);
-    return fn.apply(target, [...args, kw]);
+    let extra: Record<string, unknown> | null = null;
+    let filled = call.length;
+    for (const key of kw.keys()) {
+      const at = names ? names.indexOf(key) : -1;
+      if (at >= 0 && at < (max === Infinity ? names!.length : max)) {
+        if (at < args.length) throw new TypeError(`${q()}() got multiple values for argument '${key}'`);
+        call[at] = kw.get(key);
+        filled = Math.max(filled, at + 1);
+      } else (extra ??= {})[key] = kw.get(key);
+    }
+    for (let i = args.length; i < filled; i++) {
+      if (!(i in call)) {
+        if (i < min) throw new TypeError(`${q()}() missing 1 required positional argument: '${names?.[i] ?? `#${i}`}'`);
+        call[i] = undefined;
+      }
+    }
+    if (extra) {
+      if (filled >= max) throw new TypeError(`${q()}() got an unexpected keyword argument '${Object.keys(extra)[0]}'`);
+      call.length = filled;
+      call.push(new Kwargs(extra));
+    }
   }
-  if (given < min) {
-    const missing = min - given;
-    throw new TypeError(`${label}() missing ${missing} required positional argument${missing === 1 ? "" : "s"}`);
+  if (call.length < min) {
+    const missing = (names ?? []).slice(call.length, min).filter((n): n is string => !!n);
+    const n = min - call.length;
+    const which = missing.length === n ? `: ${quoteList(missing)}` : "";
+    throw new TypeError(`${q()}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`);
   }
-  if (given > max) throw new TypeError(`${label}() takes ${max} positional argument${max === 1 ? "" : "s"} but ${given} were given`);
-  return fn.apply(target, args);
+  if (call.length > max) {
+    const takes = min === max ? `${max + 1} positional argument${max + 1 === 1 ? "" : "s"}` : `from ${min + 1} to ${max + 1} positional arguments`;
+    throw new TypeError(`${q()}() takes ${takes} but ${call.length + 1} were given`);
+  }
+  return fn.apply(target, call);
 }

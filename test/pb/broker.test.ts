@@ -235,12 +235,26 @@ describe("broker: failures", () => {
     const root = p.client.remoteForName("root");
     const tooMany = (await root.callRemote("add", 1, 2, 3).catch((x) => x)) as CopiedFailure;
     expect(tooMany.type).toBe("builtins.TypeError");
-    expect(tooMany.value).toMatch(/takes 2 positional arguments but 3 were given/);
+    // Worded as Python words it for `def remote_add(self, a, b)` on class TestRoot.
+    expect(tooMany.value).toBe("TestRoot.remote_add() takes 3 positional arguments but 4 were given");
     const tooFew = (await root.callRemote("add", 1).catch((x) => x)) as CopiedFailure;
-    expect(tooFew.value).toMatch(/missing 1 required positional argument/);
+    expect(tooFew.value).toBe("TestRoot.remote_add() missing 1 required positional argument: 'b'");
+    const none = (await root.callRemote("add").catch((x) => x)) as CopiedFailure;
+    expect(none.value).toBe("TestRoot.remote_add() missing 2 required positional arguments: 'a' and 'b'");
     const kw = (await root.callRemote("add", 1, 2, kwargs({ c: 3 })).catch((x) => x)) as CopiedFailure;
-    expect(kw.value).toMatch(/unexpected keyword argument 'c'/);
+    expect(kw.value).toBe("TestRoot.remote_add() got an unexpected keyword argument 'c'");
+    const twice = (await root.callRemote("add", 1, kwargs({ a: 3 })).catch((x) => x)) as CopiedFailure;
+    expect(twice.value).toBe("TestRoot.remote_add() got multiple values for argument 'a'");
     expect(await root.callRemote("add", 1, 2)).toBe(3);
+  });
+
+  it("places keyword arguments on the parameters they name, as Python does", async () => {
+    const p = await pair(new TestRoot());
+    const root = p.client.remoteForName("root");
+    expect(await root.callRemote("add", 1, kwargs({ b: 2 }))).toBe(3);
+    expect(await root.callRemote("add", kwargs({ b: 2, a: 5 }))).toBe(7);
+    // Names the method does not have travel as a trailing Kwargs when there is room for one.
+    expect(await root.callRemote("kw", 1, kwargs({ a2: 2 }))).toEqual(tuple(1, new Map([["a2", 2]])));
   });
 
   it("sends real tracebacks only with unsafeTracebacks", async () => {
