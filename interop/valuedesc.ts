@@ -1,5 +1,5 @@
 // Value descriptions (interop/VALUES.md) <-> lossless JS values, independent of the codec.
-import { PyFloat } from "../src/banana/values.ts";
+import { floatValue, PyFloat } from "../src/banana/values.ts";
 import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyTime, PyTimeDelta, Tuple, Unpersistable } from "../src/jelly/types.ts";
 
 export type Desc = readonly unknown[];
@@ -36,10 +36,8 @@ export function fromDesc(desc: Desc): unknown {
         return d[1] as boolean;
       case "int":
         return intValue(d[1] as string);
-      case "float": {
-        const v = floatFromHex(d[1] as string);
-        return Number.isInteger(v) && !Object.is(v, -0) && Math.abs(v) <= Number.MAX_SAFE_INTEGER ? new PyFloat(v) : v;
-      }
+      case "float":
+        return floatValue(floatFromHex(d[1] as string));
       case "bytes":
         return hexToBytes(d[1] as string);
       case "str":
@@ -184,10 +182,8 @@ export function sexpFromDesc(desc: Desc): import("../src/banana/values.ts").Sexp
   switch (kind) {
     case "int":
       return intValue(desc[1] as string);
-    case "float": {
-      const v = floatFromHex(desc[1] as string);
-      return Number.isInteger(v) && !Object.is(v, -0) && Math.abs(v) <= Number.MAX_SAFE_INTEGER ? new PyFloat(v) : v;
-    }
+    case "float":
+      return floatValue(floatFromHex(desc[1] as string));
     case "bytes":
       return hexToBytes(desc[1] as string);
     case "list":

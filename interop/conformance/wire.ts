@@ -102,7 +102,7 @@ function text(x: Sexp): string | null {
 }
 
 /** The mutable [key, value] pair of `count` inside an error message's CopyableFailure, or null. */
-function failureCountPair(item: Sexp): Sexp[] | null {
+export function failureCountPair(item: Sexp): Sexp[] | null {
   if (!Array.isArray(item) || text(item[0]) !== "error" || item.length !== 3) return null;
   const failure = item[2];
   if (!Array.isArray(failure) || text(failure[0]) !== COPYABLE_FAILURE) return null;

@@ -15,11 +15,16 @@ export const DEFAULT_BANANA_LIMITS: BananaLimits = Object.freeze({
   sizeLimit: SIZE_LIMIT,
 });
 
-export function bananaLimits(overrides?: Partial<BananaLimits>): BananaLimits {
-  if (!overrides) return DEFAULT_BANANA_LIMITS;
-  const limits = { ...DEFAULT_BANANA_LIMITS, ...overrides };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`banana limit ${name} must be a positive integer, got ${value}`);
+/** Defaults with overrides applied, every value checked to be a positive integer. */
+export function withLimits<T extends { readonly [K in keyof T]: number }>(defaults: T, overrides: Partial<T> | undefined, what: string): T {
+  if (!overrides) return defaults;
+  const limits = { ...defaults, ...overrides };
+  for (const [name, value] of Object.entries(limits) as [string, number][]) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${what} limit ${name} must be a positive integer, got ${value}`);
   }
   return Object.freeze(limits);
+}
+
+export function bananaLimits(overrides?: Partial<BananaLimits>): BananaLimits {
+  return withLimits(DEFAULT_BANANA_LIMITS, overrides, "banana");
 }

@@ -1,5 +1,5 @@
 // Every limit a PB connection enforces, in one object, with Twisted's defaults.
-import { DEFAULT_BANANA_LIMITS, type BananaLimits } from "../banana/limits.ts";
+import { DEFAULT_BANANA_LIMITS, withLimits, type BananaLimits } from "../banana/limits.ts";
 import { DEFAULT_MAX_DEPTH } from "../jelly/jelly.ts";
 import { MAX_BROKER_REFS } from "./constants.ts";
 
@@ -17,10 +17,5 @@ export const DEFAULT_PB_LIMITS: PBLimits = Object.freeze({
 });
 
 export function pbLimits(overrides?: Partial<PBLimits>): PBLimits {
-  if (!overrides) return DEFAULT_PB_LIMITS;
-  const limits = { ...DEFAULT_PB_LIMITS, ...overrides };
-  for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`PB limit ${name} must be a positive integer, got ${value}`);
-  }
-  return Object.freeze(limits);
+  return withLimits(DEFAULT_PB_LIMITS, overrides, "PB");
 }

@@ -23,6 +23,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { decode, encode, type Sexp } from "../../src/banana/index.ts";
+import { failureCountPair } from "../../interop/conformance/wire.ts";
 import {
   ANONYMOUS,
   AllowAnonymousAccess,
@@ -127,27 +128,6 @@ const captures: Capture[] = existsSync(VERSIONS_DIR)
 
 // ---- the nondeterministic fields ----------------------------------------------------------------
 
-const COPYABLE_FAILURE = "twisted.spread.pb.CopyableFailure";
-
-function text(x: Sexp): string | null {
-  if (typeof x === "string") return x;
-  if (x instanceof Uint8Array) return Buffer.from(x).toString("latin1");
-  if (Array.isArray(x) && x.length === 2 && text(x[0]) === "unicode") return text(x[1]);
-  return null;
-}
-
-/** The [key, value] pair of the `count` in an error answer's CopyableFailure state, or null. */
-function failureCountPair(item: Sexp): Sexp[] | null {
-  if (!Array.isArray(item) || text(item[0]) !== "error" || item.length !== 3) return null;
-  const failure = item[2];
-  if (!Array.isArray(failure) || text(failure[0]) !== COPYABLE_FAILURE) return null;
-  const state = failure[1];
-  if (!Array.isArray(state) || text(state[0]) !== "dictionary") return null;
-  for (const pair of state.slice(1)) {
-    if (Array.isArray(pair) && pair.length === 2 && text(pair[0]) === "count") return pair as Sexp[];
-  }
-  return null;
-}
 
 interface Normalized {
   bytes: Uint8Array;
