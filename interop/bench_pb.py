@@ -4,9 +4,10 @@
     <python with Twisted> interop/bench_pb.py client --echo-port N --login-port N --config JSON
 
 server: two PBServerFactory ports on 127.0.0.1, chosen by the OS: one whose root has
-remote_echo, one serving a Portal with one user (user / pass, InMemoryUsernamePasswordDatabaseDontUse)
-whose realm hands out an Avatar. Prints {"event": "listening", "echoPort": N, "loginPort": N,
-"twisted": ...} and exits when stdin closes, on SIGTERM, or after --timeout seconds.
+remote_echo (and remote_cpu: the CPU time the server has used), one serving a Portal with one
+user (user / pass, InMemoryUsernamePasswordDatabaseDontUse) whose realm hands out an Avatar.
+Prints {"event": "listening", "echoPort": N, "loginPort": N, "twisted": ...} and exits when
+stdin closes, on SIGTERM, or after --timeout seconds.
 
 client: measures what scripts/bench-pb.ts measures from TypeScript, against whichever server it
 is pointed at, and prints {"event": "result", ...} (one JSON line) before exiting:
@@ -14,6 +15,7 @@ is pointed at, and prints {"event": "result", ...} (one JSON line) before exitin
     flight) and pipelined (`depth` calls in flight): calls/s, p50 and p99 latency;
   - full logins (connect, login with username/password through the Portal, disconnect), one
     after the other: logins/s, p50 and p99.
+  Each also gives the CPU time the client and the server spent per operation.
 
 The config (JSON) has one entry per measurement:
   {"smallSeq": {"depth": 1, "warmupS": .., "seconds": .., "minCalls": .., "maxCalls": ..}, ...}
@@ -25,7 +27,6 @@ the answers received from the start to the last answer.
 import argparse
 import gc
 import json
-import os
 import sys
 import threading
 import time
@@ -91,6 +92,10 @@ def exit_on_stdin_close(stop):
 class EchoRoot(pb.Root):
     def remote_echo(self, x):
         return x
+
+    def remote_cpu(self):
+        """CPU seconds this process has used (all threads), for the client's figures."""
+        return time.process_time()
 
 
 class User(pb.Avatar):
@@ -197,13 +202,20 @@ class Loop:
 
 
 @defer.inlineCallbacks
-def measure(op, spec):
-    """Warms up (same depth) for warmupS seconds and at least warmupMin calls, then measures."""
+def measure(op, spec, root):
+    """Warms up (same depth) for warmupS seconds and at least warmupMin calls, then measures.
+    Also the CPU time both processes spent per operation (the server's through remote_cpu)."""
     if spec["warmupS"] > 0 or spec["warmupMin"] > 0:
         yield Loop(op, spec["depth"], spec["warmupS"], max(1, spec["warmupMin"]), spec["maxCalls"]).run()
     gc.collect()
+    server0 = yield root.callRemote("cpu")
+    client0 = time.process_time()
     result = yield Loop(op, spec["depth"], spec["seconds"], spec["minCalls"], spec["maxCalls"]).run()
+    client1 = time.process_time()
+    server1 = yield root.callRemote("cpu")
     result["depth"] = spec["depth"]
+    result["clientCpuUs"] = (client1 - client0) * 1e6 / result["calls"]
+    result["serverCpuUs"] = (server1 - server0) * 1e6 / result["calls"]
     return result
 
 
@@ -265,7 +277,7 @@ def client(opts):
             op = lambda: full_login(opts.login_port)  # noqa: E731
         else:
             raise ValueError("unknown measurement " + name)
-        results[name] = yield measure(op, spec)
+        results[name] = yield measure(op, spec, root)
         sys.stderr.write("[bench_pb.py] %s: %.1f/s\n" % (name, results[name]["perSec"]))
     factory.disconnect()
     return results

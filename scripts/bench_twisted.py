@@ -3,16 +3,13 @@
 
 Encoding goes through Banana.sendEncoded (the broker's path, dialect "pb" selected) after jelly;
 decoding feeds Banana.dataReceived 64 KiB chunks, as a socket delivers them, and unjellies what
-comes out. Prints one JSON object on stdout:
+comes out, as Broker._recv_message does. Rates are per second of this process's CPU time
+(time.process_time), as scripts/bench.ts measures, so that other work on a shared machine does
+not skew the comparison; wall-clock rates are reported alongside.
 
-  {"twisted": version, "python": version,
-   "payloads": {name: {"bytes": n, "sha256": hex, "encode": {...}, "decode": {...}}}}
-
-where each measurement is {"ops": median ops/s, "samples": [ops/s...], "wallOps": ...}: rates per
-second of this process's CPU time (time.process_time), as scripts/bench.ts measures, so that other
-work on a shared machine does not skew the comparison; wallOps is the wall-clock median.
-
-Usage: bench_twisted.py [--quick]
+Usage: bench_twisted.py [--quick]. Prints one JSON object:
+  {"twisted", "python", "chunk", "payloads": {name: {"bytes", "sha256", "hex"?, "encode", "decode"}}}
+with each measurement {"ops": median ops/s, "samples": [...], "wallOps": ..., "iterations": n}.
 """
 import hashlib
 import json
@@ -23,10 +20,6 @@ import twisted
 from twisted.spread import banana, jelly
 
 CHUNK = 64 * 1024
-QUICK = "--quick" in sys.argv[1:]
-SAMPLES = 3 if QUICK else 7
-SAMPLE_SECONDS = 0.05 if QUICK else 0.2
-WARMUP_SECONDS = 0.1 if QUICK else 0.5
 
 
 # ---- the payloads (scripts/bench.ts builds the same ones) -------------------------------------
@@ -79,44 +72,8 @@ def chunked(data):
     return [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
 
 
-# ---- timing ------------------------------------------------------------------------------------
-
-def median(xs):
-    ordered = sorted(xs)
-    return ordered[len(ordered) // 2]
-
-
-def measure(fn):
-    """Median ops/s (per CPU second) over SAMPLES runs of about SAMPLE_SECONDS each, after a warm-up."""
-    deadline = time.perf_counter() + WARMUP_SECONDS
-    n = 0
-    while time.perf_counter() < deadline or n < 2:
-        fn()
-        n += 1
-    # Calibrate iterations per sample on a batch.
-    iters = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            fn()
-        dt = time.perf_counter() - t0
-        if dt >= SAMPLE_SECONDS / 10:
-            iters = max(1, round(iters * SAMPLE_SECONDS / dt))
-            break
-        iters *= 4
-    samples = []
-    wall = []
-    for _ in range(SAMPLES):
-        c0 = time.process_time()
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            fn()
-        wall.append(iters / (time.perf_counter() - t0))
-        samples.append(iters / (time.process_time() - c0))
-    return {"ops": median(samples), "samples": samples, "wallOps": median(wall), "iterations": iters}
-
-
-def main():
+def build_cases():
+    """{name: (encode(), decode(), bytes)}: the operations to time, each on one payload."""
     b = make_banana()
     got = []
     b.expressionReceived = got.append
@@ -131,8 +88,6 @@ def main():
             b.dataReceived(c)
         assert len(got) == 1 and not b.listStack and not b.buffer, "incomplete decode"
         return got[0]
-
-    results = {}
 
     # 1. A call message, as Broker._sendMessage / _recv_message do it.
     args, kw = call_args()
@@ -159,36 +114,94 @@ def main():
         return receive(chunks)
 
     lst, big, dct = list_payload(), string_payload(), dict_payload()
-    cases = [
+    specs = [
         ("call", encode_call, decode_call, lambda v: v[5] == args and v[6] == kw),
         ("list", encode_value(lst), decode_value, lambda v: v == lst),
         ("string", encode_bytes(big), decode_bytes, lambda v: v == big),
         ("dict", encode_value(dct), decode_value, lambda v: v == dct),
     ]
-    for name, enc, dec, check in cases:
+    cases = {}
+    for name, enc, dec, check in specs:
         wire = enc()
         chunks = chunked(wire)
         assert check(dec(chunks)), f"{name}: round trip failed"
-        entry = {
-            "bytes": len(wire),
-            "sha256": hashlib.sha256(wire).hexdigest(),
-            "encode": measure(enc),
-            "decode": measure(lambda: dec(chunks)),
-        }
-        if len(wire) <= 256:
-            entry["hex"] = wire.hex()
-        results[name] = entry
+        cases[name] = {"encode": enc, "decode": (lambda d, c: lambda: d(c))(dec, chunks), "wire": wire}
+    return cases
 
+
+def describe(wire):
+    d = {"bytes": len(wire), "sha256": hashlib.sha256(wire).hexdigest()}
+    if len(wire) <= 256:
+        d["hex"] = wire.hex()
+    return d
+
+
+# ---- timing ------------------------------------------------------------------------------------
+
+def warm(fn, seconds):
+    deadline = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < deadline or n < 2:
+        fn()
+        n += 1
+
+
+def calibrate(fn, seconds):
+    """Iterations that take about `seconds`, found on growing batches."""
+    iters = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= seconds / 10:
+            return max(1, round(iters * seconds / dt))
+        iters *= 4
+
+
+def run(fn, iters):
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        fn()
+    return time.process_time() - c0, time.perf_counter() - t0
+
+
+def median(xs):
+    ordered = sorted(xs)
+    return ordered[len(ordered) // 2]
+
+
+def measure(fn, samples, sample_seconds, warm_seconds):
+    warm(fn, warm_seconds)
+    iters = calibrate(fn, sample_seconds)
+    cpu, wall = [], []
+    for _ in range(samples):
+        c, w = run(fn, iters)
+        cpu.append(iters / c)
+        wall.append(iters / w)
+    return {"ops": median(cpu), "samples": cpu, "wallOps": median(wall), "iterations": iters}
+
+
+# ---- modes -------------------------------------------------------------------------------------
+
+def standalone(cases, quick):
+    samples, sample_seconds, warm_seconds = (3, 0.05, 0.1) if quick else (7, 0.2, 0.5)
+    results = {}
+    for name, c in cases.items():
+        entry = describe(c["wire"])
+        entry["encode"] = measure(c["encode"], samples, sample_seconds, warm_seconds)
+        entry["decode"] = measure(c["decode"], samples, sample_seconds, warm_seconds)
+        results[name] = entry
     json.dump(
-        {
-            "twisted": twisted.__version__,
-            "python": sys.version.split()[0],
-            "chunk": CHUNK,
-            "payloads": results,
-        },
+        {"twisted": twisted.__version__, "python": sys.version.split()[0], "chunk": CHUNK, "payloads": results},
         sys.stdout,
     )
     sys.stdout.write("\n")
+
+
+def main():
+    standalone(build_cases(), "--quick" in sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -48,6 +48,21 @@ function vocabCodeOfText(s: string): number {
   return 0;
 }
 
+/** Objects with this method write themselves where they stand in an expression given to encode(). */
+export const bananaWrite: unique symbol = Symbol.for("twisted-pb.bananaWrite");
+
+export interface BananaWritable {
+  /** Writes the bytes of one expression element through the encoder's writing methods. */
+  [bananaWrite](encoder: BananaEncoder): void;
+}
+
+/** What encode() takes: an expression in which BananaWritable objects (e.g. jelly's Jellied) may stand for elements. */
+export type Encodable = Sexp | BananaWritable | readonly Encodable[];
+
+function isWritable(x: object): x is BananaWritable {
+  return typeof (x as Partial<BananaWritable>)[bananaWrite] === "function";
+}
+
 export interface BananaEncoderOptions {
   /** "pb" compresses vocabulary atoms; "none" or null (not negotiated yet) never does. */
   dialect?: Dialect | null;
@@ -71,7 +86,7 @@ export class BananaEncoder {
   }
 
   /** Encodes one expression and returns its bytes (a fresh array the caller owns). */
-  encode(sexp: Sexp): Uint8Array {
+  encode(sexp: Encodable): Uint8Array {
     this.pos = 0;
     try {
       this.write(sexp);
@@ -89,6 +104,35 @@ export class BananaEncoder {
     }
     if (this.buf.length > 1 << 20) this.reset();
     return out;
+  }
+
+  // ---- for BananaWritable objects, while encode() runs ----
+
+  /** Where the next byte goes; rewind() to it drops what was written after. */
+  get position(): number {
+    return this.pos;
+  }
+
+  rewind(position: number): void {
+    if (!(position >= 0 && position <= this.pos)) throw new RangeError(`cannot rewind to ${position}`);
+    this.pos = position;
+  }
+
+  /** Writes one element (any expression) in place. */
+  writeSexp(x: Encodable): void {
+    this.write(x);
+  }
+
+  /** The header of a list of n elements, which the caller writes next. */
+  writeListHeader(n: number): void {
+    if (n > this.limits.sizeLimit) throw new BananaError(`list/tuple is too long to send (${n})`);
+    this.header(n, LIST);
+  }
+
+  /** A number element: an int when it is a safe integer (not -0), else a float. */
+  writeNumber(x: number): void {
+    if (isIntNumber(x)) this.writeInt(x);
+    else this.writeFloat(x);
   }
 
   private reset(): void {
@@ -112,14 +156,14 @@ export class BananaEncoder {
     this.ensure(10);
     const buf = this.buf;
     let pos = this.pos;
-    if (n < 128) {
-      buf[pos] = n;
-      buf[pos + 1] = type;
-      this.pos = pos + 2;
-      return;
-    } else if (n <= 0x7fffffff) {
-      // Integer arithmetic: `%` on a number V8 cannot prove is an int32 is a float modulo.
-      for (let v = n | 0; v > 0; v >>>= 7) buf[pos++] = v & 0x7f;
+    if (n <= 0x7fffffff) {
+      // One path for one digit and several (a branch first taken late costs a deoptimization),
+      // in integer arithmetic: `%` on a number V8 cannot prove is an int32 is a float modulo.
+      let v = n | 0;
+      do {
+        buf[pos++] = v & 0x7f;
+        v >>>= 7;
+      } while (v > 0);
     } else {
       while (n > 0) {
         buf[pos++] = n % 128;
@@ -160,7 +204,8 @@ export class BananaEncoder {
     this.pos += 8;
   }
 
-  private writeBytes(b: Uint8Array): void {
+  /** A byte string element (a vocabulary atom in dialect pb). */
+  writeBytes(b: Uint8Array): void {
     const n = b.length;
     if (this.dialect === "pb") {
       const code = vocabCodeOfBytes(b);
@@ -184,8 +229,8 @@ export class BananaEncoder {
     this.pos += n;
   }
 
-  /** A JS string stands for its UTF-8 bytes. */
-  private writeText(s: string): void {
+  /** A text element: a JS string stands for its UTF-8 bytes (a vocabulary atom in dialect pb). */
+  writeText(s: string): void {
     if (s === "unicode") {
       // jelly's most frequent tag (not in the vocabulary, so the same in every dialect), copied whole.
       if (this.pos + 9 > this.buf.length) this.ensure(9);
@@ -227,7 +272,7 @@ export class BananaEncoder {
     this.pos += bytes.length;
   }
 
-  private write(x: Sexp): void {
+  private write(x: Encodable): void {
     switch (typeof x) {
       case "string":
         return this.writeText(x);
@@ -239,19 +284,19 @@ export class BananaEncoder {
         return this.header(x ? 1 : 0, INT);
       case "object":
         if (Array.isArray(x)) {
-          const list = x as readonly Sexp[];
-          const n = list.length;
-          if (n > this.limits.sizeLimit) throw new BananaError(`list/tuple is too long to send (${n})`);
-          this.header(n, LIST);
-          for (let i = 0; i < list.length; i++) {
-            const item = list[i];
+          if (x.length > this.limits.sizeLimit) throw new BananaError(`list/tuple is too long to send (${x.length})`);
+          this.header(x.length, LIST);
+          for (let i = 0; i < x.length; i++) {
+            const item: Encodable = x[i];
             if (typeof item === "string") this.writeText(item);
+            else if (item instanceof Uint8Array) this.writeBytes(item);
             else this.write(item);
           }
           return;
         }
         if (x instanceof Uint8Array) return this.writeBytes(x);
         if (x instanceof PyFloat) return this.writeFloat(x.value);
+        if (x !== null && isWritable(x)) return x[bananaWrite](this);
     }
     throw new BananaError(`Banana cannot send ${describeType(x)} objects: ${String(x)}`);
   }
@@ -264,6 +309,6 @@ function describeType(x: unknown): string {
 }
 
 /** Encodes one expression with a throwaway encoder. */
-export function encode(sexp: Sexp, options?: BananaEncoderOptions): Uint8Array {
+export function encode(sexp: Encodable, options?: BananaEncoderOptions): Uint8Array {
   return new BananaEncoder(options).encode(sexp);
 }

@@ -2,7 +2,8 @@
 import { decode, type BananaDecoderOptions } from "../banana/decoder.ts";
 import { encode, type BananaEncoderOptions } from "../banana/encoder.ts";
 import { BananaError } from "../banana/errors.ts";
-import { jelly, type JellyOptions } from "./jelly.ts";
+import { Jellied } from "./jellied.ts";
+import { type JellyOptions } from "./jelly.ts";
 import { unjelly, type UnjellyOptions } from "./unjelly.ts";
 
 export interface DumpOptions extends JellyOptions, Pick<BananaEncoderOptions, "limits"> {
@@ -14,9 +15,9 @@ export interface LoadOptions extends UnjellyOptions, Pick<BananaDecoderOptions, 
   dialect?: "pb" | "none";
 }
 
-/** banana(jelly(value)). */
+/** banana(jelly(value)), in one pass when the value is plain data (see Jellied). */
 export function dumps(value: unknown, options: DumpOptions = {}): Uint8Array {
-  return encode(jelly(value, options), { dialect: options.dialect ?? "pb", limits: options.limits });
+  return encode(new Jellied(value, options), { dialect: options.dialect ?? "pb", limits: options.limits });
 }
 
 /** unjelly(banana-decode(bytes)) for bytes holding exactly one expression. */

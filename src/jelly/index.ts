@@ -5,5 +5,6 @@ export * from "./registry.ts";
 export * from "./jelly.ts";
 export * from "./unjelly.ts";
 export * from "./codec.ts";
+export { Jellied, type JelliedOptions } from "./jellied.ts";
 export { decodeUtf8, tagText } from "./text.ts";
 export { idiomatic } from "./idiomatic.ts";

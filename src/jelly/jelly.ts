@@ -23,6 +23,9 @@ export interface JellyOptions {
 
 export const DEFAULT_MAX_DEPTH = 1000;
 
+/** Stands where a container's tag goes while its contents are written (never seen outside). */
+const WRITING = Symbol("jelly: being written") as unknown as Sexp;
+
 // Longest expression list made at its final size (V8 gives `new Array(n)` slow dictionary elements for tens of millions).
 const PREALLOCATE_MAX = 1 << 20;
 
@@ -46,11 +49,13 @@ export class Jellier {
   readonly invoker: unknown;
   readonly strings: "unicode" | "bytes";
   private readonly maxDepth: number;
-  private readonly preserved = new Map<object, MutableSexp>();
+  // jelly.py's `preserved` (object -> its expression). The first container has fields of its own:
+  // each jelly() of a PB call (its arguments, its keyword arguments) often has just one.
+  private firstObj: object | null = null;
+  private firstSxp: MutableSexp | undefined = undefined;
+  private preserved: Map<object, MutableSexp> | null = null;
   /** Made at the first shared or cyclic object. */
   private cooked: Map<object, MutableSexp> | null = null;
-  /** The containers jellyObject() is writing, outermost first: meeting one of them again is a cycle. */
-  private readonly inProgress: object[] = [];
   private refId = 1;
   private depth = 0;
 
@@ -60,9 +65,21 @@ export class Jellier {
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
 
+  private getPreserved(obj: object): MutableSexp | undefined {
+    if (obj === this.firstObj) return this.firstSxp;
+    return this.preserved === null ? undefined : this.preserved.get(obj);
+  }
+
+  private setPreserved(obj: object, sxp: MutableSexp): void {
+    if (this.firstObj === null || obj === this.firstObj) {
+      this.firstObj = obj;
+      this.firstSxp = sxp;
+    } else (this.preserved ??= new Map()).set(obj, sxp);
+  }
+
   /** Gives a container its list before its contents are written, so cycles back to it can be numbered. */
   prepare(obj: object): MutableSexp {
-    this.preserved.set(obj, []);
+    this.setPreserved(obj, []);
     return [];
   }
 
@@ -70,11 +87,11 @@ export class Jellier {
   preserve(obj: object, sexp: MutableSexp): MutableSexp {
     if (this.cooked !== null && this.cooked.has(obj)) {
       // A cycle reached obj while it was being written: its placeholder became [reference, id, []].
-      const placeholder = this.preserved.get(obj)!;
+      const placeholder = this.getPreserved(obj)!;
       placeholder[2] = sexp;
       return placeholder;
     }
-    this.preserved.set(obj, sexp);
+    this.setPreserved(obj, sexp);
     return sexp;
   }
 
@@ -84,13 +101,13 @@ export class Jellier {
       const done = this.cooked.get(obj);
       if (done) return done;
     }
-    const first = this.preserved.get(obj);
+    const first = this.getPreserved(obj);
     if (first === undefined) return undefined;
     const id = this.refId++;
-    if (this.inProgress.lastIndexOf(obj) >= 0) {
+    if (first[0] === WRITING) {
       // A cycle back to a container jellyObject() is still writing: its preserved entry is the
       // expression being filled, so give it the placeholder prepare() would have made.
-      this.preserved.set(obj, ["reference", id, []]);
+      this.setPreserved(obj, ["reference", id, []]);
     } else {
       const copy = first.slice();
       first.length = 0;
@@ -152,76 +169,98 @@ export class Jellier {
     const again = this.checkMutable(obj);
     if (again) return again;
     if (++this.depth > this.maxDepth) throw new JellyError(`value nested deeper than ${this.maxDepth} levels`);
-    // What prepare() and preserve() do, with one map entry and no placeholder list: the expression
-    // itself stands in `preserved` while it is written, and inProgress lets checkMutable() tell a cycle.
-    this.inProgress.push(obj);
+    // What prepare() and preserve() do, with one entry in `preserved` and no placeholder list: the
+    // expression itself stands there while it is written, WRITING in the place of its tag.
     let sxp: MutableSexp;
     try {
+      // The loops over contents are in methods of their own: a long loop in this recursive method
+      // would get V8 on-stack-replacement code, and a later deoptimization can then leave the
+      // method unoptimized for good.
       if (Array.isArray(obj)) {
-        sxp = this.begin(obj, obj.length + 1);
-        sxp[0] = obj instanceof Tuple ? "tuple" : "list";
-        let j = 1;
-        for (let i = 0; i < obj.length; i++) {
-          const item: unknown = obj[i];
-          sxp[j++] = typeof item === "number" ? item : this.jelly(item);
-        }
-        if (sxp.length !== j) sxp.length = j;
+        sxp = this.list(obj);
       } else if (plain) {
         // isPlainObject(obj), and it can be none of the classes below.
         sxp = this.dict(obj as Record<string, unknown>);
       } else if (obj instanceof Map) {
-        sxp = this.begin(obj, obj.size + 1);
-        sxp[0] = "dictionary";
-        let j = 1;
-        for (const [k, v] of obj) sxp[j++] = [this.jelly(k), this.jelly(v)];
-        if (sxp.length !== j) sxp.length = j;
+        sxp = this.map(obj);
       } else if (obj instanceof Set) {
-        sxp = this.begin(obj, 0);
-        sxp.push(obj instanceof FrozenSet ? "frozenset" : "set");
-        for (const item of obj) sxp.push(this.jelly(item));
+        sxp = this.set(obj);
       } else if (obj instanceof PyInstance) {
         sxp = this.begin(obj, 0);
-        sxp.push(obj.className, this.jelly(obj.state));
+        sxp.push(this.jelly(obj.state));
+        sxp[0] = obj.className;
       } else if (obj instanceof Unpersistable) {
-        sxp = this.begin(obj, 0);
+        // Nothing inside: nothing can meet obj while this is written.
+        this.setPreserved(obj, (sxp = []));
         this.unpersistable(obj.reason, sxp);
       } else if (isPlainObject(obj)) {
         sxp = this.dict(obj);
       } else {
-        sxp = this.begin(obj, 0);
+        this.setPreserved(obj, (sxp = []));
         // Twisted's answer for an instance of a class it may not send.
         this.unpersistable(`instance of class ${className(obj)} deemed insecure`, sxp);
       }
     } finally {
-      this.inProgress.pop();
       this.depth--;
     }
     if (this.cooked !== null && this.cooked.has(obj)) {
       // A cycle reached obj while it was being written: checkMutable() gave it a placeholder.
-      const placeholder = this.preserved.get(obj)!;
+      const placeholder = this.getPreserved(obj)!;
       placeholder[2] = sxp;
       return placeholder;
     }
     return sxp;
   }
 
+  private list(obj: unknown[]): MutableSexp {
+    const sxp = this.begin(obj, obj.length + 1);
+    let j = 1;
+    for (let i = 0; i < obj.length; i++) {
+      const item: unknown = obj[i];
+      sxp[j++] = typeof item === "number" || item instanceof Uint8Array ? item : this.jelly(item);
+    }
+    if (sxp.length !== j) sxp.length = j;
+    sxp[0] = obj instanceof Tuple ? "tuple" : "list";
+    return sxp;
+  }
+
+  private map(obj: Map<unknown, unknown>): MutableSexp {
+    const sxp = this.begin(obj, obj.size + 1);
+    let j = 1;
+    for (const [k, v] of obj) sxp[j++] = [this.jelly(k), this.jelly(v)];
+    if (sxp.length !== j) sxp.length = j;
+    sxp[0] = "dictionary";
+    return sxp;
+  }
+
+  private set(obj: Set<unknown>): MutableSexp {
+    const sxp = this.begin(obj, 0);
+    for (const item of obj) sxp.push(this.jelly(item));
+    sxp[0] = obj instanceof FrozenSet ? "frozenset" : "set";
+    return sxp;
+  }
+
   private dict(obj: Record<string, unknown>): MutableSexp {
     const keys = Object.keys(obj);
     const sxp = this.begin(obj, keys.length + 1);
-    sxp[0] = "dictionary";
     const unicode = this.strings === "unicode";
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       const v: unknown = obj[k];
       sxp[i + 1] = [unicode ? ["unicode", k] : k, typeof v === "number" ? v : this.jelly(v)];
     }
+    sxp[0] = "dictionary";
     return sxp;
   }
 
-  /** A container's expression, entered in `preserved`; `size` long when known (filled by index: no regrowth). */
+  /**
+   * A container's expression, entered in `preserved`, `size` long when known (filled by index: no
+   * regrowth), with WRITING in the place of its tag until it is complete.
+   */
   private begin(obj: object, size: number): MutableSexp {
     const sxp: MutableSexp = size > 0 && size <= PREALLOCATE_MAX ? new Array<Sexp>(size) : [];
-    this.preserved.set(obj, sxp);
+    sxp[0] = WRITING;
+    this.setPreserved(obj, sxp);
     return sxp;
   }
 }

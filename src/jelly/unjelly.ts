@@ -182,7 +182,7 @@ export class Unjellier {
       case "list":
         return this.currentRef === 0 ? this.newArray(list, null) : this.fillArray([], list);
       case "tuple":
-        if (this.mode === "js") return this.hashableInJs(this.currentRef === 0 ? this.newArray(list, null) : this.fillArray([], list));
+        if (this.mode === "js") return this.currentRef === 0 ? this.hashableInJs(this.newArray(list, null)) : this.fillArray(this.hashableInJs([]), list);
         return this.currentRef === 0 ? this.newArray(list, Tuple.prototype) : this.fillArray(new Tuple(), list);
       case "dictionary":
         return this.dictionary(list);

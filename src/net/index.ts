@@ -25,6 +25,12 @@ export interface Endpoint {
   tls?: tls.ConnectionOptions | tls.TlsOptions | true;
 }
 
+/** Up to this many bytes, a turn's writes are copied into one buffer; above, handed over as they are. */
+const COPY_LIMIT = 64 * 1024;
+
+// A settled promise: then() on it queues a microtask (cheaper than queueMicrotask in Node).
+const resolved = Promise.resolve();
+
 /** Adapts a Node socket to the broker's Transport, with pull-producer flow control. */
 export function socketTransport(socket: net.Socket): Transport {
   let producer: (() => void) | null = null;
@@ -63,6 +69,13 @@ export function socketTransport(socket: net.Socket): Transport {
       socket.write(chunks[0]);
       return;
     }
+    if (size > COPY_LIMIT) {
+      // Big messages are not copied: the socket gathers them in one writev.
+      socket.cork();
+      for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]);
+      socket.uncork();
+      return;
+    }
     const out = Buffer.allocUnsafe(size);
     let at = 0;
     for (let i = 0; i < chunks.length; i++) {
@@ -84,9 +97,11 @@ export function socketTransport(socket: net.Socket): Transport {
       if (socket.destroyed) return;
       // After the end nothing is queued: the socket refuses the write (and says so) as before.
       if (socket.writableEnded) return void socket.write(data);
-      if (queued.length === 0) queueMicrotask(flushSoon);
+      if (queued.length === 0) void resolved.then(flushSoon);
       queued.push(data);
       queuedBytes += data.length;
+      // Big messages go at once: holding them saves no syscall, and the peer can start on them.
+      if (queuedBytes > COPY_LIMIT) flush();
     },
     loseConnection(reason) {
       // What was written before the hang-up still goes out first (socket.end flushes too).

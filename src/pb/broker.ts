@@ -75,6 +75,13 @@ interface Pending {
   cleanup?: () => void;
 }
 
+/** See Broker.currentTurn. */
+interface CallTurn {
+  over: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  immediate: ReturnType<typeof setImmediate> | undefined;
+}
+
 interface Registration {
   luid: number;
   created: boolean;
@@ -415,23 +422,24 @@ export class Broker {
    * its Failure without it (recorded: fixtures/sessions/root.json, failDeferred vs failLater).
    * The twin here: the promise rejected before the turn was over (microtasks are the same turn).
    */
-  private callTurn: { over: boolean } | null = null;
+  private callTurn: CallTurn | null = null;
 
-  private currentTurn(): { over: boolean } {
+  private currentTurn(): CallTurn {
     if (this.callTurn) return this.callTurn;
-    const turn = { over: false };
+    const turn: CallTurn = { over: false, timer: undefined, immediate: undefined };
     this.callTurn = turn;
-    let immediate: ReturnType<typeof setImmediate> | undefined;
-    const end = () => {
-      if (turn.over) return;
-      turn.over = true;
-      clearTimeout(timer);
-      if (immediate !== undefined) clearImmediate(immediate);
-      if (this.callTurn === turn) this.callTurn = null;
-    };
-    if (typeof setImmediate === "function") immediate = setImmediate(end);
-    const timer = setTimeout(end, 0);
+    // One static callback given the broker and the turn: no closure made per turn.
+    if (typeof setImmediate === "function") turn.immediate = setImmediate(Broker.endTurn, this, turn);
+    turn.timer = setTimeout(Broker.endTurn, 0, this, turn);
     return turn;
+  }
+
+  private static endTurn(broker: Broker, turn: CallTurn): void {
+    if (turn.over) return;
+    turn.over = true;
+    clearTimeout(turn.timer);
+    if (turn.immediate !== undefined) clearImmediate(turn.immediate);
+    if (broker.callTurn === turn) broker.callTurn = null;
   }
 
   private sendAnswer(requestID: number, sexp: Sexp): void {

@@ -123,7 +123,6 @@ function qualifiedLabel(target: object, fn: Callable, label: string): string {
  */
 export function invoke(target: object, fn: Callable, label: string, args: unknown[], kw: Kwargs | null): unknown {
   const { min, max, names } = signatureOf(fn);
-  const q = () => qualifiedLabel(target, fn, label);
   const call = args.slice();
   if (kw && kw.size > 0) {
     let extra: Record<string, unknown> | null = null;
@@ -131,19 +130,19 @@ export function invoke(target: object, fn: Callable, label: string, args: unknow
     for (const key of kw.keys()) {
       const at = names ? names.indexOf(key) : -1;
       if (at >= 0 && at < (max === Infinity ? names!.length : max)) {
-        if (at < args.length) throw new TypeError(`${q()}() got multiple values for argument '${key}'`);
+        if (at < args.length) throw new TypeError(`${qualifiedLabel(target, fn, label)}() got multiple values for argument '${key}'`);
         call[at] = kw.get(key);
         filled = Math.max(filled, at + 1);
       } else (extra ??= {})[key] = kw.get(key);
     }
     for (let i = args.length; i < filled; i++) {
       if (!(i in call)) {
-        if (i < min) throw new TypeError(`${q()}() missing 1 required positional argument: '${names?.[i] ?? `#${i}`}'`);
+        if (i < min) throw new TypeError(`${qualifiedLabel(target, fn, label)}() missing 1 required positional argument: '${names?.[i] ?? `#${i}`}'`);
         call[i] = undefined;
       }
     }
     if (extra) {
-      if (filled >= max) throw new TypeError(`${q()}() got an unexpected keyword argument '${Object.keys(extra)[0]}'`);
+      if (filled >= max) throw new TypeError(`${qualifiedLabel(target, fn, label)}() got an unexpected keyword argument '${Object.keys(extra)[0]}'`);
       call.length = filled;
       call.push(new Kwargs(extra));
     }
@@ -152,11 +151,11 @@ export function invoke(target: object, fn: Callable, label: string, args: unknow
     const missing = (names ?? []).slice(call.length, min).filter((n): n is string => !!n);
     const n = min - call.length;
     const which = missing.length === n ? `: ${quoteList(missing)}` : "";
-    throw new TypeError(`${q()}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`);
+    throw new TypeError(`${qualifiedLabel(target, fn, label)}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`);
   }
   if (call.length > max) {
     const takes = min === max ? `${max + 1} positional argument${max + 1 === 1 ? "" : "s"}` : `from ${min + 1} to ${max + 1} positional arguments`;
-    throw new TypeError(`${q()}() takes ${takes} but ${call.length + 1} were given`);
+    throw new TypeError(`${qualifiedLabel(target, fn, label)}() takes ${takes} but ${call.length + 1} were given`);
   }
   return fn.apply(target, call);
 }
