@@ -129,6 +129,18 @@ export class BananaEncoder {
     this.header(n, LIST);
   }
 
+  /** The list [unicode, text] (jelly's text): 02 80 07 82 "unicode", then the text. */
+  writeUnicode(text: string): void {
+    this.ensure(11);
+    const buf = this.buf;
+    const pos = this.pos;
+    buf[pos] = 2;
+    buf[pos + 1] = LIST;
+    for (let i = 0; i < 9; i++) buf[pos + 2 + i] = UNICODE_TAG[i];
+    this.pos = pos + 11;
+    this.writeText(text);
+  }
+
   /** A number element: an int when it is a safe integer (not -0), else a float. */
   writeNumber(x: number): void {
     if (isIntNumber(x)) this.writeInt(x);

@@ -71,11 +71,8 @@ class PlainWriter {
     const out = this.out;
     switch (typeof x) {
       case "string":
-        if (this.unicode) {
-          out.writeListHeader(2);
-          out.writeText("unicode");
-        }
-        out.writeText(x);
+        if (this.unicode) out.writeUnicode(x);
+        else out.writeText(x);
         return true;
       case "number":
         out.writeNumber(x);
@@ -112,9 +109,8 @@ class PlainWriter {
     }
     if (obj === this.first) return true;
     const seen = (this.seen ??= new Set());
-    if (seen.has(obj)) return true;
-    seen.add(obj);
-    return false;
+    const before = seen.size;
+    return seen.add(obj).size === before;
   }
 
   private object(obj: object): boolean {
@@ -163,6 +159,7 @@ class PlainWriter {
     for (let i = 0; i < n; i++) {
       const item = obj[i];
       if (typeof item === "number") out.writeNumber(item);
+      else if (item instanceof Uint8Array) out.writeBytes(item);
       else if (!this.value(item)) return false;
     }
     return obj.length === n;
@@ -176,11 +173,8 @@ class PlainWriter {
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       out.writeListHeader(2);
-      if (this.unicode) {
-        out.writeListHeader(2);
-        out.writeText("unicode");
-      }
-      out.writeText(k);
+      if (this.unicode) out.writeUnicode(k);
+      else out.writeText(k);
       const v = obj[k];
       if (typeof v === "number") out.writeNumber(v);
       else if (!this.value(v)) return false;

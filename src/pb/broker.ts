@@ -622,7 +622,6 @@ export class Broker {
     return promise;
   }
 
-  /** A call that could not be sent: a rejected promise, or (no answer wanted) a log entry. */
   /** A call that cannot go out: a rejected promise, or for the no-answer form (which returns nothing) a throw, as Twisted raises DeadReferenceError at once. */
   private callNotSent(answerRequired: boolean, e: unknown): Promise<unknown> | undefined {
     if (answerRequired) return Promise.reject(e);
