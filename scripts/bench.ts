@@ -14,6 +14,10 @@
 // round medians: other work on the machine only ever slows a run down. TS and msgpackr samples
 // alternate within a round.
 //
+// TS encodes through jelly with Jellied (jelly and banana in one pass for plain data, as dumps()
+// does); the "enc tree" rows encode the same bytes the two-step way, jelly() then encode(), which
+// is what PB's broker did when this was written.
+//
 // This is a script, never a test: timings depend on the machine and on what else runs on it.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
