@@ -28,7 +28,6 @@ import argparse
 import gc
 import json
 import sys
-import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -38,6 +37,7 @@ from twisted.cred import checkers, credentials, portal  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
 from twisted.logger import globalLogBeginner  # noqa: E402
 from twisted.spread import pb  # noqa: E402
+from peer_lifetime import stop_when_stdin_closes  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
 USERNAME = b"user"
@@ -72,17 +72,6 @@ def quiet_logging():
 
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
 
-
-def exit_on_stdin_close(stop):
-    def watch():
-        try:
-            for _line in sys.stdin:
-                pass
-        except Exception:
-            pass
-        reactor.callFromThread(stop, "stdin closed")
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 # ---------------------------------------------------------------------------------------
@@ -120,7 +109,7 @@ def serve(opts):
         if reactor.running:
             reactor.stop()
 
-    exit_on_stdin_close(stop)
+    stop_when_stdin_closes(reactor, stop, "stdin closed")
     reactor.callLater(opts.timeout, stop, "timeout")
     emit("listening", echoPort=echo.getHost().port, loginPort=login.getHost().port, twisted=twisted_version)
     reactor.run()
@@ -301,7 +290,7 @@ def run_client(opts):
     d = client(opts)
     d.addCallbacks(finished, failed)
     d.addBoth(lambda _: reactor.callLater(0, stop))
-    exit_on_stdin_close(lambda why: stop(why))
+    stop_when_stdin_closes(reactor, stop, "stdin closed")
     reactor.callLater(opts.timeout, stop, "timeout")
     reactor.run()
     if "results" in outcome:

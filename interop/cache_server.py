@@ -26,12 +26,12 @@ import argparse
 import gc
 import os
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from pb_common import describe, emit, install_log_observer  # noqa: E402
+from peer_lifetime import stop_when_stdin_closes  # noqa: E402
 from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.internet import reactor  # noqa: E402
 from twisted.spread import pb, publish, util  # noqa: E402
@@ -244,19 +244,11 @@ def main():
     port = reactor.listenTCP(0, factory, interface="127.0.0.1")
     emit("listening", port=port.getHost().port, twisted=twisted_version)
 
-    def watch_stdin():
-        try:
-            while sys.stdin.read(4096):
-                pass
-        except Exception:
-            pass
-        reactor.callFromThread(stop)
-
     def stop():
         if reactor.running:
             reactor.stop()
 
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    stop_when_stdin_closes(reactor, stop)
     reactor.callLater(args.timeout, stop)
     reactor.run()
 

@@ -18,12 +18,12 @@ import argparse
 import json
 import os
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 
 from twisted.cred import checkers, credentials, portal  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
+from peer_lifetime import stop_when_stdin_closes  # noqa: E402
 from twisted.spread import pb  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
@@ -128,11 +128,7 @@ def serve(args):
     port = reactor.listenTCP(args.port, factory, interface="127.0.0.1")
     emit(event="listening", port=port.getHost().port)
 
-    def watch_stdin():
-        sys.stdin.read()
-        reactor.callFromThread(reactor.stop)
-
-    threading.Thread(target=watch_stdin, daemon=True).start()
+    stop_when_stdin_closes(reactor, reactor.stop)
     reactor.callLater(args.timeout, reactor.stop)
     reactor.run()
 

@@ -49,7 +49,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pb_common import describe, emit, failure_info, install_log_observer  # noqa: E402
+from pb_common import VersionedBroker, describe, emit, failure_info, install_log_observer  # noqa: E402
 import pyvalues  # noqa: E402
 from twisted.cred import credentials  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
@@ -124,16 +124,9 @@ class Callback(pb.Referenceable):
         return task.deferLater(reactor, seconds, lambda: value)
 
 
-class ScenarioBroker(pb.Broker):
-    pbVersion = 6
-    dialects = None
-
+class ScenarioBroker(VersionedBroker):
     def __init__(self, *a, **kw):
-        pb.Broker.__init__(self, *a, **kw)
-        if self.pbVersion != 6:
-            self.version = self.pbVersion
-        if self.dialects is not None:
-            self.knownDialects = self.dialects
+        VersionedBroker.__init__(self, *a, **kw)
         self.lost = defer.Deferred()
         self.received = []
 
@@ -142,14 +135,6 @@ class ScenarioBroker(pb.Broker):
         msg = message.decode() if isinstance(message, bytes) else message
         self.received.append((requestID, oid, msg, answerRequired))
         return pb.Broker.proto_message(self, requestID, objectID, message, answerRequired, netArgs, netKw)
-
-    def proto_version(self, vnum):
-        if self.pbVersion != 6:
-            # "version": speak another PB version but stay connected, so the peer is the one
-            # that notices (stock Twisted drops the connection here, sending nothing).
-            emit("peerVersion", version=vnum)
-            return
-        return pb.Broker.proto_version(self, vnum)
 
     def connectionLost(self, reason):
         pb.Broker.connectionLost(self, reason)

@@ -101,3 +101,25 @@ def install_log_observer():
             pass
 
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False, discardBuffer=True)
+
+
+class VersionedBroker(pb.Broker):
+    """A Broker that can speak another PB version or offer other dialects (class attributes),
+    and then stays connected so that the peer is the one that notices the mismatch (stock
+    Twisted drops the connection at once, sending nothing)."""
+
+    pbVersion = 6
+    dialects = None
+
+    def __init__(self, *a, **kw):
+        pb.Broker.__init__(self, *a, **kw)
+        if self.pbVersion != 6:
+            self.version = self.pbVersion
+        if self.dialects is not None:
+            self.knownDialects = self.dialects
+
+    def proto_version(self, vnum):
+        if self.pbVersion != 6:
+            emit("peerVersion", version=vnum)
+            return
+        return pb.Broker.proto_version(self, vnum)

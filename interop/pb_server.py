@@ -28,7 +28,6 @@ import gc
 import json
 import os
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -36,7 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datetime  # noqa: E402
 import decimal  # noqa: E402
 
-from pb_common import describe, emit, failure_info, install_log_observer  # noqa: E402
+from pb_common import VersionedBroker, describe, emit, failure_info, install_log_observer  # noqa: E402
+from peer_lifetime import stop_when_stdin_closes  # noqa: E402
 import pyvalues  # noqa: E402
 from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.cred import checkers, portal  # noqa: E402
@@ -155,28 +155,13 @@ def sample_value():
 CONNECTIONS = [0]
 
 
-class RecordingBroker(pb.Broker):
-    pbVersion = 6
-    dialects = None
-
+class RecordingBroker(VersionedBroker):
     def __init__(self, *a, **kw):
-        pb.Broker.__init__(self, *a, **kw)
-        if self.pbVersion != 6:
-            self.version = self.pbVersion
-        if self.dialects is not None:
-            self.knownDialects = self.dialects
+        VersionedBroker.__init__(self, *a, **kw)
         CONNECTIONS[0] += 1
         self.connNumber = CONNECTIONS[0]
         self.received = []
         self.decrefs = []
-
-    def proto_version(self, vnum):
-        if self.pbVersion != 6:
-            # --pb-version: speak another version, but stay connected so that the peer is the
-            # one that notices (stock Twisted raises here and drops the connection, sending nothing).
-            emit("peerVersion", version=vnum)
-            return
-        return pb.Broker.proto_version(self, vnum)
 
     def proto_message(self, requestID, objectID, message, answerRequired, netArgs, netKw):
         oid = objectID.decode() if isinstance(objectID, bytes) else objectID
@@ -454,21 +439,12 @@ def main():
         port = reactor.listenTCP(opts.port, factory, interface="127.0.0.1")
         where = {"port": port.getHost().port}
 
-    def stdin_watcher():
-        # Exit when the test runner goes away (stdin closes).
-        try:
-            for _line in sys.stdin:
-                pass
-        except Exception:
-            pass
-        reactor.callFromThread(stop, "stdin closed")
-
     def stop(why):
         if reactor.running:
             emit("stopping", why=why)
             reactor.stop()
 
-    threading.Thread(target=stdin_watcher, daemon=True).start()
+    stop_when_stdin_closes(reactor, stop, "stdin closed")
     reactor.callLater(opts.timeout, stop, "timeout")
     emit("listening", twisted=twisted_version, mode=opts.mode, **where)
     reactor.run()

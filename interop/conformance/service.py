@@ -21,7 +21,6 @@ import gc
 import json
 import os
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 gc.disable()
@@ -31,6 +30,8 @@ from twisted.cred import checkers, portal  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.logger import globalLogBeginner  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from peer_lifetime import stop_when_stdin_closes  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
 MODULE = "conformance"  # so that reflect.qual() names our classes conformance.X on the wire
@@ -315,15 +316,7 @@ def main():
         if reactor.running:
             reactor.stop()
 
-    def stdin_watcher():
-        try:
-            for _line in sys.stdin:
-                pass
-        except Exception:
-            pass
-        reactor.callFromThread(stop, "stdin closed")
-
-    threading.Thread(target=stdin_watcher, daemon=True).start()
+    stop_when_stdin_closes(reactor, stop, "stdin closed")
     reactor.callLater(lifetime, stop, "lifetime")
     emit(
         event="listening",
