@@ -2,8 +2,8 @@
 // client side of it (PBClientFactory.login).
 import { jellyFor } from "../jelly/jelly.ts";
 import { tuple } from "../jelly/types.ts";
-import type { Broker } from "../pb/broker.ts";
-import { AsReferenceable, Referenceable, type PBRoot } from "../pb/flavors.ts";
+import type { Broker, PBRoot } from "../pb/broker.ts";
+import { AsReferenceable, Referenceable } from "../pb/flavors.ts";
 import type { RemoteReference } from "../pb/remote.ts";
 import { Anonymous, IUsernameHashedPassword, IUsernameMD5Password, type UsernameMD5Password } from "./credentials.ts";
 import { UnauthorizedLogin } from "./errors.ts";

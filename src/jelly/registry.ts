@@ -2,10 +2,28 @@
 // type tag to what builds the local value. Nothing is constructed for a tag that was not
 // registered here (or is not a built-in jelly type). Registering a tag allows it.
 import type { Sexp } from "../banana/values.ts";
-import type { Unjellier } from "./unjelly.ts";
 
-/** Builds a value from a whole expression `[tag, ...]`. */
-export type UnjellyHandler = (unjellier: Unjellier, sexp: readonly Sexp[]) => unknown;
+/**
+ * What a handler sees of the Unjellier (unjelly.ts implements it): declared here so that the
+ * registry and the unjellier do not import each other.
+ */
+export interface UnjellyContext {
+  /** The broker (or other invoker) the value is unjellied for. */
+  readonly invoker: unknown;
+  /** How received values look: "python" (lossless) or "js" (idiomatic). */
+  readonly mode: "python" | "js";
+  /** Unjellies a nested expression. */
+  unjelly(sexp: Sexp): unknown;
+  /** Claims the object being built, so references to it from inside resolve to it. */
+  adopt(obj: unknown): void;
+  /** Runs `fn` once the whole expression has been unjellied. */
+  afterwards(fn: () => void): void;
+}
+
+type Unjellier = UnjellyContext;
+
+/** Builds a value from a whole expression `[tag, ...]` (declared as a method: a handler may ask for the Unjellier class). */
+export type UnjellyHandler = { handle(unjellier: UnjellyContext, sexp: readonly Sexp[]): unknown }["handle"];
 
 /** A class whose blank instance (no constructor call) is filled by unjellyFor (jelly.py Unjellyable). */
 export interface UnjellyableClass<T extends object = object> {

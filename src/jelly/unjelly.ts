@@ -4,7 +4,7 @@
 import { PyFloat, asBytes, byteString, type Sexp } from "../banana/values.ts";
 import { InsecureJelly, JellyError } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
-import { defaultRegistry, type UnjellyableRegistry } from "./registry.ts";
+import { defaultRegistry, type UnjellyableRegistry, type UnjellyContext } from "./registry.ts";
 import { globalSecurity, moduleOf, type Taster } from "./security.ts";
 import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
 import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, Tuple, Unpersistable } from "./types.ts";
@@ -60,7 +60,7 @@ function arity(n: number, min: number, max: number, what: string): void {
   if (n < min || n > max) throw new JellyError(`${what} takes ${min === max ? min : `${min} to ${max}`} fields, got ${n}`);
 }
 
-export class Unjellier {
+export class Unjellier implements UnjellyContext {
   readonly security: Taster;
   readonly registry: UnjellyableRegistry;
   readonly invoker: unknown;

@@ -5,7 +5,7 @@ import * as tls from "node:tls";
 import { Broker, type BrokerOptions } from "../pb/broker.ts";
 import { PORTNO, ROOT_NAME } from "../pb/constants.ts";
 import { PBConnectionLost } from "../pb/errors.ts";
-import type { PBRoot } from "../pb/flavors.ts";
+import type { PBRoot } from "../pb/broker.ts";
 import type { RemoteReference } from "../pb/remote.ts";
 import type { Transport } from "../pb/transport.ts";
 import { PortalRoot, login, loginAnonymous } from "../cred/pbportal.ts";

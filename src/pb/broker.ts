@@ -1,107 +1,40 @@
 // The Perspective Broker (pb.py Broker): one per connection, in either role. It never touches a
-// socket: bytes come in through dataReceived() and go out through a Transport.
+// socket: bytes come in through dataReceived() and go out through a Transport. Its tables live in
+// their own modules (references.ts, caches.ts, pending.ts, pagers.ts); this file receives and
+// sends PB's messages and jellies values with itself as the invoker.
 import { BananaDecoder } from "../banana/decoder.ts";
 import { BananaEncoder } from "../banana/encoder.ts";
 import { BananaError } from "../banana/errors.ts";
 import { DialectNegotiator } from "../banana/dialect.ts";
 import type { Dialect } from "../banana/constants.ts";
-import { byteString, type Sexp } from "../banana/values.ts";
-import { jellyFor, Jellier, type Jellyable } from "../jelly/jelly.ts";
-import type { UnjellyableRegistry } from "../jelly/registry.ts";
-import { globalSecurity, type Taster } from "../jelly/security.ts";
+import type { Sexp } from "../banana/values.ts";
+import { jellyFor, type Jellyable } from "../jelly/jelly.ts";
 import { decodeUtf8, tagText } from "../jelly/text.ts";
 import { Tuple } from "../jelly/types.ts";
-import { Unjellier } from "../jelly/unjelly.ts";
+import type { CallOptions } from "./broker-api.ts";
+import { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
 import { CallAbandoned, DeadReferenceError, PBConnectionLost, PBError, ProtocolError, RemoteError } from "./errors.ts";
 import { CopyableFailure } from "./failure.ts";
-import { ViewPoint, type PBRoot, type RemoteMessageTarget, type Viewable } from "./flavors.ts";
-import { Kwargs } from "./kwargs.ts";
-import { pbLimits, type PBLimits } from "./limits.ts";
-import { copyRegistry } from "./registry.ts";
-import { RemoteReference, type CallOptions } from "./remote.ts";
+import type { RemoteMessageTarget } from "./flavors.ts";
+import type { Kwargs } from "./kwargs.ts";
+import { requestID as requestIDOf } from "./pending.ts";
 import type { Transport } from "./transport.ts";
+import { TurnClock } from "./turn.ts";
 
-export type Role = "initiator" | "listener";
+export type { BrokerAPI, CacheableLike, LogEntry, PageProducer, Role } from "./broker-api.ts";
+export { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 
-export interface LogEntry {
-  level: "info" | "error";
-  message: string;
-  error?: unknown;
+/** What a listener hands each connection as its root object (Twisted's IPBRoot). */
+export interface PBRoot {
+  rootObject(broker: Broker): RemoteMessageTarget & object;
 }
 
-export interface BrokerOptions {
-  /** "initiator" connected (Twisted's isClient); "listener" accepted the connection. */
-  role: Role;
-  /** What may be received (PB's globalSecurity by default). */
-  security?: Taster;
-  /** Copy tags; PB's own tags are always understood. */
-  registry?: UnjellyableRegistry;
+export interface BrokerOptions extends BrokerCoreOptions {
   /** Listener: what each connection gets as its root object. */
   root?: PBRoot;
-  /** Send JS stacks as failure tracebacks (Twisted's unsafeTracebacks). */
-  unsafeTracebacks?: boolean;
-  /** "unicode" (Python 3 peers, default) or "bytes": JS strings go out as byte strings, as Python 2 peers expect. */
-  strings?: "unicode" | "bytes";
-  /** How received values look: "python" (lossless, default) or "js" (idiomatic). */
-  values?: "python" | "js";
-  limits?: Partial<PBLimits>;
-  /** Where the broker reports what Twisted would log. */
-  log?: (entry: LogEntry) => void;
   /** Called once the dialect is chosen and our version is sent (Twisted's connectionReady). */
   onReady?: (broker: Broker) => void;
-}
-
-interface Local {
-  object: object;
-  refcount: number;
-  perspective: unknown;
-  /** For a Cacheable: the one observer its copies on this connection are kept in sync through. */
-  observer?: unknown;
-}
-
-/** The holder's side of one cached object: the instance observe_ calls reach, and the facade users hold. */
-interface CacheEntry {
-  core: object;
-  facade: WeakRef<object> | null;
-  /** Occurrences received since the current facade was made: one decache each when it goes. */
-  counts: { n: number; live: boolean };
-}
-
-interface Pending {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-  abandoned: boolean;
-  cleanup?: () => void;
-}
-
-/** See Broker.currentTurn. */
-interface CallTurn {
-  over: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  immediate: ReturnType<typeof setImmediate> | undefined;
-}
-
-interface Registration {
-  luid: number;
-  created: boolean;
-  cache: boolean;
-}
-
-/** A pager as the broker drives it (util.py Pager). */
-export interface PageProducer {
-  sendNextPage(): void;
-  stillPaging(): boolean;
-}
-
-/** A cacheable's owner-side hooks (flavors.Cacheable); see cache.ts. */
-export interface CacheableLike extends Jellyable {
-  stoppedObserving(perspective: unknown, observer: unknown): void;
-}
-
-interface CacheHeld {
-  luid: number;
-  counts: { n: number; live: boolean };
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -119,51 +52,22 @@ function truthy(x: Sexp): boolean {
   return Number(x) !== 0;
 }
 
-export class Broker {
-  readonly role: Role;
-  readonly security: Taster;
-  readonly registry: UnjellyableRegistry;
-  readonly limits: PBLimits;
-  readonly strings: "unicode" | "bytes";
-  readonly values: "python" | "js";
-  unsafeTracebacks: boolean;
+function luidOf(raw: Sexp): number {
+  if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad cache id ${String(raw)}`);
+  return raw;
+}
 
-  /** The perspective being serialized for (Viewable, Copyable and Cacheable read it). */
-  serializingPerspective: unknown = null;
-  /** The perspective being unserialized for (new RemoteReferences carry it). */
-  unserializingPerspective: unknown = null;
-
-  private transport: Transport | null = null;
+export class Broker extends BrokerCore {
   private readonly negotiator: DialectNegotiator;
   private readonly decoder: BananaDecoder;
   private readonly encoder: BananaEncoder;
   private dialect: Dialect | null = null;
-  private readonly log: (entry: LogEntry) => void;
   private readonly onReady?: (broker: Broker) => void;
   private readonly rootFactory?: PBRoot;
 
-  private disconnected = false;
   private dropReason: Error | null = null;
   private disconnects: (() => void)[] = [];
-  private readonly localObjects = new Map<number | string, Local>();
-  private readonly luids = new Map<object, number>();
-  private readonly localCleanup = new Map<object, () => void>();
-  private readonly viewPoints = new Map<unknown, Map<Viewable, ViewPoint>>();
-  private currentRequestID = 0;
-  private currentLocalID = 0;
-  private maxBrokerRefsViolations = 0;
-  private readonly waitingForAnswers = new Map<number, Pending>();
-  private registrations: Registration[] | null = null;
-  private readonly finalizer: FinalizationRegistry<number> | null;
-
-  // Cache tables (flavors.Cacheable / RemoteCache).
-  private readonly remotelyCachedObjects = new Map<number, Local>();
-  private readonly remotelyCachedLUIDs = new Map<object, number>();
-  private readonly locallyCachedObjects = new Map<number, CacheEntry>();
-  private readonly cacheFinalizer: FinalizationRegistry<CacheHeld> | null;
-
-  private pageProducers: PageProducer[] = [];
-  private pageTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly turns = new TurnClock();
 
   private readonly readyPromise: Promise<void>;
   private resolveReady!: () => void;
@@ -171,14 +75,7 @@ export class Broker {
   private resolveClosed!: (reason: Error | undefined) => void;
 
   constructor(options: BrokerOptions) {
-    this.role = options.role;
-    this.security = options.security ?? globalSecurity;
-    this.registry = options.registry ?? copyRegistry;
-    this.limits = pbLimits(options.limits);
-    this.strings = options.strings ?? "unicode";
-    this.values = options.values ?? "python";
-    this.unsafeTracebacks = options.unsafeTracebacks ?? false;
-    this.log = options.log ?? (() => {});
+    super(options);
     this.onReady = options.onReady;
     this.rootFactory = options.root;
     this.negotiator = new DialectNegotiator(this.role);
@@ -187,16 +84,6 @@ export class Broker {
     this.encoder = new BananaEncoder({ limits: bananaLimits });
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
-    this.cacheFinalizer =
-      typeof FinalizationRegistry === "function"
-        ? new FinalizationRegistry<CacheHeld>((held) => this.cacheFacadeGone(held))
-        : null;
-    this.finalizer =
-      typeof FinalizationRegistry === "function"
-        ? new FinalizationRegistry<number>((luid) => {
-            if (!this.disconnected) this.sendDecRef(luid);
-          })
-        : null;
   }
 
   // ---- connection lifecycle -------------------------------------------------------------
@@ -242,7 +129,7 @@ export class Broker {
     this.transport?.loseConnection(reason);
   }
 
-  private drop(reason: Error, graceful = false): void {
+  protected drop(reason: Error, graceful = false): void {
     if (this.dropReason || this.disconnected) return;
     this.dropReason = reason;
     this.log({ level: "error", message: `dropping connection: ${reason.message}`, error: reason });
@@ -254,22 +141,10 @@ export class Broker {
     if (this.disconnected) return;
     this.disconnected = true;
     const why = this.dropReason ?? reason;
-    const pending = [...this.waitingForAnswers.values()];
-    this.waitingForAnswers.clear();
-    for (const p of pending) {
-      p.cleanup?.();
-      if (!p.abandoned) p.reject(new PBConnectionLost(why ? why.message : "connection lost", { cause: why }));
-    }
-    for (const local of this.remotelyCachedObjects.values()) {
-      try {
-        (local.object as CacheableLike).stoppedObserving(local.perspective, local.observer);
-      } catch (e) {
-        this.log({ level: "error", message: "stoppedObserving failed", error: e });
-      }
-    }
-    for (const entry of this.locallyCachedObjects.values()) entry.counts.live = false;
-    this.pageProducers = [];
-    if (this.pageTimer) clearTimeout(this.pageTimer);
+    this.pending.rejectAll(() => new PBConnectionLost(why ? why.message : "connection lost", { cause: why }));
+    this.sentCaches.disconnected();
+    this.receivedCaches.disconnected();
+    this.pagers.disconnected();
     this.transport?.unregisterProducer?.();
     const notifiers = this.disconnects;
     this.disconnects = [];
@@ -280,13 +155,10 @@ export class Broker {
         this.log({ level: "error", message: "disconnect notifier failed", error: e });
       }
     }
-    this.localObjects.clear();
-    this.luids.clear();
-    this.localCleanup.clear();
+    this.references.clear();
     this.viewPoints.clear();
-    this.remotelyCachedObjects.clear();
-    this.remotelyCachedLUIDs.clear();
-    this.locallyCachedObjects.clear();
+    this.sentCaches.clear();
+    this.receivedCaches.clear();
     this.resolveClosed(why);
   }
 
@@ -345,13 +217,13 @@ export class Broker {
         return this.protoError(list[1], list[2]);
       case "decref":
         if (n !== 1) this.badArity(command, 1, n);
-        return this.protoDecref(list[1]);
+        return this.references.decref(list[1]);
       case "decache":
         if (n !== 1) this.badArity(command, 1, n);
         return this.protoDecache(list[1]);
       case "uncache":
         if (n !== 1) this.badArity(command, 1, n);
-        return this.protoUncache(list[1]);
+        return this.receivedCaches.uncache(luidOf(list[1]));
       case "didNotUnderstand":
         this.log({ level: "info", message: `Didn't understand command: ${String(list[1])}` });
         return;
@@ -368,13 +240,8 @@ export class Broker {
     throw new ProtocolError(`${command} takes ${want} arguments, got ${n}`);
   }
 
-  private requestID(raw: Sexp): number {
-    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad request id ${String(raw)}`);
-    return raw;
-  }
-
   private recvMessage(plain: boolean, rawID: Sexp, objectID: Sexp, rawMessage: Sexp, rawAnswer: Sexp, netArgs: Sexp, netKw: Sexp): void {
-    const requestID = this.requestID(rawID);
+    const requestID = requestIDOf(rawID);
     if (typeof rawMessage !== "string" && !(rawMessage instanceof Uint8Array)) throw new ProtocolError("method name must be a byte string");
     let message: string;
     try {
@@ -384,16 +251,16 @@ export class Broker {
     }
     const answerRequired = truthy(rawAnswer);
     // Taken before the method runs, so that any later turn the method waits for starts after it.
-    const turn = answerRequired ? this.currentTurn() : null;
+    const turn = answerRequired ? this.turns.current() : null;
     let result: Sexp | Promise<Sexp>;
     try {
-      const target = plain ? this.localObjectForID(objectID) : this.localCacheTarget(objectID);
+      const target = plain ? this.localObjectForID(objectID) : this.receivedCaches.target(objectID);
       if (target === null || target === undefined) throw new PBError("Invalid Object ID");
       if (typeof (target as Partial<RemoteMessageTarget>).remoteMessageReceived !== "function") throw new PBError("Invalid Object ID");
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
-      if (this.firstPagesDue) this.sendFirstPages();
+      if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
     } catch (e) {
-      if (this.firstPagesDue) this.sendFirstPages();
+      if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
       if (!(e instanceof PBError)) this.log({ level: "error", message: "Peer will receive following PB traceback:", error: e });
       if (answerRequired) this.sendError(e, requestID, false);
       return;
@@ -411,35 +278,6 @@ export class Broker {
     } else if (answerRequired) {
       this.sendAnswer(requestID, result);
     }
-  }
-
-  /**
-   * The event-loop turn calls are being delivered in; `over` once the loop has moved on (the first
-   * of a setImmediate and a 0 ms timer, both queued before the method runs). Twisted adds
-   * `pickled` to a failure only when the method's Deferred had already failed when the broker got
-   * it (a Deferred that fails with no callbacks left "cleans" its Failure): raised before any later
-   * reactor turn. A Deferred failing in a later turn, with the broker's errback attached, sends
-   * its Failure without it (recorded: fixtures/sessions/root.json, failDeferred vs failLater).
-   * The twin here: the promise rejected before the turn was over (microtasks are the same turn).
-   */
-  private callTurn: CallTurn | null = null;
-
-  private currentTurn(): CallTurn {
-    if (this.callTurn) return this.callTurn;
-    const turn: CallTurn = { over: false, timer: undefined, immediate: undefined };
-    this.callTurn = turn;
-    // One static callback given the broker and the turn: no closure made per turn.
-    if (typeof setImmediate === "function") turn.immediate = setImmediate(Broker.endTurn, this, turn);
-    turn.timer = setTimeout(Broker.endTurn, 0, this, turn);
-    return turn;
-  }
-
-  private static endTurn(broker: Broker, turn: CallTurn): void {
-    if (turn.over) return;
-    turn.over = true;
-    clearTimeout(turn.timer);
-    if (turn.immediate !== undefined) clearImmediate(turn.immediate);
-    if (broker.callTurn === turn) broker.callTurn = null;
   }
 
   private sendAnswer(requestID: number, sexp: Sexp): void {
@@ -470,7 +308,7 @@ export class Broker {
   }
 
   private protoAnswer(rawID: Sexp, netResult: Sexp): void {
-    const pending = this.takePending(rawID);
+    const pending = this.pending.take(rawID);
     let value: unknown;
     try {
       value = this.unserialize(netResult);
@@ -482,7 +320,7 @@ export class Broker {
   }
 
   private protoError(rawID: Sexp, fail: Sexp): void {
-    const pending = this.takePending(rawID);
+    const pending = this.pending.take(rawID);
     let value: unknown;
     try {
       value = this.unserialize(fail);
@@ -494,71 +332,14 @@ export class Broker {
     pending.reject(value instanceof Error || (typeof value === "object" && value !== null) ? value : new RemoteError("", String(value), ""));
   }
 
-  private takePending(rawID: Sexp): Pending {
-    const id = this.requestID(rawID);
-    const pending = this.waitingForAnswers.get(id);
-    if (!pending) throw new ProtocolError(`answer for unknown request ${id}`);
-    this.waitingForAnswers.delete(id);
-    pending.cleanup?.();
-    return pending;
-  }
-
-  private objectKey(objectID: Sexp): number | string | undefined {
-    if (typeof objectID === "number") return objectID;
-    if (typeof objectID === "string" || objectID instanceof Uint8Array) return byteString(objectID);
-    return undefined;
-  }
-
-  private protoDecref(objectID: Sexp): void {
-    const key = this.objectKey(objectID);
-    const local = key === undefined ? undefined : this.localObjects.get(key);
-    if (!local || typeof key !== "number") throw new ProtocolError(`decref for unknown object ${String(objectID)}`);
-    if (--local.refcount > 0) return;
-    this.localObjects.delete(key);
-    this.luids.delete(local.object);
-    if (local.object instanceof ViewPoint) this.viewPoints.get(local.object.perspective)?.delete(local.object.object);
-    if (this.localObjects.size <= this.limits.maxBrokerRefs) this.maxBrokerRefsViolations = 0;
-    const cleanup = this.localCleanup.get(local.object);
-    if (cleanup) {
-      this.localCleanup.delete(local.object);
-      cleanup();
-    }
-  }
-
-  private luidOf(raw: Sexp): number {
-    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad cache id ${String(raw)}`);
-    return raw;
-  }
-
   private protoDecache(raw: Sexp): void {
-    const luid = this.luidOf(raw);
-    const local = this.remotelyCachedObjects.get(luid);
-    if (!local) throw new ProtocolError(`decache for unknown cache ${luid}`);
-    if (--local.refcount > 0) return;
-    try {
-      (local.object as CacheableLike).stoppedObserving(local.perspective, local.observer);
-    } catch (e) {
-      this.log({ level: "error", message: "stoppedObserving failed", error: e });
-    }
-    this.remotelyCachedLUIDs.delete(local.object);
-    this.remotelyCachedObjects.delete(luid);
-    this.sendCall("uncache", luid);
-  }
-
-  private protoUncache(raw: Sexp): void {
-    const luid = this.luidOf(raw);
-    const entry = this.locallyCachedObjects.get(luid);
-    if (!entry) throw new ProtocolError(`uncache for unknown cache ${luid}`);
-    this.locallyCachedObjects.delete(luid);
-    entry.counts.live = false;
-    const facade = entry.facade?.deref();
-    if (facade) this.cacheFinalizer?.unregister(facade);
-    (entry.core as { uncached?: () => void }).uncached?.();
+    const luid = luidOf(raw);
+    if (this.sentCaches.decache(luid)) this.sendCall("uncache", luid);
   }
 
   // ---- sending --------------------------------------------------------------------------
 
-  private sendCall(...exp: Sexp[]): void {
+  protected sendCall(...exp: Sexp[]): void {
     if (!this.transport || this.disconnected) return;
     this.transport.write(this.encoder.encode(exp));
   }
@@ -601,7 +382,7 @@ export class Broker {
     } catch (e) {
       return this.callNotSent(answerRequired, e);
     }
-    const requestID = ++this.currentRequestID;
+    const requestID = this.pending.nextID();
     let bytes: Uint8Array;
     try {
       bytes = this.encoder.encode([prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw]);
@@ -612,12 +393,7 @@ export class Broker {
       this.transport?.write(bytes);
       return undefined;
     }
-    let pending!: Pending;
-    const promise = new Promise<unknown>((resolve, reject) => {
-      pending = { resolve, reject, abandoned: false };
-    });
-    if (options.timeout !== undefined || options.signal) this.armGiveUp(pending, requestID, name, options);
-    this.waitingForAnswers.set(requestID, pending);
+    const promise = this.pending.add(requestID, name, options);
     this.transport?.write(bytes);
     return promise;
   }
@@ -626,341 +402,6 @@ export class Broker {
   private callNotSent(answerRequired: boolean, e: unknown): Promise<unknown> | undefined {
     if (answerRequired) return Promise.reject(e);
     throw e;
-  }
-
-  /** The timeout and AbortSignal of one call: either gives up on it locally. */
-  private armGiveUp(pending: Pending, requestID: number, name: string, options: CallOptions): void {
-    const giveUp = (why: CallAbandoned) => {
-      if (pending.abandoned || !this.waitingForAnswers.has(requestID)) return;
-      pending.abandoned = true;
-      pending.cleanup?.();
-      pending.reject(why);
-    };
-    const cleanups: (() => void)[] = [];
-    if (options.timeout !== undefined) {
-      const timer = setTimeout(() => giveUp(new CallAbandoned(`no answer to ${name} within ${options.timeout} ms`)), options.timeout);
-      cleanups.push(() => clearTimeout(timer));
-    }
-    if (options.signal) {
-      const signal = options.signal;
-      const onAbort = () => giveUp(new CallAbandoned(`call to ${name} aborted`, signal.reason));
-      signal.addEventListener("abort", onAbort, { once: true });
-      cleanups.push(() => signal.removeEventListener("abort", onAbort));
-    }
-    if (cleanups.length) pending.cleanup = () => cleanups.forEach((c) => c());
-  }
-
-  /**
-   * Sends pages as the connection drains (Broker.registerPageProducer): one page per pager each
-   * time the transport asks for more, never everything at once.
-   */
-  registerPageProducer(pager: PageProducer): void {
-    if (this.disconnected) throw new DeadReferenceError("Calling Stale Broker");
-    this.pageProducers.push(pager);
-    if (this.pageProducers.length !== 1) return;
-    if (this.transport?.registerProducer) this.transport.registerProducer(() => this.resumeProducing());
-    else this.pageTimer = setTimeout(() => this.pumpPages(), 0);
-    // Twisted's transports ask a pull producer for data as soon as it is registered, so the first
-    // page goes out before the answer to the call that made the pager (fixtures/sessions/cache.txt
-    // #17, #18). The pager is still being constructed here: it is sent once the remote method
-    // returns (recvMessage), or in a microtask when the pager was made outside a call.
-    this.firstPagesDue = true;
-    queueMicrotask(() => this.sendFirstPages());
-  }
-
-  private firstPagesDue = false;
-
-  private sendFirstPages(): void {
-    if (!this.firstPagesDue) return;
-    this.firstPagesDue = false;
-    if (!this.disconnected && this.pageProducers.length) this.resumeProducing();
-  }
-
-  private pumpPages(): void {
-    this.pageTimer = null;
-    this.resumeProducing();
-    if (this.pageProducers.length && !this.disconnected) this.pageTimer = setTimeout(() => this.pumpPages(), 0);
-  }
-
-  /** Called by the transport when its buffer has drained. */
-  resumeProducing(): void {
-    for (let i = this.pageProducers.length - 1; i >= 0; i--) {
-      const pager = this.pageProducers[i];
-      try {
-        pager.sendNextPage();
-        if (!pager.stillPaging()) this.pageProducers.splice(i, 1);
-      } catch (e) {
-        this.log({ level: "error", message: "pager failed", error: e });
-        this.pageProducers.splice(i, 1);
-      }
-    }
-    if (!this.pageProducers.length) this.transport?.unregisterProducer?.();
-  }
-
-  sendDecRef(luid: number | string): void {
-    this.sendCall("decref", luid);
-  }
-
-  /** Sends decref for a RemoteReference released explicitly (garbage collection does it too). */
-  releaseReference(ref: RemoteReference): void {
-    this.finalizer?.unregister(ref);
-    if (!this.disconnected) this.sendDecRef(ref.luid);
-  }
-
-  decCacheRef(luid: number): void {
-    this.sendCall("decache", luid);
-  }
-
-  // ---- the object tables ----------------------------------------------------------------
-
-  /** The local object for an id from the wire (a luid, or a name like root), or null. */
-  localObjectForID(id: Sexp): unknown {
-    const key = this.objectKey(id);
-    if (key === undefined) return null;
-    return this.localObjects.get(key)?.object ?? null;
-  }
-
-  /** Gives `object` a luid (or one more reference), for sending it as [remote, luid]. */
-  registerReference(object: object): number {
-    let luid = this.luids.get(object);
-    if (luid === undefined) {
-      if (this.localObjects.size > this.limits.maxBrokerRefs) this.refLimitExceeded("reference");
-      luid = ++this.currentLocalID;
-      this.localObjects.set(luid, { object, refcount: 1, perspective: this.serializingPerspective });
-      this.luids.set(object, luid);
-      this.registrations?.push({ luid, created: true, cache: false });
-    } else {
-      this.localObjects.get(luid)!.refcount++;
-      this.registrations?.push({ luid, created: false, cache: false });
-    }
-    return luid;
-  }
-
-  private refLimitExceeded(what: "reference" | "cache"): never {
-    this.maxBrokerRefsViolations++;
-    if (this.maxBrokerRefsViolations > 3) {
-      const err = new PBError(`Maximum PB ${what} count exceeded.  Goodbye.`);
-      // As Twisted (loseConnection, then raise): the error answer written for this call still
-      // reaches the peer before the connection closes.
-      setTimeout(() => this.drop(err, true), 0);
-      throw err;
-    }
-    throw new PBError(`Maximum PB ${what} count exceeded.`);
-  }
-
-  /** Registers an object under a name (the listener's root is "root"). */
-  setNameForLocal(name: string, object: object): void {
-    this.localObjects.set(name, { object, refcount: 1, perspective: null });
-  }
-
-  /** A reference to the peer's object of that name; it is never decref'd. */
-  remoteForName(name: string): RemoteReference {
-    return new RemoteReference(null, this, name, false);
-  }
-
-  /** Makes the RemoteReference for one received [remote, luid]. */
-  remoteReferenceFor(luid: number): RemoteReference {
-    const ref = new RemoteReference(this.unserializingPerspective, this, luid, true);
-    this.finalizer?.register(ref, luid, ref);
-    return ref;
-  }
-
-  /** Runs `fn` when the last reference the peer holds to `object` goes (avatar logout). */
-  setLocalCleanup(object: object, fn: () => void): void {
-    this.localCleanup.set(object, fn);
-  }
-
-  /** The one ViewPoint for a perspective and a Viewable, so its luid is reused. */
-  viewPointFor(perspective: unknown, viewable: Viewable): ViewPoint {
-    let byViewable = this.viewPoints.get(perspective);
-    if (!byViewable) this.viewPoints.set(perspective, (byViewable = new Map()));
-    let vp = byViewable.get(viewable);
-    if (!vp) byViewable.set(viewable, (vp = new ViewPoint(perspective, viewable)));
-    return vp;
-  }
-
-  /** Number of entries in the local object table (root included). */
-  get localObjectCount(): number {
-    return this.localObjects.size;
-  }
-
-  /** Number of calls waiting for an answer. */
-  get pendingCallCount(): number {
-    return this.waitingForAnswers.size;
-  }
-
-  // ---- caches (used by Cacheable and RemoteCache) ---------------------------------------
-
-  /** The luid a Cacheable has on this connection (one more reference with `incref`), if cached. */
-  cachedRemotelyAs(instance: object, incref = false): number | undefined {
-    const luid = this.remotelyCachedLUIDs.get(instance);
-    if (luid !== undefined && incref) {
-      this.remotelyCachedObjects.get(luid)!.refcount++;
-      this.registrations?.push({ luid, created: false, cache: true });
-    }
-    return luid;
-  }
-
-  /** Registers a Cacheable's first send on this connection. */
-  cacheRemotely(instance: object): number {
-    // As Twisted: the luid is taken even when the table is full.
-    const luid = ++this.currentLocalID;
-    if (this.remotelyCachedObjects.size > this.limits.maxBrokerRefs) this.refLimitExceeded("cache");
-    this.remotelyCachedLUIDs.set(instance, luid);
-    this.remotelyCachedObjects.set(luid, { object: instance, refcount: 1, perspective: this.serializingPerspective });
-    this.registrations?.push({ luid, created: true, cache: true });
-    return luid;
-  }
-
-  /** Remembers the observer of a cached object, handed back to stoppedObserving. */
-  setCacheObserver(luid: number, observer: unknown): void {
-    const local = this.remotelyCachedObjects.get(luid);
-    if (local) local.observer = observer;
-  }
-
-  remotelyCachedForLUID(luid: number): unknown {
-    const local = this.remotelyCachedObjects.get(luid);
-    if (!local) throw new ProtocolError(`lcache for unknown cache ${luid}`);
-    return local.object;
-  }
-
-  /** Number of Cacheables the peer holds copies of. */
-  get remotelyCachedCount(): number {
-    return this.remotelyCachedObjects.size;
-  }
-
-  /** Number of caches this side holds for the peer. */
-  get locallyCachedCount(): number {
-    return this.locallyCachedObjects.size;
-  }
-
-  /**
-   * Stores the RemoteCache built for a received [tag, luid, state] and returns the object the
-   * application holds: a facade (a Proxy) whose collection sends the decaches, while `core`
-   * stays here for observe_ calls until the owner's uncache, as Twisted's borg copies do.
-   */
-  cacheLocally(luid: number, core: object): object {
-    const old = this.locallyCachedObjects.get(luid);
-    if (old) old.counts.live = false;
-    const entry: CacheEntry = { core, facade: null, counts: { n: 0, live: true } };
-    this.locallyCachedObjects.set(luid, entry);
-    return this.cacheFacade(luid, entry);
-  }
-
-  private cacheFacade(luid: number, entry: CacheEntry): object {
-    let facade = entry.facade?.deref();
-    if (facade) {
-      entry.counts.n++;
-      return facade;
-    }
-    facade = new Proxy(entry.core, {});
-    entry.facade = new WeakRef(facade);
-    entry.counts = { n: 1, live: true };
-    this.cacheFinalizer?.register(facade, { luid, counts: entry.counts }, facade);
-    return facade;
-  }
-
-  /** The same RemoteCache object for a received [cached, luid], one more reference counted. */
-  cachedLocallyAs(luid: number): unknown {
-    const entry = this.locallyCachedObjects.get(luid);
-    if (!entry) throw new ProtocolError(`cached for unknown cache ${luid}`);
-    return this.cacheFacade(luid, entry);
-  }
-
-  private localCacheTarget(raw: Sexp): unknown {
-    if (typeof raw !== "number") return null;
-    return this.locallyCachedObjects.get(raw)?.core ?? null;
-  }
-
-  private cacheFacadeGone(held: CacheHeld): void {
-    if (!held.counts.live || this.disconnected) return;
-    held.counts.live = false;
-    for (let i = 0; i < held.counts.n; i++) this.decCacheRef(held.luid);
-  }
-
-  /** Lets go of a RemoteCache now: one decache per reference received (garbage collection does it otherwise). */
-  releaseCache(luid: number): void {
-    const entry = this.locallyCachedObjects.get(luid);
-    if (!entry || !entry.counts.live) return;
-    const facade = entry.facade?.deref();
-    if (facade) this.cacheFinalizer?.unregister(facade);
-    entry.facade = null;
-    this.cacheFacadeGone({ luid, counts: entry.counts });
-  }
-
-  // ---- jelly with the broker as invoker -------------------------------------------------
-
-  /** Jellies `value` for `perspective`; a promise gives a promise of the expression (Twisted's Deferred case). */
-  serialize(value: unknown, perspective: unknown = null): Sexp | Promise<Sexp> {
-    if (isThenable(value)) return Promise.resolve(value).then((v) => this.serializeNow(v, perspective));
-    return this.serializeNow(value, perspective);
-  }
-
-  /**
-   * Jellies synchronously. If it fails part way, references registered so far are rolled back
-   * (Twisted leaks them; PROTOCOL.md section 7).
-   */
-  serializeNow(value: unknown, perspective: unknown = null): Sexp {
-    const outer = this.registrations;
-    const mine: Registration[] = [];
-    this.registrations = mine;
-    const savedPerspective = this.serializingPerspective;
-    this.serializingPerspective = perspective;
-    try {
-      const sexp = new Jellier({ invoker: this, strings: this.strings, maxDepth: this.limits.maxDepth }).jelly(value);
-      outer?.push(...mine);
-      return sexp;
-    } catch (e) {
-      this.rollback(mine);
-      throw e;
-    } finally {
-      this.registrations = outer;
-      this.serializingPerspective = savedPerspective;
-    }
-  }
-
-  private rollback(registrations: Registration[]): void {
-    for (let i = registrations.length - 1; i >= 0; i--) {
-      const r = registrations[i];
-      const table = r.cache ? this.remotelyCachedObjects : this.localObjects;
-      const local = table.get(r.luid);
-      if (!local) continue;
-      if (r.created) {
-        table.delete(r.luid);
-        (r.cache ? this.remotelyCachedLUIDs : this.luids).delete(local.object);
-      } else local.refcount--;
-    }
-  }
-
-  unserialize(sexp: Sexp, perspective: unknown = null): unknown {
-    const saved = this.unserializingPerspective;
-    this.unserializingPerspective = perspective;
-    try {
-      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, maxDepth: this.limits.maxDepth }).unjellyFull(sexp);
-    } finally {
-      this.unserializingPerspective = saved;
-    }
-  }
-
-  /** Unjellies a call's arguments: a list of positional arguments and the keyword arguments, if any. */
-  unserializeCall(netArgs: Sexp, netKw: Sexp, perspective: unknown): [unknown[], Kwargs | null] {
-    const args = this.unserialize(netArgs, perspective);
-    const kw = this.unserialize(netKw, perspective);
-    if (!Array.isArray(args)) throw new TypeError("arguments must be a sequence");
-    let named: Kwargs | null = null;
-    const entries: [unknown, unknown][] = kw instanceof Map ? [...kw] : kw && typeof kw === "object" ? Object.entries(kw) : [];
-    if (!(kw instanceof Map) && (kw === null || typeof kw !== "object")) throw new TypeError("keyword arguments must be a mapping");
-    if (entries.length) {
-      const values = new Map<string, unknown>();
-      for (const [k, v] of entries) {
-        // Python 2 peers send byte-string keys; Twisted decodes them for remote_ methods.
-        if (k instanceof Uint8Array) values.set(decodeUtf8(k), v);
-        else if (typeof k === "string") values.set(k, v);
-        else throw new TypeError("keywords must be strings");
-      }
-      named = new Kwargs(values);
-    }
-    return [[...args], named];
   }
 }
 

@@ -4,12 +4,11 @@ import type { Sexp } from "../banana/values.ts";
 import { JellyError } from "../jelly/errors.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { Unjellier } from "../jelly/unjelly.ts";
-import type { Broker } from "./broker.ts";
+import type { BrokerAPI as Broker, CallOptions } from "./broker-api.ts";
 import { dispatch, type RemoteMessageTarget } from "./flavors.ts";
 import { Copyable, RemoteCopy } from "./flavors.ts";
 import { ProtocolError } from "./errors.ts";
 import { Kwargs, splitArgs } from "./kwargs.ts";
-import type { CallOptions } from "./remote.ts";
 import { checkState } from "./validation.ts";
 
 /**

@@ -5,7 +5,7 @@ import { JellyError } from "../jelly/errors.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { Unjellier } from "../jelly/unjelly.ts";
 import { decodeUtf8 } from "../jelly/text.ts";
-import type { Broker } from "./broker.ts";
+import type { BrokerAPI as Broker } from "./broker-api.ts";
 import { AttributeError, findMethod, invoke, type MethodPrefix } from "./dispatch.ts";
 import { NoSuchMethod } from "./errors.ts";
 import type { Kwargs } from "./kwargs.ts";
@@ -66,13 +66,8 @@ export class Referenceable implements RemoteMessageTarget {
   }
 }
 
-/** What a listener hands each connection as its root object (Twisted's IPBRoot). */
-export interface PBRoot {
-  rootObject(broker: Broker): RemoteMessageTarget & object;
-}
-
-/** A Referenceable that is its own root for every connection. */
-export class Root extends Referenceable implements PBRoot {
+/** A Referenceable that is its own root for every connection (a PBRoot). */
+export class Root extends Referenceable {
   rootObject(_broker: Broker): Referenceable {
     return this;
   }

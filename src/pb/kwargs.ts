@@ -3,6 +3,7 @@
 // with keyword arguments receives them as its last argument.
 import type { Sexp } from "../banana/values.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
+import { decodeUtf8 } from "../jelly/text.ts";
 
 export class Kwargs {
   readonly values: Readonly<Record<string, unknown>>;
@@ -41,4 +42,23 @@ export function kwargs(values: Record<string, unknown> | Map<string, unknown>): 
 export function splitArgs(args: readonly unknown[]): [unknown[], Kwargs | null] {
   const last = args[args.length - 1];
   return last instanceof Kwargs ? [args.slice(0, -1), last] : [args.slice(), null];
+}
+
+/** A call's unjellied arguments as a list of positional arguments and the keyword arguments, if any. */
+export function callArguments(args: unknown, kw: unknown): [unknown[], Kwargs | null] {
+  if (!Array.isArray(args)) throw new TypeError("arguments must be a sequence");
+  let named: Kwargs | null = null;
+  const entries: [unknown, unknown][] = kw instanceof Map ? [...kw] : kw && typeof kw === "object" ? Object.entries(kw) : [];
+  if (!(kw instanceof Map) && (kw === null || typeof kw !== "object")) throw new TypeError("keyword arguments must be a mapping");
+  if (entries.length) {
+    const values = new Map<string, unknown>();
+    for (const [k, v] of entries) {
+      // Python 2 peers send byte-string keys; Twisted decodes them for remote_ methods.
+      if (k instanceof Uint8Array) values.set(decodeUtf8(k), v);
+      else if (typeof k === "string") values.set(k, v);
+      else throw new TypeError("keywords must be strings");
+    }
+    named = new Kwargs(values);
+  }
+  return [[...args], named];
 }

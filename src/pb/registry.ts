@@ -3,8 +3,8 @@
 import type { Sexp } from "../banana/values.ts";
 import { JellyError } from "../jelly/errors.ts";
 import { UnjellyableRegistry, type UnjellyableClass } from "../jelly/registry.ts";
-import type { Unjellier } from "../jelly/unjelly.ts";
-import type { Broker } from "./broker.ts";
+import type { UnjellyContext as Unjellier } from "../jelly/registry.ts";
+import type { BrokerAPI as Broker } from "./broker-api.ts";
 import { COPYABLE_FAILURE_TAG } from "./constants.ts";
 import { CopiedFailure } from "./failure.ts";
 

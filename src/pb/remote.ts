@@ -2,19 +2,10 @@
 import type { Sexp } from "../banana/values.ts";
 import { JellyError } from "../jelly/errors.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
-import type { Broker } from "./broker.ts";
+import type { BrokerAPI, CallOptions } from "./broker-api.ts";
 import { Kwargs, splitArgs } from "./kwargs.ts";
 
-export interface CallOptions {
-  /** Positional arguments. */
-  args?: readonly unknown[];
-  /** Keyword arguments. */
-  kwargs?: Record<string, unknown> | Map<string, unknown> | Kwargs;
-  /** Give up locally when this fires (the peer may still run the call). */
-  signal?: AbortSignal;
-  /** Give up locally after this many milliseconds. */
-  timeout?: number;
-}
+export type { CallOptions } from "./broker-api.ts";
 
 export type RemoteMethod = ((...args: unknown[]) => Promise<unknown>) & {
   readonly obj: RemoteReference;
@@ -34,7 +25,7 @@ export class RemoteReference {
 
   constructor(
     readonly perspective: unknown,
-    readonly broker: Broker,
+    readonly broker: BrokerAPI,
     readonly luid: number | string,
     readonly doRefCount: boolean,
   ) {}

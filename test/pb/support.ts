@@ -1,6 +1,6 @@
 // In-memory PB connections for broker tests.
 import { Broker, connectInMemory, type BrokerOptions } from "../../src/pb/index.ts";
-import type { PBRoot } from "../../src/pb/flavors.ts";
+import type { PBRoot } from "../../src/pb/broker.ts";
 
 export const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 

@@ -1,0 +1,287 @@
+// The broker's tables and its jellying (the half of pb.py Broker that is not the protocol):
+// references, caches, pagers and the perspective values are (un)serialized for. Broker
+// (broker.ts) extends it with the messages; the tables themselves live in their own modules.
+import type { Sexp } from "../banana/values.ts";
+import { Jellier } from "../jelly/jelly.ts";
+import type { UnjellyableRegistry } from "../jelly/registry.ts";
+import { globalSecurity, type Taster } from "../jelly/security.ts";
+import { Unjellier } from "../jelly/unjelly.ts";
+import type { BrokerAPI, CallOptions, LogEntry, PageProducer, Role } from "./broker-api.ts";
+import { ReceivedCaches, SentCaches } from "./caches.ts";
+import { DeadReferenceError } from "./errors.ts";
+import { ViewPoint, type Viewable } from "./flavors.ts";
+import { callArguments, type Kwargs } from "./kwargs.ts";
+import { pbLimits, type PBLimits } from "./limits.ts";
+import { PageScheduler } from "./pagers.ts";
+import { PendingCalls } from "./pending.ts";
+import { LocalIDs, ReferenceTable, type Registration } from "./references.ts";
+import { copyRegistry } from "./registry.ts";
+import { RemoteReference } from "./remote.ts";
+import type { Transport } from "./transport.ts";
+
+/** The options the tables and jellying read; Broker's options add the root and onReady. */
+export interface BrokerCoreOptions {
+  /** "initiator" connected (Twisted's isClient); "listener" accepted the connection. */
+  role: Role;
+  /** What may be received (PB's globalSecurity by default). */
+  security?: Taster;
+  /** Copy tags; PB's own tags are always understood. */
+  registry?: UnjellyableRegistry;
+  /** Send JS stacks as failure tracebacks (Twisted's unsafeTracebacks). */
+  unsafeTracebacks?: boolean;
+  /** "unicode" (Python 3 peers, default) or "bytes": JS strings go out as byte strings, as Python 2 peers expect. */
+  strings?: "unicode" | "bytes";
+  /** How received values look: "python" (lossless, default) or "js" (idiomatic). */
+  values?: "python" | "js";
+  limits?: Partial<PBLimits>;
+  /** Where the broker reports what Twisted would log. */
+  log?: (entry: LogEntry) => void;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
+}
+
+export abstract class BrokerCore implements BrokerAPI {
+  readonly role: Role;
+  readonly security: Taster;
+  readonly registry: UnjellyableRegistry;
+  readonly limits: PBLimits;
+  readonly strings: "unicode" | "bytes";
+  readonly values: "python" | "js";
+  unsafeTracebacks: boolean;
+
+  /** The perspective being serialized for (Viewable, Copyable and Cacheable read it). */
+  serializingPerspective: unknown = null;
+  /** The perspective being unserialized for (new RemoteReferences carry it). */
+  unserializingPerspective: unknown = null;
+
+  protected transport: Transport | null = null;
+  protected disconnected = false;
+  protected readonly log: (entry: LogEntry) => void;
+  protected readonly ids: LocalIDs;
+  protected readonly references: ReferenceTable;
+  protected readonly viewPoints = new Map<unknown, Map<Viewable, ViewPoint>>();
+  protected readonly sentCaches: SentCaches;
+  protected readonly receivedCaches: ReceivedCaches;
+  protected readonly pending = new PendingCalls();
+  protected readonly pagers: PageScheduler;
+  private readonly finalizer: FinalizationRegistry<number> | null;
+
+  constructor(options: BrokerCoreOptions) {
+    this.role = options.role;
+    this.security = options.security ?? globalSecurity;
+    this.registry = options.registry ?? copyRegistry;
+    this.limits = pbLimits(options.limits);
+    this.strings = options.strings ?? "unicode";
+    this.values = options.values ?? "python";
+    this.unsafeTracebacks = options.unsafeTracebacks ?? false;
+    this.log = options.log ?? (() => {});
+    this.ids = new LocalIDs((reason) => this.drop(reason, true));
+    this.references = new ReferenceTable(this.ids, this.limits, (object) => {
+      if (object instanceof ViewPoint) this.viewPoints.get(object.perspective)?.delete(object.object);
+    });
+    this.sentCaches = new SentCaches(this.ids, this.limits, this.log);
+    const isDisconnected = () => this.disconnected;
+    this.receivedCaches = new ReceivedCaches((luid) => this.decCacheRef(luid), isDisconnected);
+    this.pagers = new PageScheduler(() => this.transport, isDisconnected, this.log);
+    this.finalizer =
+      typeof FinalizationRegistry === "function"
+        ? new FinalizationRegistry<number>((luid) => {
+            if (!this.disconnected) this.sendDecRef(luid);
+          })
+        : null;
+  }
+
+  abstract readonly ready: Promise<void>;
+  abstract readonly closed: Promise<Error | undefined>;
+  abstract readonly isDisconnected: boolean;
+  abstract readonly negotiatedDialect: BrokerAPI["negotiatedDialect"];
+  abstract loseConnection(reason?: Error): void;
+  abstract notifyOnDisconnect(notifier: () => void): void;
+  abstract dontNotifyOnDisconnect(notifier: () => void): void;
+  abstract sendMessage(
+    prefix: "" | "cache",
+    perspective: unknown,
+    objectID: number | string,
+    name: string,
+    args: unknown[],
+    kw: Kwargs | null,
+    answer: boolean,
+    options?: CallOptions,
+  ): Promise<unknown> | undefined;
+  /** Encodes and writes one PB message. */
+  protected abstract sendCall(...exp: Sexp[]): void;
+  /** Drops the connection for `reason`. */
+  protected abstract drop(reason: Error, graceful?: boolean): void;
+
+  /** Sends pages as the connection drains: one page per pager each time the transport asks for more. */
+  registerPageProducer(pager: PageProducer): void {
+    if (this.disconnected) throw new DeadReferenceError("Calling Stale Broker");
+    this.pagers.register(pager);
+  }
+
+  /** Called by the transport when its buffer has drained. */
+  resumeProducing(): void {
+    this.pagers.resumeProducing();
+  }
+
+  sendDecRef(luid: number | string): void {
+    this.sendCall("decref", luid);
+  }
+
+  /** Sends decref for a RemoteReference released explicitly (garbage collection does it too). */
+  releaseReference(ref: { readonly luid: number | string }): void {
+    this.finalizer?.unregister(ref);
+    if (!this.disconnected) this.sendDecRef(ref.luid);
+  }
+
+  decCacheRef(luid: number): void {
+    this.sendCall("decache", luid);
+  }
+
+  // ---- the object tables ----------------------------------------------------------------
+
+  /** The local object for an id from the wire (a luid, or a name like root), or null. */
+  localObjectForID(id: Sexp): unknown {
+    return this.references.objectFor(id);
+  }
+
+  /** Gives `object` a luid (or one more reference), for sending it as [remote, luid]. */
+  registerReference(object: object): number {
+    return this.references.register(object, this.serializingPerspective);
+  }
+
+  /** Registers an object under a name (the listener's root is "root"). */
+  setNameForLocal(name: string, object: object): void {
+    this.references.setName(name, object);
+  }
+
+  /** A reference to the peer's object of that name; it is never decref'd. */
+  remoteForName(name: string): RemoteReference {
+    return new RemoteReference(null, this, name, false);
+  }
+
+  /** Makes the RemoteReference for one received [remote, luid]. */
+  remoteReferenceFor(luid: number): RemoteReference {
+    const ref = new RemoteReference(this.unserializingPerspective, this, luid, true);
+    this.finalizer?.register(ref, luid, ref);
+    return ref;
+  }
+
+  /** Runs `fn` when the last reference the peer holds to `object` goes (avatar logout). */
+  setLocalCleanup(object: object, fn: () => void): void {
+    this.references.setCleanup(object, fn);
+  }
+
+  /** The one ViewPoint for a perspective and a Viewable, so its luid is reused. */
+  viewPointFor(perspective: unknown, viewable: Viewable): ViewPoint {
+    let byViewable = this.viewPoints.get(perspective);
+    if (!byViewable) this.viewPoints.set(perspective, (byViewable = new Map()));
+    let vp = byViewable.get(viewable);
+    if (!vp) byViewable.set(viewable, (vp = new ViewPoint(perspective, viewable)));
+    return vp;
+  }
+
+  /** Number of entries in the local object table (root included). */
+  get localObjectCount(): number {
+    return this.references.size;
+  }
+
+  /** Number of calls waiting for an answer. */
+  get pendingCallCount(): number {
+    return this.pending.size;
+  }
+
+  // ---- caches (used by Cacheable and RemoteCache) ---------------------------------------
+
+  /** The luid a Cacheable has on this connection (one more reference with `incref`), if cached. */
+  cachedRemotelyAs(instance: object, incref = false): number | undefined {
+    return this.sentCaches.cachedAs(instance, incref);
+  }
+
+  /** Registers a Cacheable's first send on this connection. */
+  cacheRemotely(instance: object): number {
+    return this.sentCaches.cache(instance, this.serializingPerspective);
+  }
+
+  /** Remembers the observer of a cached object, handed back to stoppedObserving. */
+  setCacheObserver(luid: number, observer: unknown): void {
+    this.sentCaches.setObserver(luid, observer);
+  }
+
+  remotelyCachedForLUID(luid: number): unknown {
+    return this.sentCaches.objectFor(luid);
+  }
+
+  /** Number of Cacheables the peer holds copies of. */
+  get remotelyCachedCount(): number {
+    return this.sentCaches.size;
+  }
+
+  /** Number of caches this side holds for the peer. */
+  get locallyCachedCount(): number {
+    return this.receivedCaches.size;
+  }
+
+  /** Stores the RemoteCache built for a received [tag, luid, state]; returns the facade the application holds. */
+  cacheLocally(luid: number, core: object): object {
+    return this.receivedCaches.store(luid, core);
+  }
+
+  /** The same RemoteCache object for a received [cached, luid], one more reference counted. */
+  cachedLocallyAs(luid: number): unknown {
+    return this.receivedCaches.cachedAs(luid);
+  }
+
+  /** Lets go of a RemoteCache now: one decache per reference received (garbage collection does it otherwise). */
+  releaseCache(luid: number): void {
+    this.receivedCaches.release(luid);
+  }
+
+  // ---- jelly with the broker as invoker -------------------------------------------------
+
+  /** Jellies `value` for `perspective`; a promise gives a promise of the expression (Twisted's Deferred case). */
+  serialize(value: unknown, perspective: unknown = null): Sexp | Promise<Sexp> {
+    if (isThenable(value)) return Promise.resolve(value).then((v) => this.serializeNow(v, perspective));
+    return this.serializeNow(value, perspective);
+  }
+
+  /**
+   * Jellies synchronously. If it fails part way, references registered so far are rolled back
+   * (Twisted leaks them; PROTOCOL.md section 7).
+   */
+  serializeNow(value: unknown, perspective: unknown = null): Sexp {
+    const outer = this.ids.registrations;
+    const mine: Registration[] = [];
+    this.ids.registrations = mine;
+    const savedPerspective = this.serializingPerspective;
+    this.serializingPerspective = perspective;
+    try {
+      const sexp = new Jellier({ invoker: this, strings: this.strings, maxDepth: this.limits.maxDepth }).jelly(value);
+      outer?.push(...mine);
+      return sexp;
+    } catch (e) {
+      for (let i = mine.length - 1; i >= 0; i--) (mine[i].cache ? this.sentCaches : this.references).rollback(mine[i]);
+      throw e;
+    } finally {
+      this.ids.registrations = outer;
+      this.serializingPerspective = savedPerspective;
+    }
+  }
+
+  unserialize(sexp: Sexp, perspective: unknown = null): unknown {
+    const saved = this.unserializingPerspective;
+    this.unserializingPerspective = perspective;
+    try {
+      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, maxDepth: this.limits.maxDepth }).unjellyFull(sexp);
+    } finally {
+      this.unserializingPerspective = saved;
+    }
+  }
+
+  /** Unjellies a call's arguments: a list of positional arguments and the keyword arguments, if any. */
+  unserializeCall(netArgs: Sexp, netKw: Sexp, perspective: unknown): [unknown[], Kwargs | null] {
+    return callArguments(this.unserialize(netArgs, perspective), this.unserialize(netKw, perspective));
+  }
+}

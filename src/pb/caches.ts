@@ -1,0 +1,193 @@
+// The two cache tables (flavors.py Cacheable / RemoteCache): the Cacheables this side has sent
+// (the peer holds copies), and the copies this side holds of the peer's Cacheables.
+import type { Sexp } from "../banana/values.ts";
+import type { CacheableLike, LogEntry } from "./broker-api.ts";
+import { ProtocolError } from "./errors.ts";
+import type { PBLimits } from "./limits.ts";
+import type { LocalIDs, Local, Registration } from "./references.ts";
+
+/** The owner's side: Cacheables the peer holds copies of, counted as the peer received them. */
+export class SentCaches {
+  private readonly objects = new Map<number, Local>();
+  private readonly luids = new Map<object, number>();
+
+  constructor(
+    private readonly ids: LocalIDs,
+    private readonly limits: PBLimits,
+    private readonly log: (entry: LogEntry) => void,
+  ) {}
+
+  get size(): number {
+    return this.objects.size;
+  }
+
+  cachedAs(instance: object, incref: boolean): number | undefined {
+    const luid = this.luids.get(instance);
+    if (luid !== undefined && incref) {
+      this.objects.get(luid)!.refcount++;
+      this.ids.record(luid, false, true);
+    }
+    return luid;
+  }
+
+  cache(instance: object, perspective: unknown): number {
+    // As Twisted: the luid is taken even when the table is full.
+    const luid = this.ids.next();
+    if (this.objects.size > this.limits.maxBrokerRefs) this.ids.limitExceeded("cache");
+    this.luids.set(instance, luid);
+    this.objects.set(luid, { object: instance, refcount: 1, perspective });
+    this.ids.record(luid, true, true);
+    return luid;
+  }
+
+  setObserver(luid: number, observer: unknown): void {
+    const local = this.objects.get(luid);
+    if (local) local.observer = observer;
+  }
+
+  objectFor(luid: number): object {
+    const local = this.objects.get(luid);
+    if (!local) throw new ProtocolError(`lcache for unknown cache ${luid}`);
+    return local.object;
+  }
+
+  /** The peer's decache: true when that was its last copy (the owner then sends uncache). */
+  decache(luid: number): boolean {
+    const local = this.objects.get(luid);
+    if (!local) throw new ProtocolError(`decache for unknown cache ${luid}`);
+    if (--local.refcount > 0) return false;
+    this.stopObserving(local);
+    this.luids.delete(local.object);
+    this.objects.delete(luid);
+    return true;
+  }
+
+  private stopObserving(local: Local): void {
+    try {
+      (local.object as CacheableLike).stoppedObserving(local.perspective, local.observer);
+    } catch (e) {
+      this.log({ level: "error", message: "stoppedObserving failed", error: e });
+    }
+  }
+
+  rollback(r: Registration): void {
+    const local = this.objects.get(r.luid);
+    if (!local) return;
+    if (r.created) {
+      this.objects.delete(r.luid);
+      this.luids.delete(local.object);
+    } else local.refcount--;
+  }
+
+  /** The connection is gone: every observer stops. */
+  disconnected(): void {
+    for (const local of this.objects.values()) this.stopObserving(local);
+  }
+
+  clear(): void {
+    this.objects.clear();
+    this.luids.clear();
+  }
+}
+
+/** The holder's side of one cached object: the instance observe_ calls reach, and the facade users hold. */
+interface CacheEntry {
+  core: object;
+  facade: WeakRef<object> | null;
+  /** Occurrences received since the current facade was made: one decache each when it goes. */
+  counts: { n: number; live: boolean };
+}
+
+interface CacheHeld {
+  luid: number;
+  counts: { n: number; live: boolean };
+}
+
+/**
+ * The holder's side: copies of the peer's Cacheables. The application holds a facade (a Proxy)
+ * whose collection sends the decaches, while `core` stays here for observe_ calls until the
+ * owner's uncache, as Twisted's borg copies do.
+ */
+export class ReceivedCaches {
+  private readonly entries = new Map<number, CacheEntry>();
+  private readonly finalizer: FinalizationRegistry<CacheHeld> | null;
+
+  constructor(
+    /** Sends one decache. */
+    private readonly decache: (luid: number) => void,
+    private readonly isDisconnected: () => boolean,
+  ) {
+    this.finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<CacheHeld>((held) => this.facadeGone(held)) : null;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  store(luid: number, core: object): object {
+    const old = this.entries.get(luid);
+    if (old) old.counts.live = false;
+    const entry: CacheEntry = { core, facade: null, counts: { n: 0, live: true } };
+    this.entries.set(luid, entry);
+    return this.facade(luid, entry);
+  }
+
+  private facade(luid: number, entry: CacheEntry): object {
+    let facade = entry.facade?.deref();
+    if (facade) {
+      entry.counts.n++;
+      return facade;
+    }
+    facade = new Proxy(entry.core, {});
+    entry.facade = new WeakRef(facade);
+    entry.counts = { n: 1, live: true };
+    this.finalizer?.register(facade, { luid, counts: entry.counts }, facade);
+    return facade;
+  }
+
+  cachedAs(luid: number): object {
+    const entry = this.entries.get(luid);
+    if (!entry) throw new ProtocolError(`cached for unknown cache ${luid}`);
+    return this.facade(luid, entry);
+  }
+
+  /** Where a cachemessage for this id goes, or null. */
+  target(raw: Sexp): object | null {
+    if (typeof raw !== "number") return null;
+    return this.entries.get(raw)?.core ?? null;
+  }
+
+  private facadeGone(held: CacheHeld): void {
+    if (!held.counts.live || this.isDisconnected()) return;
+    held.counts.live = false;
+    for (let i = 0; i < held.counts.n; i++) this.decache(held.luid);
+  }
+
+  release(luid: number): void {
+    const entry = this.entries.get(luid);
+    if (!entry || !entry.counts.live) return;
+    const facade = entry.facade?.deref();
+    if (facade) this.finalizer?.unregister(facade);
+    entry.facade = null;
+    this.facadeGone({ luid, counts: entry.counts });
+  }
+
+  /** The owner's uncache: it has forgotten the object. */
+  uncache(luid: number): void {
+    const entry = this.entries.get(luid);
+    if (!entry) throw new ProtocolError(`uncache for unknown cache ${luid}`);
+    this.entries.delete(luid);
+    entry.counts.live = false;
+    const facade = entry.facade?.deref();
+    if (facade) this.finalizer?.unregister(facade);
+    (entry.core as { uncached?: () => void }).uncached?.();
+  }
+
+  disconnected(): void {
+    for (const entry of this.entries.values()) entry.counts.live = false;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
