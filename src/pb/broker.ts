@@ -14,7 +14,7 @@ import { Tuple } from "../jelly/types.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
-import { CallAbandoned, DeadReferenceError, PBConnectionLost, PBError, ProtocolError, RemoteError } from "./errors.ts";
+import { CallAborted, DeadReferenceError, PBConnectionLost, PBError, ProtocolError, RemoteError } from "./errors.ts";
 import { CopyableFailure } from "./failure.ts";
 import type { RemoteMessageTarget } from "./flavors.ts";
 import type { Kwargs } from "./kwargs.ts";
@@ -371,7 +371,7 @@ export class Broker extends BrokerCore {
       }
     } else kwValues = new Map<string, unknown>();
     if (this.disconnected) return this.callNotSent(answerRequired, new DeadReferenceError("Calling Stale Broker"));
-    if (options.signal?.aborted) return this.callNotSent(answerRequired, new CallAbandoned("call aborted before it was sent", options.signal.reason));
+    if (options.signal?.aborted) return this.callNotSent(answerRequired, new CallAborted("call aborted before it was sent", options.signal.reason));
     let netArgs: Sexp;
     let netKw: Sexp;
     try {

@@ -45,7 +45,10 @@ export class RemoteError extends Error {
   }
 }
 
-/** A call given up locally (its AbortSignal fired or its timeout passed); the peer may still run it. */
+/**
+ * A call given up locally: its timeout passed (CallTimeout) or its AbortSignal fired
+ * (CallAborted). The peer may still run it; its late answer is ignored. Catch this class for both.
+ */
 export class CallAbandoned extends Error {
   override name = "CallAbandoned";
   constructor(
@@ -54,4 +57,21 @@ export class CallAbandoned extends Error {
   ) {
     super(message);
   }
+}
+
+/** A call whose `timeout` passed before its answer came. */
+export class CallTimeout extends CallAbandoned {
+  override name = "CallTimeout";
+  constructor(
+    message: string,
+    /** The timeout that passed, in milliseconds. */
+    readonly timeout: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A call whose AbortSignal fired (before it was sent, or while waiting); `cause` is the signal's reason. */
+export class CallAborted extends CallAbandoned {
+  override name = "CallAborted";
 }

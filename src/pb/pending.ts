@@ -2,7 +2,7 @@
 // AbortSignal that let the caller give up on it locally.
 import type { Sexp } from "../banana/values.ts";
 import type { CallOptions } from "./broker-api.ts";
-import { CallAbandoned, ProtocolError } from "./errors.ts";
+import { CallAborted, CallTimeout, ProtocolError, type CallAbandoned } from "./errors.ts";
 
 export interface Pending {
   resolve(value: unknown): void;
@@ -10,6 +10,16 @@ export interface Pending {
   abandoned: boolean;
   cleanup?: () => void;
 }
+
+/** What take() returns for the late answer to a call given up on: the answer is read, then dropped. */
+const ABANDONED: Pending = Object.freeze({ resolve() {}, reject() {}, abandoned: true });
+
+/**
+ * How many given-up request ids are remembered, so that their late answers are told from answers
+ * to requests never made. Past it the oldest are forgotten and every id up to them counts as
+ * given up: memory stays bounded when a peer never answers.
+ */
+const REMEMBERED_ABANDONED = 1024;
 
 /** A request id from the wire. */
 export function requestID(raw: Sexp): number {
@@ -20,6 +30,10 @@ export function requestID(raw: Sexp): number {
 export class PendingCalls {
   private readonly waiting = new Map<number, Pending>();
   private current = 0;
+  /** Ids given up on whose answer has not come yet (the newest REMEMBERED_ABANDONED). */
+  private readonly abandoned = new Set<number>();
+  /** Every id up to this one that is not waiting was given up on (or answered). */
+  private forgottenUpTo = 0;
 
   get size(): number {
     return this.waiting.size;
@@ -43,30 +57,47 @@ export class PendingCalls {
   /** The timeout and AbortSignal of one call: either gives up on it locally. */
   private armGiveUp(pending: Pending, id: number, name: string, options: CallOptions): void {
     const giveUp = (why: CallAbandoned) => {
-      if (pending.abandoned || !this.waiting.has(id)) return;
+      if (pending.abandoned || this.waiting.get(id) !== pending) return;
       pending.abandoned = true;
       pending.cleanup?.();
+      // No entry is left behind: the id is remembered only to recognise a late answer.
+      this.waiting.delete(id);
+      this.rememberAbandoned(id);
       pending.reject(why);
     };
     const cleanups: (() => void)[] = [];
     if (options.timeout !== undefined) {
-      const timer = setTimeout(() => giveUp(new CallAbandoned(`no answer to ${name} within ${options.timeout} ms`)), options.timeout);
+      const timer = setTimeout(() => giveUp(new CallTimeout(`no answer to ${name} within ${options.timeout} ms`, options.timeout!)), options.timeout);
       cleanups.push(() => clearTimeout(timer));
     }
     if (options.signal) {
       const signal = options.signal;
-      const onAbort = () => giveUp(new CallAbandoned(`call to ${name} aborted`, signal.reason));
+      const onAbort = () => giveUp(new CallAborted(`call to ${name} aborted`, signal.reason));
       signal.addEventListener("abort", onAbort, { once: true });
       cleanups.push(() => signal.removeEventListener("abort", onAbort));
     }
     if (cleanups.length) pending.cleanup = () => cleanups.forEach((c) => c());
   }
 
-  /** The call an answer or error is for; the peer answering an unknown id breaks the protocol. */
+  private rememberAbandoned(id: number): void {
+    this.abandoned.add(id);
+    if (this.abandoned.size <= REMEMBERED_ABANDONED) return;
+    const oldest = this.abandoned.values().next().value as number;
+    this.abandoned.delete(oldest);
+    if (oldest > this.forgottenUpTo) this.forgottenUpTo = oldest;
+  }
+
+  /**
+   * The call an answer or error is for. The late answer to a call given up on gets a stand-in
+   * that drops it; an answer to a request never made breaks the protocol.
+   */
   take(rawID: Sexp): Pending {
     const id = requestID(rawID);
     const pending = this.waiting.get(id);
-    if (!pending) throw new ProtocolError(`answer for unknown request ${id}`);
+    if (!pending) {
+      if (this.abandoned.delete(id) || (id <= this.forgottenUpTo && id > 0)) return ABANDONED;
+      throw new ProtocolError(`answer for unknown request ${id}`);
+    }
     this.waiting.delete(id);
     pending.cleanup?.();
     return pending;
@@ -76,6 +107,7 @@ export class PendingCalls {
   rejectAll(reason: () => Error): void {
     const pending = [...this.waiting.values()];
     this.waiting.clear();
+    this.abandoned.clear();
     for (const p of pending) {
       p.cleanup?.();
       if (!p.abandoned) p.reject(reason());
