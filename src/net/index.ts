@@ -8,6 +8,7 @@ import { PBConnectionLost } from "../pb/errors.ts";
 import type { PBRoot } from "../pb/broker.ts";
 import type { RemoteReference } from "../pb/remote.ts";
 import type { Transport } from "../pb/transport.ts";
+import "./trace.ts";
 import { PortalRoot, login, loginAnonymous } from "../cred/pbportal.ts";
 import { Portal } from "../cred/portal.ts";
 

@@ -12,6 +12,7 @@ import { DeadReferenceError } from "./errors.ts";
 import { ViewPoint, type Viewable } from "./flavors.ts";
 import { callArguments, type Kwargs } from "./kwargs.ts";
 import { pbLimits, type PBLimits } from "./limits.ts";
+import { logToDefault } from "./log.ts";
 import { PageScheduler } from "./pagers.ts";
 import { PendingCalls } from "./pending.ts";
 import { LocalIDs, ReferenceTable, type Registration } from "./references.ts";
@@ -34,7 +35,10 @@ export interface BrokerCoreOptions {
   /** How received values look: "python" (lossless, default) or "js" (idiomatic). */
   values?: "python" | "js";
   limits?: Partial<PBLimits>;
-  /** Where the broker reports what Twisted would log. */
+  /**
+   * Where the broker reports what Twisted would log: unexpected exceptions in remote methods,
+   * dropped connections. Default: the default logger (stderr; see setDefaultLogger).
+   */
   log?: (entry: LogEntry) => void;
 }
 
@@ -76,7 +80,7 @@ export abstract class BrokerCore implements BrokerAPI {
     this.strings = options.strings ?? "unicode";
     this.values = options.values ?? "python";
     this.unsafeTracebacks = options.unsafeTracebacks ?? false;
-    this.log = options.log ?? (() => {});
+    this.log = options.log ?? logToDefault;
     this.ids = new LocalIDs((reason) => this.drop(reason, true));
     this.references = new ReferenceTable(this.ids, this.limits, (object) => {
       if (object instanceof ViewPoint) this.viewPoints.get(object.perspective)?.delete(object.object);

@@ -19,6 +19,7 @@ import { CopyableFailure } from "./failure.ts";
 import type { RemoteMessageTarget } from "./flavors.ts";
 import type { Kwargs } from "./kwargs.ts";
 import { requestID as requestIDOf } from "./pending.ts";
+import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
 import { TurnClock } from "./turn.ts";
 
@@ -35,6 +36,8 @@ export interface BrokerOptions extends BrokerCoreOptions {
   root?: PBRoot;
   /** Called once the dialect is chosen and our version is sent (Twisted's connectionReady). */
   onReady?: (broker: Broker) => void;
+  /** Sees every message sent and received (default: NODE_DEBUG=twisted-pb's, when net is loaded; null for none). */
+  trace?: TraceHook | null;
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -68,6 +71,7 @@ export class Broker extends BrokerCore {
   private dropReason: Error | null = null;
   private disconnects: (() => void)[] = [];
   private readonly turns = new TurnClock();
+  private readonly trace: TraceHook | null;
 
   private readonly readyPromise: Promise<void>;
   private resolveReady!: () => void;
@@ -78,6 +82,7 @@ export class Broker extends BrokerCore {
     super(options);
     this.onReady = options.onReady;
     this.rootFactory = options.root;
+    this.trace = options.trace === undefined ? currentDefaultTraceHook() : options.trace;
     this.negotiator = new DialectNegotiator(this.role);
     const bananaLimits = { prefixLimit: this.limits.prefixLimit, sizeLimit: this.limits.sizeLimit };
     this.decoder = new BananaDecoder((item) => this.itemReceived(item), { limits: bananaLimits });
@@ -194,6 +199,7 @@ export class Broker extends BrokerCore {
   }
 
   private expressionReceived(sexp: Sexp): void {
+    if (this.trace) this.trace("in", sexp, this);
     if (!Array.isArray(sexp)) throw new ProtocolError("Non-list expression received.");
     const list = sexp as readonly Sexp[];
     const head = list[0];
@@ -341,6 +347,7 @@ export class Broker extends BrokerCore {
 
   protected sendCall(...exp: Sexp[]): void {
     if (!this.transport || this.disconnected) return;
+    if (this.trace) this.trace("out", exp, this);
     this.transport.write(this.encoder.encode(exp));
   }
 
@@ -385,7 +392,9 @@ export class Broker extends BrokerCore {
     const requestID = this.pending.nextID();
     let bytes: Uint8Array;
     try {
-      bytes = this.encoder.encode([prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw]);
+      const message: Sexp[] = [prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw];
+      bytes = this.encoder.encode(message);
+      if (this.trace) this.trace("out", message, this);
     } catch (e) {
       return this.callNotSent(answerRequired, e);
     }
