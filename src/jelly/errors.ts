@@ -5,6 +5,26 @@ export class InsecureJelly extends Error {
   override name = "InsecureJelly";
 }
 
+/**
+ * A copy tag nothing is registered for, refused as Twisted refuses it (the same InsecureJelly
+ * text first, which is what a Twisted peer sees), with the tag and how to register it.
+ */
+export class UnregisteredCopyTag extends InsecureJelly {
+  /** A Twisted peer sees it as the InsecureJelly it is. */
+  static override pythonType = "twisted.spread.jelly.InsecureJelly";
+  override name = "InsecureJelly";
+  constructor(
+    /** The copy tag received, e.g. "__main__.Point". */
+    readonly tag: string,
+    twistedText: string,
+  ) {
+    super(
+      `${twistedText} Nothing is registered for the copy tag '${tag}': register the class that receives it with ` +
+        `setUnjellyableForClass(${JSON.stringify(tag)}, YourRemoteCopyClass) (or setUnjellyableFactoryForClass), on the registry the broker uses.`,
+    );
+  }
+}
+
 /** A jelly expression that is malformed, or a value that cannot be jellied. */
 export class JellyError extends Error {
   /** Twisted raises assorted builtins (TypeError, ValueError...) for these; a peer sees a ValueError. */

@@ -2,7 +2,7 @@
 // does under PB's security. Containers are created before their contents, so shared and cyclic
 // references resolve to the very same object without placeholders.
 import { PyFloat, asBytes, byteString, type Sexp } from "../banana/values.ts";
-import { InsecureJelly, JellyError } from "./errors.ts";
+import { InsecureJelly, JellyError, UnregisteredCopyTag } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
 import { defaultRegistry, type UnjellyableRegistry, type UnjellyContext } from "./registry.ts";
 import { globalSecurity, moduleOf, type Taster } from "./security.ts";
@@ -140,7 +140,7 @@ export class Unjellier implements UnjellyContext {
         return null;
     }
     const handler = this.registry.get(tag);
-    if (handler === undefined && !this.security.isTypeAllowed(tag)) throw new InsecureJelly(tag);
+    if (handler === undefined && !this.security.isTypeAllowed(tag)) throw new UnregisteredCopyTag(tag, tag);
     if (++this.depth > this.maxDepth) throw new JellyError(`jelly nested deeper than ${this.maxDepth} levels`);
     const saved = this.currentRef;
     this.currentRef = refId;
@@ -249,8 +249,8 @@ export class Unjellier implements UnjellyContext {
     }
     if (tag.includes(".")) {
       const mod = moduleOf(tag);
-      if (!this.security.isModuleAllowed(mod)) throw new InsecureJelly(`Module ${mod} not allowed (in type ${tag}).`);
-      if (!this.security.isClassAllowed(tag)) throw new InsecureJelly(`Class ${tag} not allowed.`);
+      if (!this.security.isModuleAllowed(mod)) throw new UnregisteredCopyTag(tag, `Module ${mod} not allowed (in type ${tag}).`);
+      if (!this.security.isClassAllowed(tag)) throw new UnregisteredCopyTag(tag, `Class ${tag} not allowed.`);
       return this.instance(tag, list[1]);
     }
     throw new JellyError(`no unjellier for type ${tag}`);

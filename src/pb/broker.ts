@@ -9,8 +9,8 @@ import { DialectNegotiator } from "../banana/dialect.ts";
 import type { Dialect } from "../banana/constants.ts";
 import type { Sexp } from "../banana/values.ts";
 import { jellyFor, type Jellyable } from "../jelly/jelly.ts";
-import { decodeUtf8, tagText } from "../jelly/text.ts";
-import { Tuple } from "../jelly/types.ts";
+import { decodeUtf8, tagText, tryDecodeUtf8 } from "../jelly/text.ts";
+import { PyInstance, Tuple } from "../jelly/types.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
@@ -53,6 +53,13 @@ function truthy(x: Sexp): boolean {
   if (Array.isArray(x)) return x.length > 0;
   if (x instanceof Uint8Array || typeof x === "string") return x.length > 0;
   return Number(x) !== 0;
+}
+
+/** A rejection always carries an Error: what the peer sent that is not one becomes a RemoteError's cause. */
+function notAnError(value: unknown): RemoteError {
+  const type = value instanceof PyInstance ? value.className : typeof value === "object" && value !== null ? (value.constructor?.name ?? "object") : typeof value;
+  const text = typeof value === "string" ? value : value instanceof Uint8Array ? (tryDecodeUtf8(value) ?? "bytes sent as a failure") : `${type} sent as a failure`;
+  return new RemoteError(type, text, "", { cause: value });
 }
 
 function luidOf(raw: Sexp): number {
@@ -335,7 +342,7 @@ export class Broker extends BrokerCore {
       throw e;
     }
     if (pending.abandoned) return;
-    pending.reject(value instanceof Error || (typeof value === "object" && value !== null) ? value : new RemoteError("", String(value), ""));
+    pending.reject(value instanceof Error ? value : notAnError(value));
   }
 
   private protoDecache(raw: Sexp): void {

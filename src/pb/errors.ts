@@ -40,8 +40,10 @@ export class RemoteError extends Error {
     readonly remoteType: string,
     readonly value: string,
     readonly remoteTraceback: string,
+    /** `cause`: what the peer sent, when it was not an Error itself. */
+    options?: { cause?: unknown },
   ) {
-    super(value);
+    super(value, options);
   }
 }
 

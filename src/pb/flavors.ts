@@ -188,4 +188,26 @@ export class RemoteCopy {
   }
 }
 
+/**
+ * The receiving side of a Copyable exception (Twisted: a class that is both pb.RemoteCopy and
+ * Exception): an Error, with a stack, that gets the sender's state as RemoteCopy does. Register a
+ * subclass for the exception's copy tag; a call the peer fails with it rejects with this Error.
+ */
+export class RemoteCopyError extends Error {
+  setCopyableState(state: unknown): void {
+    assignState(this, state);
+  }
+  unjellyFor(unjellier: Unjellier, sexp: readonly Sexp[]): unknown {
+    unjellier.adopt(this);
+    // Made without its constructor (as every copy is): give it what `new` would have.
+    const ctor = this.constructor as { name?: string };
+    Object.defineProperty(this, "name", { value: ctor.name || "RemoteCopyError", writable: true, configurable: true });
+    const stack = new Error().stack;
+    Object.defineProperty(this, "stack", { value: stack?.replace(/^Error/, this.name), writable: true, configurable: true });
+    this.setCopyableState(checkState(this.constructor as never, unjellier.unjelly(sexp[1])));
+    if (!this.message) Object.defineProperty(this, "message", { value: `${this.name} from the peer`, writable: true, configurable: true });
+    return this;
+  }
+}
+
 export type { Kwargs };
