@@ -20,16 +20,93 @@ export function findMethod(target: object, prefix: MethodPrefix, name: string): 
   return fn as Callable;
 }
 
-/** What the peer's arguments can be matched against: counts, and names where they can be read. */
+/** What the peer's arguments can be matched against: counts, and names where they are known. */
 interface Signature {
   min: number;
   /** Infinity with a rest parameter, or when the list could not be read. */
   max: number;
-  /** Simple parameter names in order (null for destructured ones), or null when unreadable. */
+  /** Parameter names in order (null for destructured ones), or null when unknown. */
   names: (string | null)[] | null;
+  /**
+   * Where keywords matching no parameter go, as one Kwargs (Python's **kwargs): "after" the
+   * positional arguments, at a parameter index, or nowhere (null: they raise TypeError).
+   */
+  kwAt: "after" | number | null;
+  /** How many of `names` a keyword may fill. */
+  placeable: number;
 }
 
 const signatures = new WeakMap<Callable, Signature>();
+const declaredSignatures = new WeakMap<Callable, Signature>();
+
+/**
+ * Parses a declared parameter list: plain names are required, `"name?"` optional, `"...name"` a
+ * rest parameter taking any further positional arguments, `"**name"` (last) any keyword that
+ * matches no other name, passed as a trailing Kwargs.
+ */
+function parseDeclaration(params: readonly string[], where: string): Signature {
+  const names: string[] = [];
+  let min = 0;
+  let max = 0;
+  let rest = false;
+  let extraKeywords = false;
+  params.forEach((raw, i) => {
+    if (typeof raw !== "string") throw new TypeError(`${where}: parameter names must be strings`);
+    if (extraKeywords) throw new TypeError(`${where}: "**${raw}" must come last`);
+    if (raw.startsWith("**")) extraKeywords = true;
+    else if (raw.startsWith("...")) {
+      if (rest) throw new TypeError(`${where}: only one rest parameter`);
+      rest = true;
+    } else if (rest) throw new TypeError(`${where}: "${raw}" after the rest parameter`);
+    else {
+      const optional = raw.endsWith("?");
+      const name = optional ? raw.slice(0, -1) : raw;
+      if (!optional && min !== i) throw new TypeError(`${where}: required "${name}" after an optional parameter`);
+      if (!optional) min++;
+      max++;
+      names.push(name);
+    }
+  });
+  return { min, max: rest ? Infinity : max, names, kwAt: !extraKeywords ? null : rest ? "after" : names.length, placeable: names.length };
+}
+
+/**
+ * Declares a remote method's parameters, so keyword arguments are matched to them without
+ * reading the function's source (which bundlers and minifiers rename): plain names are required,
+ * `"name?"` optional, `"...name"` takes further positional arguments and `"**name"` takes any
+ * other keyword as a trailing Kwargs. A keyword matching no declared name raises Python's TypeError.
+ * Returns `fn`. The class form is a static `remoteParameters` record keyed by method name.
+ *
+ * @example
+ * class Printer extends Referenceable {
+ *   remote_print = declareParameters((message: string, end = "\n") => message + end, ["message", "end?"]);
+ * }
+ */
+export function declareParameters<F extends (...args: never[]) => unknown>(fn: F, params: readonly string[]): F {
+  declaredSignatures.set(fn as unknown as Callable, parseDeclaration(params, fn.name || "declareParameters"));
+  return fn;
+}
+
+/** A class that declares its remote methods' parameters: `static remoteParameters = { remote_print: ["message", "end?"] }`. */
+export interface DeclaresParameters {
+  readonly remoteParameters?: Readonly<Record<string, readonly string[]>>;
+}
+
+const classDeclarations = new WeakMap<object, Map<string, Signature>>();
+
+/** The declaration for `label` on the class of `target` (or a base class), if any. */
+function classDeclared(target: object, label: string): Signature | undefined {
+  for (let ctor = target.constructor as (DeclaresParameters & object) | undefined; ctor && ctor !== Object && ctor !== Function.prototype; ctor = Object.getPrototypeOf(ctor)) {
+    const own = Object.prototype.hasOwnProperty.call(ctor, "remoteParameters") ? ctor.remoteParameters : undefined;
+    if (!own || !Object.prototype.hasOwnProperty.call(own, label)) continue;
+    let parsed = classDeclarations.get(ctor);
+    if (!parsed) classDeclarations.set(ctor, (parsed = new Map()));
+    let sig = parsed.get(label);
+    if (!sig) parsed.set(label, (sig = parseDeclaration(own[label], `${(ctor as { name?: string }).name ?? "?"}.remoteParameters.${label}`)));
+    return sig;
+  }
+  return undefined;
+}
 
 /** Splits a function's source parameter list at top-level commas (strings, comments and nesting skipped). */
 function parameterList(fn: Callable): string[] | null {
@@ -77,17 +154,36 @@ function parameterList(fn: Callable): string[] | null {
   return null;
 }
 
-function signatureOf(fn: Callable): Signature {
+/** Python's names for keyword catch-alls; a trailing parameter so named (read from source) takes the extra keywords. */
+const KWARGS_NAMES = new Set(["kw", "kwargs", "kwds", "keywords"]);
+
+/** From the function's source: the fallback when nothing is declared. */
+function signatureFromSource(fn: Callable): Signature {
   let sig = signatures.get(fn);
   if (sig) return sig;
   const params = parameterList(fn);
-  if (params === null || params.some((p) => p.startsWith("..."))) {
-    sig = { min: fn.length, max: Infinity, names: params && params.filter((p) => !p.startsWith("...")).map(paramName) };
+  if (params === null) {
+    sig = { min: fn.length, max: Infinity, names: null, kwAt: null, placeable: 0 };
   } else {
-    sig = { min: fn.length, max: Math.max(params.length, fn.length), names: params.map(paramName) };
+    const rest = params.some((p) => p.startsWith("..."));
+    const names = params.filter((p) => !p.startsWith("...")).map(paramName);
+    const last = names[names.length - 1];
+    const kwParam = !rest && last !== null && last !== undefined && KWARGS_NAMES.has(last);
+    sig = {
+      // The catch-all is never required, even when TypeScript's `kw?` compiles to a plain parameter.
+      min: kwParam ? Math.min(fn.length, names.length - 1) : fn.length,
+      max: rest ? Infinity : Math.max(params.length, fn.length),
+      names,
+      kwAt: rest ? "after" : kwParam ? names.length - 1 : null,
+      placeable: kwParam ? names.length - 1 : names.length,
+    };
   }
   signatures.set(fn, sig);
   return sig;
+}
+
+function signatureOf(target: object, fn: Callable, label: string): Signature {
+  return declaredSignatures.get(fn) ?? classDeclared(target, label) ?? signatureFromSource(fn);
 }
 
 function paramName(p: string): string | null {
@@ -122,40 +218,45 @@ function qualifiedLabel(target: object, fn: Callable, label: string): string {
  * self as Python does.
  */
 export function invoke(target: object, fn: Callable, label: string, args: unknown[], kw: Kwargs | null): unknown {
-  const { min, max, names } = signatureOf(fn);
+  const { min, max, names, kwAt, placeable } = signatureOf(target, fn, label);
+  const name = () => qualifiedLabel(target, fn, label);
+  if (args.length > max) {
+    const takes = min === max ? `${max + 1} positional argument${max + 1 === 1 ? "" : "s"}` : `from ${min + 1} to ${max + 1} positional arguments`;
+    throw new TypeError(`${name()}() takes ${takes} but ${args.length + 1} were given`);
+  }
   const call = args.slice();
+  let filled = call.length;
+  // A Map: a keyword named __proto__ or constructor is data like any other.
+  let extra: Map<string, unknown> | null = null;
   if (kw && kw.size > 0) {
-    let extra: Record<string, unknown> | null = null;
-    let filled = call.length;
     for (const key of kw.keys()) {
       const at = names ? names.indexOf(key) : -1;
-      if (at >= 0 && at < (max === Infinity ? names!.length : max)) {
-        if (at < args.length) throw new TypeError(`${qualifiedLabel(target, fn, label)}() got multiple values for argument '${key}'`);
+      if (at >= 0 && at < placeable) {
+        if (at < args.length) throw new TypeError(`${name()}() got multiple values for argument '${key}'`);
         call[at] = kw.get(key);
-        filled = Math.max(filled, at + 1);
-      } else (extra ??= {})[key] = kw.get(key);
-    }
-    for (let i = args.length; i < filled; i++) {
-      if (!(i in call)) {
-        if (i < min) throw new TypeError(`${qualifiedLabel(target, fn, label)}() missing 1 required positional argument: '${names?.[i] ?? `#${i}`}'`);
-        call[i] = undefined;
+        if (at >= filled) filled = at + 1;
+      } else {
+        if (kwAt === null || (typeof kwAt === "number" && args.length > kwAt)) throw new TypeError(`${name()}() got an unexpected keyword argument '${key}'`);
+        (extra ??= new Map()).set(key, kw.get(key));
       }
     }
-    if (extra) {
-      if (filled >= max) throw new TypeError(`${qualifiedLabel(target, fn, label)}() got an unexpected keyword argument '${Object.keys(extra)[0]}'`);
-      call.length = filled;
-      call.push(new Kwargs(extra));
-    }
   }
-  if (call.length < min) {
-    const missing = (names ?? []).slice(call.length, min).filter((n): n is string => !!n);
-    const n = min - call.length;
-    const which = missing.length === n ? `: ${quoteList(missing)}` : "";
-    throw new TypeError(`${qualifiedLabel(target, fn, label)}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`);
+  const missing: string[] = [];
+  for (let i = 0; i < Math.max(filled, min); i++) {
+    if (i in call) continue;
+    if (i < min) missing.push(names?.[i] ?? `#${i}`);
+    else call[i] = undefined;
   }
-  if (call.length > max) {
-    const takes = min === max ? `${max + 1} positional argument${max + 1 === 1 ? "" : "s"}` : `from ${min + 1} to ${max + 1} positional arguments`;
-    throw new TypeError(`${qualifiedLabel(target, fn, label)}() takes ${takes} but ${call.length + 1} were given`);
+  if (missing.length) {
+    const n = missing.length;
+    const which = names ? `: ${quoteList(missing)}` : "";
+    throw new TypeError(`${name()}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`);
+  }
+  if (extra) {
+    const at = kwAt === "after" ? filled : (kwAt as number);
+    for (let i = filled; i < at; i++) call[i] = undefined;
+    call.length = at;
+    call.push(new Kwargs(extra));
   }
   return fn.apply(target, call);
 }

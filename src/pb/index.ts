@@ -10,7 +10,7 @@ export * from "./cache.ts";
 export * from "./pager.ts";
 export * from "./publish.ts";
 export * from "./typed.ts";
-export { AttributeError } from "./dispatch.ts";
+export { AttributeError, declareParameters, type DeclaresParameters } from "./dispatch.ts";
 export * from "./remote.ts";
 export * from "./registry.ts";
 export * from "./broker.ts";

@@ -1,7 +1,7 @@
 // What both live test files share: application classes as a user of the library would write
 // them, and small helpers. The Python peers (interop/pb_server.py, interop/pb_client.py) know
 // the same copy tags.
-import { Copyable, FrozenSet, Kwargs, PyDate, PyDateTime, PyDecimal, PyFloat, PyTime, PyTimeDelta, PBError, Referenceable, RemoteCopy, RemoteReference, setUnjellyableForClass, splitArgs, tuple, type LogEntry } from "../../src/index.ts";
+import { Copyable, FrozenSet, Kwargs, PyDate, PyDateTime, PyDecimal, PyFloat, PyTime, PyTimeDelta, PBError, Referenceable, RemoteCopy, RemoteCopyError, RemoteReference, setUnjellyableForClass, splitArgs, tuple, type LogEntry } from "../../src/index.ts";
 import { canonicalDesc, toDesc, type Desc } from "../../interop/valuedesc.ts";
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -99,7 +99,7 @@ export class RemoteSecret extends RemoteCopy {
 setUnjellyableForClass("__main__.Secret", RemoteSecret);
 
 /** Python's pb.Error that is also Copyable: arrives as itself, not as a failure. */
-export class RemoteCopyableDenied extends RemoteCopy {
+export class RemoteCopyableDenied extends RemoteCopyError {
   declare reason: string;
 }
 setUnjellyableForClass("__main__.CopyableDenied", RemoteCopyableDenied);

@@ -221,6 +221,7 @@ describe("TS client -> Twisted server (root object)", () => {
     // a pb.Error that is Copyable is sent as itself
     const copied = await root.callRemote("failCopyable", "as itself").catch((e: unknown) => e);
     expect(copied).toBeInstanceOf(RemoteCopyableDenied);
+    expect(copied).toBeInstanceOf(Error);
     expect((copied as RemoteCopyableDenied).reason).toBe("as itself");
 
     // Twisted logged the ValueErrors and NoSuchMethod (an AttributeError) as unexpected, never
