@@ -6,6 +6,7 @@
 #   echo     calls root.echo(1, "two", b"three") and prints the answer
 #   login    logs in as alice / secret with a mind the server may call (remote_tick), calls
 #            perspective_whoami and perspective_startTicks(3)
+#   whoami   logs in as alice / secret (no mind) and calls perspective_whoami
 #   copy     asks the root for a Point (a Copyable) and sends one back
 #   cache    gets a Cacheable (a thermometer), lets the server change it, prints what it saw
 # Each result is printed as one line: RESULT <json>. Exits non-zero on any error.
@@ -79,6 +80,11 @@ def run(mode, factory):
         who = yield avatar.callRemote("whoami")
         acks = yield avatar.callRemote("startTicks", 3)
         result({"whoami": who, "ticks": mind.ticks, "acks": acks})
+        return
+    if mode == "whoami":
+        avatar = yield factory.login(credentials.UsernamePassword(b"alice", b"secret"))
+        who = yield avatar.callRemote("whoami")
+        result({"whoami": who})
         return
     root = yield factory.getRootObject()
     if mode == "echo":
