@@ -22,15 +22,15 @@ export const FULL_LIMITS: PrettyLimits = { maxString: Infinity, maxItems: Infini
 
 /** How PB's own objects are shown; the session fills these in from its object table. */
 export interface PbHooks {
-  /** [b"remote", luid]: a reference to an object of the sender. */
+  /** `[b"remote", luid]`: a reference to an object of the sender. */
   remote(luid: Sexp): string;
-  /** [b"local", luid]: one of the receiver's own objects coming back. */
+  /** `[b"local", luid]`: one of the receiver's own objects coming back. */
   local(luid: Sexp): string;
-  /** [tag, luid, state]: a Cacheable sent for the first time. */
+  /** `[tag, luid, state]`: a Cacheable sent for the first time. */
   cache(tag: string, luid: Sexp, state: string): string;
-  /** [b"cached", luid]: a Cacheable sent again. */
+  /** `[b"cached", luid]`: a Cacheable sent again. */
   cached(luid: Sexp): string;
-  /** [b"lcache", luid]: a RemoteCache going back to its owner. */
+  /** `[b"lcache", luid]`: a RemoteCache going back to its owner. */
   lcache(luid: Sexp): string;
 }
 
