@@ -169,7 +169,7 @@ export function socketTransport(socket: net.Socket, options: SocketTransportOpti
       producer = null;
     },
     get bufferedAmount() {
-      return queuedBytes + socket.writableLength;
+      return socket.destroyed ? 0 : queuedBytes + socket.writableLength;
     },
     get readingPaused() {
       return paused;
