@@ -57,3 +57,19 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
 export function ignore(p: Promise<unknown> | undefined): void {
   p?.catch(() => {});
 }
+
+import { BananaDecoder } from "../../src/banana/decoder.ts";
+import type { Sexp } from "../../src/banana/values.ts";
+import type { PBClient } from "../../src/index.ts";
+
+/** The message heads and first arguments (as text) a client receives from now on: ["decref", 1], ["error", 3], ... */
+export function tapReceived(client: PBClient): [string, unknown][] {
+  const seen: [string, unknown][] = [];
+  const text = (x: Sexp | undefined) => (x instanceof Uint8Array ? new TextDecoder().decode(x) : x);
+  const decoder = new BananaDecoder((item) => {
+    // our handshake is done when connect resolves; the server's version may still be on its way
+    if (Array.isArray(item) && text(item[0] as Sexp) !== "version") seen.push([String(text(item[0] as Sexp)), text(item[1] as Sexp)]);
+  }, { dialect: client.broker.negotiatedDialect });
+  client.socket.on("data", (d: Buffer) => decoder.feed(d));
+  return seen;
+}
