@@ -124,7 +124,9 @@ export class PBServer extends EventEmitter<PBServerEvents> {
    */
   close(graceMs = 2000): Promise<void> {
     if (this.closing) return this.closing;
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    const listening = new Promise<void>((r) => this.server.close(() => r()));
+    const gone = [...this.sockets].map((s) => new Promise<void>((r) => (s.destroyed && s.closed ? r() : s.once("close", () => r()))));
+    const closed = Promise.all([listening, ...gone]);
     for (const s of this.sockets) s.end();
     const timer = setTimeout(() => {
       for (const s of this.sockets) s.destroy();

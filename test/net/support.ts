@@ -41,6 +41,7 @@ export function rawConnect(port: number): Promise<net.Socket> {
     s.once("connect", () => {
       s.off("error", reject);
       s.on("error", () => {});
+      s.resume(); // read (and drop) what comes, so that the hang-up is seen
       resolve(s);
     });
   });
