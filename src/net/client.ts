@@ -28,6 +28,7 @@ export interface LivenessOptions {
   timeout?: number;
 }
 
+/** Options for PBClient.connect: the connection's, a deadline for connecting, and the liveness check. */
 export interface ClientOptions extends ConnectionOptions, WaitOptions {
   /**
    * For `connect`: `timeout` bounds the TCP (and TLS) connect plus PB's handshake, by default

@@ -13,6 +13,7 @@ export interface Session {
   avatar: RemoteReference | null;
 }
 
+/** Options for ReconnectingPBClient: connecting, logging in, backing off and giving up. */
 export interface ReconnectOptions extends Omit<ClientOptions, "signal"> {
   /**
    * Logs in after every connect: a credentials object (UsernamePassword, Anonymous,

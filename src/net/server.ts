@@ -17,6 +17,7 @@ export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 30_000;
 /** Most connections a server holds at once unless told otherwise. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
 
+/** Options for PBServer.listen: the root, the connections' options, and the server's limits. */
 export interface ServeOptions extends ConnectionOptions {
   /** A fixed root, one root per connection (PBRoot), or a Portal for login. */
   root: PBRoot | Portal;

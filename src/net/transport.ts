@@ -15,6 +15,7 @@ const resolved = Promise.resolve();
 /** The output limits the socket transport enforces (from PBLimits). */
 export type OutputLimits = Pick<PBLimits, "outputHighWaterMark" | "maxOutputBuffer" | "outputStallTimeout">;
 
+/** How socketTransport bounds its output, and whom it tells when it drops the connection. */
 export interface SocketTransportOptions {
   limits?: Partial<OutputLimits>;
   /**
