@@ -3,10 +3,14 @@ import { constantTimeEqual, md5, toBytes } from "./hash.ts";
 
 /** Interface names, as Twisted's qualified names. */
 export const IUsernamePassword = "twisted.cred.credentials.IUsernamePassword";
+/** Credentials that can check a plain password (credentials.IUsernameHashedPassword). */
 export const IUsernameHashedPassword = "twisted.cred.credentials.IUsernameHashedPassword";
+/** Credentials that can also check the md5 of a password (pb.IUsernameMD5Password). */
 export const IUsernameMD5Password = "twisted.spread.pb.IUsernameMD5Password";
+/** Anonymous credentials (credentials.IAnonymous). */
 export const IAnonymous = "twisted.cred.credentials.IAnonymous";
 
+/** Anything a Portal can log in with: it names the credential interfaces it provides. */
 export interface Credentials {
   /** The credential interfaces this object provides. */
   readonly interfaces: readonly string[];
@@ -102,4 +106,5 @@ export class Anonymous implements Credentials {
 
 /** The avatar id the anonymous checker gives (Twisted's empty tuple). */
 export const ANONYMOUS: unique symbol = Symbol("ANONYMOUS");
+/** What a checker gives the realm: the user name, or ANONYMOUS. */
 export type AvatarId = string | typeof ANONYMOUS;

@@ -55,6 +55,7 @@ async function portalLogin(broker: Broker, portal: Portal, credentials: Credenti
   return avatarForPeer(broker, result);
 }
 
+/** Options of a PortalRoot. */
 export interface PortalRootOptions {
   /**
    * Where login challenges come from (16 random bytes by default). Replace it only to replay

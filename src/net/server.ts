@@ -84,7 +84,9 @@ export class PBServer extends EventEmitter<PBServerEvents> {
       void broker.closed.then((reason) => pb.emit("disconnect", broker, reason));
       pb.emit("connection", broker, socket);
     };
-    const server = endpoint.tls ? tls.createServer(endpoint.tls === true ? {} : (endpoint.tls as tls.TlsOptions), onSocket) : net.createServer(onSocket);
+    // A TLS handshake is part of the handshake: the same timeout applies (unless the TLS options set their own).
+    const tlsOptions = (): tls.TlsOptions => ({ ...(handshakeMs > 0 ? { handshakeTimeout: handshakeMs } : {}), ...(endpoint.tls === true ? {} : (endpoint.tls as tls.TlsOptions)) });
+    const server = endpoint.tls ? tls.createServer(tlsOptions(), onSocket) : net.createServer(onSocket);
     // Node closes connections past the cap before they reach us (its 'drop' event).
     const cap = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (cap > 0) server.maxConnections = cap;

@@ -1,7 +1,7 @@
 // Server options: handshake timeout, idle timeout, connection cap, and close() that says
 // goodbye to connected peers and resolves when they are gone; `await using` on both roles.
-import { describe, expect, it } from "vitest";
-import { HandshakeTimeout, IdleTimeout, PBClient, PBConnectionLost, PBServer, Root, type Broker } from "../../src/index.ts";
+import { describe, expect, it, vi } from "vitest";
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_SERVER_HANDSHAKE_TIMEOUT, HandshakeTimeout, IdleTimeout, PBClient, PBConnectionLost, PBServer, Root, type Broker } from "../../src/index.ts";
 import { rawConnect, sleep, until } from "./support.ts";
 
 class EchoRoot extends Root {
@@ -29,6 +29,30 @@ describe("handshake timeout", () => {
     await sleep(200);
     expect(await (await client.getRootObject()).callRemote("echo", 1)).toBe(1);
     await client.disconnect();
+  });
+});
+
+describe("defaults a public service can live with", () => {
+  it("a 30 s handshake timeout and a 10,000 connection cap unless told otherwise", async () => {
+    expect([DEFAULT_SERVER_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS]).toEqual([30_000, 10_000]);
+    await using server = await listen();
+    expect(server.server.maxConnections).toBe(10_000);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const raw = await rawConnect(server.port);
+      const closed = new Promise((r) => raw.once("close", r));
+      // setImmediate is not faked: poll with it until the server has the connection (and its timer)
+      for (let i = 0; i < 10_000 && server.connectionCount === 0; i++) await new Promise((r) => setImmediate(r));
+      expect(server.connectionCount).toBe(1);
+      vi.advanceTimersByTime(29_999);
+      await new Promise((r) => setImmediate(r));
+      expect(server.connectionCount).toBe(1);
+      vi.advanceTimersByTime(1);
+      vi.useRealTimers();
+      await closed;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
