@@ -3,8 +3,23 @@
 // server is tested for the same order in credentials.test.ts), and the liveness check, which
 // Twisted must answer without logging anything.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Anonymous, CopiedFailure, LIVENESS_OBJECT_NAME, PBClient, Referenceable, UnauthorizedLogin, UsernameMD5Credentials, UsernamePassword } from "../../src/index.ts";
-import { startPyServer, stopAllPeers, type PyServer } from "../../interop/pbpeers.ts";
+import {
+  AllowAnonymousAccess,
+  Anonymous,
+  CopiedFailure,
+  InMemoryPasswordChecker,
+  LIVENESS_OBJECT_NAME,
+  PBClient,
+  PBServer,
+  Portal,
+  Referenceable,
+  UnauthorizedLogin,
+  UsernameMD5Credentials,
+  UsernamePassword,
+  type AvatarId,
+  type Realm,
+} from "../../src/index.ts";
+import { runPyClient, startPyServer, stopAllPeers, type PyServer } from "../../interop/pbpeers.ts";
 import { tapReceived, until } from "../net/support.ts";
 
 class Mind extends Referenceable {
@@ -60,5 +75,32 @@ describe("TS client -> Twisted 22.4 server", () => {
     const probe = await client.broker.remoteForName(LIVENESS_OBJECT_NAME).call("ping").catch((x: unknown) => x);
     expect([(probe as CopiedFailure).type, (probe as CopiedFailure).value]).toEqual(["twisted.spread.pb.Error", "Invalid Object ID"]);
     expect(root.events.slice(before).filter((e) => e.event === "log")).toEqual([]);
+  });
+});
+
+describe("Twisted 22.4 client -> our server", () => {
+  it("a failed login's mind leaves the Twisted client's object table (our decref arrives with the error); a good login's stays", async () => {
+    class User extends Referenceable {
+      remote_whoami() {
+        return "alice";
+      }
+    }
+    const realm: Realm = { requestAvatar: (_id: AvatarId) => ["twisted.spread.pb.IPerspective", new User(), () => {}] };
+    await using server = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new Portal(realm, [new InMemoryPasswordChecker({ alice: "secret" }), new AllowAnonymousAccess()]) });
+    const r = await runPyClient({
+      port: server.port,
+      steps: [
+        { op: "connect", save: "root" },
+        { op: "login", user: "alice", password: "wrong", mind: "badMind", label: "bad", trap: ["twisted.cred.error.UnauthorizedLogin"] },
+        { op: "luids", label: "afterBad" },
+        { op: "login", user: "alice", password: "secret", mind: "goodMind", save: "av", label: "good" },
+        { op: "luids", label: "afterGood" },
+      ],
+    });
+    expect(r.step("bad").trapped).toBe("twisted.cred.error.UnauthorizedLogin");
+    expect(r.step("good").ok).toBe(true);
+    const names = (label: string) => JSON.stringify(r.step(label).value);
+    expect(names("afterBad")).not.toContain("badMind");
+    expect(names("afterGood")).toContain("goodMind");
   });
 });
