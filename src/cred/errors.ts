@@ -1,10 +1,12 @@
 // twisted/cred/error.py, with the qualified names and MROs a Twisted peer traps them by.
 
+/** error.Unauthorized. */
 export class Unauthorized extends Error {
   static pythonType = "twisted.cred.error.Unauthorized";
   override name = "Unauthorized";
 }
 
+/** error.LoginFailed: the base of every refused login. */
 export class LoginFailed extends Error {
   static pythonType = "twisted.cred.error.LoginFailed";
   override name = "LoginFailed";
@@ -23,6 +25,7 @@ export class UnhandledCredentials extends LoginFailed {
   override name = "UnhandledCredentials";
 }
 
+/** error.LoginDenied: the realm refused an avatar. */
 export class LoginDenied extends LoginFailed {
   static override pythonType = "twisted.cred.error.LoginDenied";
   override name = "LoginDenied";

@@ -1,6 +1,7 @@
 // The hashing of PB's challenge/response login (pb.py respond/challenge), on Node's crypto.
 import { createHash, randomFillSync, timingSafeEqual } from "node:crypto";
 
+/** The md5 digest of the parts, concatenated (16 bytes). */
 export function md5(...parts: Uint8Array[]): Uint8Array {
   const h = createHash("md5");
   for (const p of parts) h.update(p);
@@ -9,6 +10,7 @@ export function md5(...parts: Uint8Array[]): Uint8Array {
 
 const utf8 = new TextEncoder();
 
+/** Text as UTF-8 bytes; bytes as they are. */
 export function toBytes(x: string | Uint8Array): Uint8Array {
   return typeof x === "string" ? utf8.encode(x) : x;
 }

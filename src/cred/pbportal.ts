@@ -4,11 +4,14 @@ import { jellyFor } from "../jelly/jelly.ts";
 import { tuple } from "../jelly/types.ts";
 import type { Broker, PBRoot } from "../pb/broker.ts";
 import { AsReferenceable, Referenceable } from "../pb/flavors.ts";
-import type { RemoteReference } from "../pb/remote.ts";
-import { Anonymous, IUsernameHashedPassword, IUsernameMD5Password, type UsernameMD5Password } from "./credentials.ts";
+import { RemoteReference, type CallOptions } from "../pb/remote.ts";
+import { Anonymous, IAnonymous, IUsernameHashedPassword, IUsernameMD5Password, type Credentials, type UsernameMD5Password } from "./credentials.ts";
 import { UnauthorizedLogin } from "./errors.ts";
 import { challenge, constantTimeEqual, md5, respond, toBytes } from "./hash.ts";
 import { IPerspective, type LoginResult, type Portal } from "./portal.ts";
+
+/** What a login call may be given up by (the calls it makes carry them). */
+export type LoginOptions = Pick<CallOptions, "signal" | "timeout">;
 
 function text(x: unknown): string {
   if (typeof x === "string") return x;
@@ -23,6 +26,9 @@ function avatarForPeer(broker: Broker, [, avatar, logout]: LoginResult): object 
   const maybeLogout = () => {
     const fn = pending;
     pending = null;
+    // Whichever comes first, logout or disconnect, the other's hook goes with it: a connection
+    // that logs in and out 20,000 times keeps no 20,000 disconnect callbacks.
+    broker.dontNotifyOnDisconnect(maybeLogout);
     fn?.();
   };
   broker.setLocalCleanup(sendable, maybeLogout);
@@ -30,6 +36,26 @@ function avatarForPeer(broker: Broker, [, avatar, logout]: LoginResult): object 
   return sendable;
 }
 
+/**
+ * A failed login lets go of the mind at once, before the error answer goes out: in Twisted the
+ * last reference to it dies as remote_respond returns, so its decref precedes the error.
+ */
+function releaseMind(mind: unknown): void {
+  if (mind instanceof RemoteReference) mind.release();
+}
+
+async function portalLogin(broker: Broker, portal: Portal, credentials: Credentials, mind: unknown): Promise<object> {
+  let result: LoginResult;
+  try {
+    result = await portal.login(credentials, mind, IPerspective);
+  } catch (e) {
+    releaseMind(mind);
+    throw e;
+  }
+  return avatarForPeer(broker, result);
+}
+
+/** Options of a PortalRoot. */
 export interface PortalRootOptions {
   /**
    * Where login challenges come from (16 random bytes by default). Replace it only to replay
@@ -53,8 +79,8 @@ export class PortalWrapper extends Referenceable {
     return tuple(c, new PortalAuthChallenger(this.portal, this.broker, text(username), c));
   }
 
-  async remote_loginAnonymous(mind: unknown) {
-    return avatarForPeer(this.broker, await this.portal.login(new Anonymous(), mind, IPerspective));
+  remote_loginAnonymous(mind: unknown) {
+    return portalLogin(this.broker, this.portal, new Anonymous(), mind);
   }
 }
 
@@ -75,11 +101,13 @@ export class PortalAuthChallenger extends Referenceable implements UsernameMD5Pa
 
   async remote_respond(response: unknown, mind: unknown) {
     // One answer per challenge (Twisted's challenger accepts any number; PROTOCOL.md section 7).
-    if (this.used) throw new UnauthorizedLogin();
+    if (this.used || !(response instanceof Uint8Array)) {
+      releaseMind(mind);
+      throw new UnauthorizedLogin();
+    }
     this.used = true;
-    if (!(response instanceof Uint8Array)) throw new UnauthorizedLogin();
     this.response = response;
-    return avatarForPeer(this.broker, await this.portal.login(this, mind, IPerspective));
+    return portalLogin(this.broker, this.portal, this, mind);
   }
 
   checkPassword(password: string | Uint8Array): boolean {
@@ -102,20 +130,54 @@ export class PortalRoot implements PBRoot {
   }
 }
 
+/** Credentials the client side of PB's login takes (PBClientFactory.login). */
+export type LoginCredentials =
+  | Credentials
+  | { readonly username: string | Uint8Array; readonly password: string | Uint8Array }
+  | { readonly username: string | Uint8Array; respond(challenge: Uint8Array): Uint8Array };
+
+function isAnonymous(credentials: LoginCredentials): boolean {
+  const interfaces = (credentials as Partial<Credentials>).interfaces;
+  return Array.isArray(interfaces) && interfaces.includes(IAnonymous);
+}
+
+/**
+ * Logs in through a root reference with credentials (PBClientFactory.login): Anonymous sends
+ * loginAnonymous; anything else with a username answers the server's challenge, from its
+ * `respond` method (UsernamePassword, UsernameMD5Credentials) or its `password`. Resolves
+ * with the avatar.
+ */
+export async function loginWith(root: RemoteReference, credentials: LoginCredentials, mind: unknown = null, options: LoginOptions = {}): Promise<RemoteReference> {
+  if (isAnonymous(credentials)) return loginAnonymous(root, mind, options);
+  const c = credentials as { username?: unknown; usernameBytes?: unknown; password?: unknown; respond?: unknown };
+  const name = c.usernameBytes instanceof Uint8Array ? c.usernameBytes : c.username;
+  if (typeof name !== "string" && !(name instanceof Uint8Array)) throw new TypeError("credentials need a username (text or bytes)");
+  let answer: (challenge: Uint8Array) => Uint8Array;
+  if (typeof c.respond === "function") answer = (ch) => (c.respond as (ch: Uint8Array) => Uint8Array).call(credentials, ch);
+  else if (typeof c.password === "string" || c.password instanceof Uint8Array) answer = (ch) => respond(ch, c.password as string | Uint8Array);
+  else throw new TypeError("credentials need a password, a respond(challenge) method, or to be Anonymous");
+  return challengeLogin(root, name, answer, mind, options);
+}
+
 /**
  * Logs in through a root reference with a username and password; `mind` is what the server's
  * realm receives (usually a Referenceable it can call back). Resolves with the avatar.
  */
-export async function login(root: RemoteReference, username: string | Uint8Array, password: string | Uint8Array, mind: unknown = null): Promise<RemoteReference> {
-  const answer = await root.callRemote("login", toBytes(username));
+export function login(root: RemoteReference, username: string | Uint8Array, password: string | Uint8Array, mind: unknown = null, options: LoginOptions = {}): Promise<RemoteReference> {
+  return challengeLogin(root, username, (c) => respond(c, password), mind, options);
+}
+
+async function challengeLogin(root: RemoteReference, username: string | Uint8Array, answerTo: (challenge: Uint8Array) => Uint8Array, mind: unknown, options: LoginOptions): Promise<RemoteReference> {
+  const answer = await root.call("login", { args: [toBytes(username)], ...options });
   if (!Array.isArray(answer) || answer.length !== 2 || !(answer[0] instanceof Uint8Array)) throw new UnauthorizedLogin("unexpected answer to login");
   const [c, challenger] = answer as [Uint8Array, RemoteReference];
-  const avatar = challenger.callRemote("respond", respond(c, password), mind);
+  const avatar = challenger.call("respond", { args: [answerTo(c), mind], ...options });
   // Twisted's client lets go of the challenger as soon as it has answered.
   challenger.release();
   return (await avatar) as RemoteReference;
 }
 
-export async function loginAnonymous(root: RemoteReference, mind: unknown = null): Promise<RemoteReference> {
-  return (await root.callRemote("loginAnonymous", mind)) as RemoteReference;
+/** Logs in anonymously through a root reference (loginAnonymous); resolves with the avatar. */
+export async function loginAnonymous(root: RemoteReference, mind: unknown = null, options: LoginOptions = {}): Promise<RemoteReference> {
+  return (await root.call("loginAnonymous", { args: [mind], ...options })) as RemoteReference;
 }

@@ -6,12 +6,15 @@ import { UnhandledCredentials } from "./errors.ts";
 /** The interface PB asks realms for. */
 export const IPerspective = "twisted.spread.pb.IPerspective";
 
+/** What a realm answers: the interface, the avatar, and the logout to run when it goes. */
 export type LoginResult = [iface: string, avatar: object, logout: () => void];
 
+/** Makes avatars (portal.IRealm). */
 export interface Realm {
   requestAvatar(avatarId: AvatarId, mind: unknown, ...interfaces: string[]): LoginResult | Promise<LoginResult>;
 }
 
+/** Checks credentials and asks the realm for the avatar (portal.Portal). */
 export class Portal {
   private readonly checkers = new Map<string, CredentialsChecker>();
   constructor(

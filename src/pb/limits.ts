@@ -8,12 +8,24 @@ export interface PBLimits extends BananaLimits {
   readonly maxBrokerRefs: number;
   /** Deepest jelly nesting accepted either way (Python's recursion limit stops Twisted earlier). */
   readonly maxDepth: number;
+  /**
+   * Unsent output (bytes) above which the socket transport stops reading from the peer until it
+   * drains (Twisted has no such limit: it buffers without bound). See docs/net.md.
+   */
+  readonly outputHighWaterMark: number;
+  /** Unsent output (bytes) past which the socket transport drops the connection. */
+  readonly maxOutputBuffer: number;
+  /** Milliseconds the output may stay above outputHighWaterMark without draining before the connection is dropped. */
+  readonly outputStallTimeout: number;
 }
 
 export const DEFAULT_PB_LIMITS: PBLimits = Object.freeze({
   ...DEFAULT_BANANA_LIMITS,
   maxBrokerRefs: MAX_BROKER_REFS,
   maxDepth: DEFAULT_MAX_DEPTH,
+  outputHighWaterMark: 1024 * 1024,
+  maxOutputBuffer: 16 * 1024 * 1024,
+  outputStallTimeout: 60_000,
 });
 
 export function pbLimits(overrides?: Partial<PBLimits>): PBLimits {

@@ -1,0 +1,184 @@
+// The client side of one connection (Twisted's PBClientFactory): connect with a deadline, the
+// root object, login with credentials objects, an optional PB-level liveness check.
+import type * as net from "node:net";
+import { Broker } from "../pb/broker.ts";
+import { ROOT_NAME } from "../pb/constants.ts";
+import { CallAbandoned, PBConnectionLost } from "../pb/errors.ts";
+import type { RemoteReference } from "../pb/remote.ts";
+import { login, loginAnonymous, loginWith, type LoginCredentials } from "../cred/pbportal.ts";
+import { attachBroker, connectSocket, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
+import { withDeadline, type WaitOptions } from "./deadline.ts";
+import { LivenessTimeout } from "./errors.ts";
+
+/** How long connecting plus PB's handshake (dialect and version) may take unless told otherwise. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+
+/**
+ * The object name the liveness check sends its call to. No PB peer registers it, so every
+ * Twisted version answers at once with a pb.Error "Invalid Object ID" (an `error` message) and
+ * does nothing else: no method runs, nothing is logged, no table changes.
+ */
+export const LIVENESS_OBJECT_NAME = "twisted-pb.liveness";
+
+/** A PB-level round trip every `interval` ms of silence from the peer; no answer within `timeout` drops the connection. */
+export interface LivenessOptions {
+  /** Milliseconds of silence from the peer before a check is sent. */
+  interval: number;
+  /** Milliseconds to wait for its answer (default: `interval`). */
+  timeout?: number;
+}
+
+/** Options for PBClient.connect: the connection's, a deadline for connecting, and the liveness check. */
+export interface ClientOptions extends ConnectionOptions, WaitOptions {
+  /**
+   * For `connect`: `timeout` bounds the TCP (and TLS) connect plus PB's handshake, by default
+   * DEFAULT_HANDSHAKE_TIMEOUT (30 s); 0 waits for ever. `signal` gives the connect up.
+   */
+  timeout?: number;
+  /** Notice a dead server even behind a proxy that keeps the TCP connection up. Off by default. */
+  liveness?: LivenessOptions;
+}
+
+function describeEndpoint(endpoint: Endpoint): string {
+  return endpoint.path ?? `${endpoint.host ?? "127.0.0.1"}:${endpoint.port ?? ""}`;
+}
+
+/** Resolves when the broker is ready; rejects if the connection goes first. */
+function handshake(broker: Broker): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    broker.ready.then(() => {
+      settled = true;
+      resolve();
+    });
+    broker.closed.then((e) => {
+      if (settled) return;
+      settled = true;
+      reject(new PBConnectionLost(e?.message ?? "connection lost", { cause: e }));
+    });
+  });
+}
+
+/**
+ * The client side of one connection (Twisted's PBClientFactory): the root reference once
+ * connected, and login with credentials or anonymously. `await using client = await
+ * PBClient.connect(...)` disconnects at the end of the block.
+ */
+export class PBClient {
+  private constructor(
+    readonly broker: Broker,
+    readonly socket: net.Socket,
+  ) {}
+
+  /**
+   * Connects and resolves once PB's handshake is done. Rejects with ConnectTimeout if that takes
+   * longer than `options.timeout` (30 s by default), with ConnectAborted if `options.signal`
+   * fires, and with PBConnectionLost if the server hangs up first.
+   */
+  static connect(endpoint: Endpoint = {}, options: ClientOptions = {}): Promise<PBClient> {
+    let socket: net.Socket | null = null;
+    const what = `connecting to ${describeEndpoint(endpoint)}`;
+    return withDeadline(
+      what,
+      { timeout: options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT, signal: options.signal },
+      async () => {
+        const s = (socket = connectSocket(endpoint));
+        await new Promise<void>((resolve, reject) => {
+          const event = endpoint.tls ? "secureConnect" : "connect";
+          const onError = (e: Error) => reject(e);
+          s.once("error", onError);
+          s.once(event, () => {
+            s.off("error", onError);
+            resolve();
+          });
+        });
+        const broker = attachBroker(s, new Broker({ ...options, role: "initiator" }), options);
+        await handshake(broker);
+        const client = new PBClient(broker, s);
+        if (options.liveness) client.checkLiveness(options.liveness);
+        return client;
+      },
+      () => socket?.destroy(),
+    );
+  }
+
+  /** The server's root object (never reference-counted). */
+  getRootObject(options: WaitOptions = {}): Promise<RemoteReference> {
+    return withDeadline("getRootObject", options, async () => {
+      await handshake(this.broker);
+      return this.broker.remoteForName(ROOT_NAME);
+    });
+  }
+
+  /**
+   * Logs in (PBClientFactory.login) and resolves with the avatar (a perspective reference).
+   * `credentials` is a UsernamePassword, an Anonymous, or a UsernameMD5Credentials (which
+   * holds only the password's md5); the old form `login(username, password, mind)` still works.
+   * `mind` is what the server's realm receives (usually a Referenceable it can call back).
+   */
+  login(credentials: LoginCredentials, mind?: unknown, options?: WaitOptions): Promise<RemoteReference>;
+  login(username: string | Uint8Array, password: string | Uint8Array, mind?: unknown, options?: WaitOptions): Promise<RemoteReference>;
+  login(first: LoginCredentials | string | Uint8Array, ...rest: unknown[]): Promise<RemoteReference> {
+    if (typeof first === "string" || first instanceof Uint8Array) {
+      const [password, mind = null, options = {}] = rest as [string | Uint8Array, unknown, WaitOptions | undefined];
+      return withDeadline("login", options ?? {}, async (signal) => login(await this.getRootObject(), first, password, mind, { signal }));
+    }
+    const [mind = null, options = {}] = rest as [unknown, WaitOptions | undefined];
+    return withDeadline("login", options ?? {}, async (signal) => loginWith(await this.getRootObject(), first, mind, { signal }));
+  }
+
+  /** Logs in anonymously (PBClientFactory.login with Anonymous()). */
+  loginAnonymous(mind: unknown = null, options: WaitOptions = {}): Promise<RemoteReference> {
+    return withDeadline("loginAnonymous", options, async (signal) => loginAnonymous(await this.getRootObject(), mind, { signal }));
+  }
+
+  /** Closes the connection (what was written still goes out) and waits until it is gone. */
+  async disconnect(): Promise<void> {
+    this.socket.end();
+    const timer = setTimeout(() => this.socket.destroy(), 2000);
+    await this.broker.closed;
+    clearTimeout(timer);
+  }
+
+  /** `await using client = ...` disconnects when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.disconnect();
+  }
+
+  get closed(): Promise<Error | undefined> {
+    return this.broker.closed;
+  }
+
+  /** Bytes written and not yet taken by the kernel (the server is slow to read them). */
+  get bufferedAmount(): number {
+    return transportOf(this.broker)?.bufferedAmount ?? 0;
+  }
+
+  /**
+   * The liveness check: after `interval` ms without a byte from the server, one call to an
+   * object no peer has (LIVENESS_OBJECT_NAME); any answer, the error included, proves the
+   * server alive. No answer within `timeout` destroys the socket with LivenessTimeout.
+   */
+  private checkLiveness({ interval, timeout = interval }: LivenessOptions): void {
+    if (!(interval > 0) || !(timeout > 0)) throw new RangeError("liveness interval and timeout must be positive");
+    const broker = this.broker;
+    const socket = this.socket;
+    let lastHeard = Date.now();
+    let probing = false;
+    socket.on("data", () => (lastHeard = Date.now()));
+    const probe = broker.remoteForName(LIVENESS_OBJECT_NAME);
+    const timer = setInterval(() => {
+      if (probing || broker.isDisconnected || Date.now() - lastHeard < interval) return;
+      probing = true;
+      probe.call("ping", { timeout }).then(
+        () => (probing = false),
+        (e: unknown) => {
+          probing = false;
+          if (e instanceof CallAbandoned && !broker.isDisconnected) socket.destroy(new LivenessTimeout(`no answer to the liveness check within ${timeout} ms`));
+        },
+      );
+    }, interval);
+    timer.unref();
+    void broker.closed.then(() => clearInterval(timer));
+  }
+}

@@ -1,0 +1,83 @@
+// Where a broker meets a socket (both roles): endpoints, socket options and the wiring.
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { Broker, BrokerOptions } from "../pb/broker.ts";
+import { PORTNO } from "../pb/constants.ts";
+import { PBConnectionLost } from "../pb/errors.ts";
+import { socketTransport, type SocketTransport } from "./transport.ts";
+
+/** Broker options a connection takes, plus the socket options both roles share. */
+export interface ConnectionOptions extends Omit<BrokerOptions, "role" | "root" | "onReady"> {
+  /**
+   * TCP keepalive: true (the default) probes an idle connection after 60 s, a number sets that
+   * delay in milliseconds, false turns it off. It notices a peer whose host vanished; behind a
+   * proxy it only checks the proxy (see the client's `liveness`).
+   */
+  keepAlive?: boolean | number;
+}
+
+/** Where to connect or listen: TCP host/port (optionally TLS) or a Unix socket path. */
+export interface Endpoint {
+  host?: string;
+  port?: number;
+  /** Unix socket path (instead of host/port). */
+  path?: string;
+  /** TLS options (true for defaults). */
+  tls?: tls.ConnectionOptions | tls.TlsOptions | true;
+}
+
+/** TCP keepalive's first probe after this long idle, unless told otherwise. */
+export const DEFAULT_KEEPALIVE_MS = 60_000;
+
+/**
+ * The reason a clean hang-up gives. Made without a stack, which would only show Node's socket
+ * internals: capturing one costs more (about 10 us) than the rest of the hang-up.
+ */
+function closedCleanly(): PBConnectionLost {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new PBConnectionLost("Connection was closed cleanly.");
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+const transports = new WeakMap<Broker, SocketTransport>();
+
+/** The socket transport a broker was attached with (for its buffered output). */
+export function transportOf(broker: Broker): SocketTransport | undefined {
+  return transports.get(broker);
+}
+
+/** Runs a broker over a connected socket, with keepalive and the broker's output limits. */
+export function attachBroker(socket: net.Socket, broker: Broker, options: Pick<ConnectionOptions, "keepAlive"> = {}): Broker {
+  socket.setNoDelay(true);
+  const keepAlive = options.keepAlive ?? true;
+  if (keepAlive !== false) socket.setKeepAlive(true, keepAlive === true ? DEFAULT_KEEPALIVE_MS : keepAlive);
+  // The output limits end the connection at once (not at the socket's close event, a turn
+  // later): the rest of a chunk of pipelined calls then finds the broker disconnected.
+  const transport = socketTransport(socket, { limits: broker.limits, onOverflow: (reason) => broker.connectionLost(reason) });
+  transports.set(broker, transport);
+  broker.makeConnection(transport);
+  let error: Error | undefined;
+  socket.on("data", (chunk: Buffer) => broker.dataReceived(chunk));
+  socket.on("error", (e) => (error = e));
+  socket.on("close", () => broker.connectionLost(error ?? closedCleanly()));
+  return broker;
+}
+
+/** Opens the socket for an endpoint (TLS, TCP or a Unix socket path). */
+export function connectSocket(endpoint: Endpoint): net.Socket {
+  if (endpoint.tls) {
+    const opts = endpoint.tls === true ? {} : (endpoint.tls as tls.ConnectionOptions);
+    return endpoint.path ? tls.connect({ ...opts, path: endpoint.path }) : tls.connect({ host: endpoint.host ?? "127.0.0.1", port: endpoint.port ?? PORTNO, ...opts });
+  }
+  return endpoint.path ? net.connect({ path: endpoint.path }) : net.connect({ host: endpoint.host ?? "127.0.0.1", port: endpoint.port ?? PORTNO });
+}
+
+/** Options that belong to the socket, not the broker. */
+export function brokerOptionsOf<T extends ConnectionOptions>(options: T): Omit<BrokerOptions, "role"> {
+  const { keepAlive: _k, ...rest } = options;
+  return rest;
+}

@@ -1,0 +1,145 @@
+// A listening PB server (Twisted's PBServerFactory on a port), with the limits a public service
+// needs: a handshake timeout, an optional idle timeout, a connection cap, and a close() that
+// says goodbye to every peer and resolves once they are gone.
+import { EventEmitter } from "node:events";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { Broker, type BrokerOptions } from "../pb/broker.ts";
+import { PORTNO } from "../pb/constants.ts";
+import type { PBRoot } from "../pb/broker.ts";
+import { PortalRoot } from "../cred/pbportal.ts";
+import { Portal } from "../cred/portal.ts";
+import { attachBroker, type ConnectionOptions, type Endpoint } from "./connection.ts";
+import { HandshakeTimeout, IdleTimeout } from "./errors.ts";
+
+/** How long a peer may take to finish PB's handshake unless told otherwise. */
+export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 30_000;
+/** Most connections a server holds at once unless told otherwise. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/** Options for PBServer.listen: the root, the connections' options, and the server's limits. */
+export interface ServeOptions extends ConnectionOptions {
+  /** A fixed root, one root per connection (PBRoot), or a Portal for login. */
+  root: PBRoot | Portal;
+  /** Milliseconds a peer may take to complete PB's dialect and version exchange (default 30 s; 0: no limit). */
+  handshakeTimeout?: number;
+  /**
+   * Milliseconds without a byte in either direction after which a connection is closed
+   * (default 0: never, as Twisted; PB sessions are often idle for hours). Set it for a public
+   * service, above the clients' keepalive or liveness interval.
+   */
+  idleTimeout?: number;
+  /** Most connections held at once; more are closed as they arrive (default 10,000; 0: no cap). */
+  maxConnections?: number;
+}
+
+/** Events a PBServer emits. */
+export interface PBServerEvents {
+  /** A connection was accepted and its broker attached. */
+  connection: [broker: Broker, socket: net.Socket];
+  /** A connection was refused because the server was at its cap. */
+  drop: [address: { remoteAddress?: string; remotePort?: number }];
+  /** A connection ended. */
+  disconnect: [broker: Broker, reason: Error | undefined];
+}
+
+/**
+ * A listening PB server (Twisted's PBServerFactory on a port). `await using server = await
+ * PBServer.listen(...)` closes it at the end of the block.
+ */
+export class PBServer extends EventEmitter<PBServerEvents> {
+  readonly brokers = new Set<Broker>();
+  private closing: Promise<void> | null = null;
+  private constructor(
+    readonly server: net.Server,
+    private readonly sockets: Set<net.Socket>,
+  ) {
+    super();
+  }
+
+  static listen(endpoint: Endpoint, options: ServeOptions): Promise<PBServer> {
+    const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root) : options.root;
+    const brokerOptions: BrokerOptions = { ...options, role: "listener", root };
+    const handshakeMs = options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT;
+    const idleMs = options.idleTimeout ?? 0;
+    const sockets = new Set<net.Socket>();
+    let pb: PBServer;
+    const onSocket = (socket: net.Socket) => {
+      sockets.add(socket);
+      const broker = attachBroker(socket, new Broker(brokerOptions), options);
+      pb.brokers.add(broker);
+      if (handshakeMs > 0) {
+        const timer = setTimeout(() => socket.destroy(new HandshakeTimeout(`no PB handshake within ${handshakeMs} ms`)), handshakeMs);
+        void broker.ready.then(() => clearTimeout(timer));
+        void broker.closed.then(() => clearTimeout(timer));
+      }
+      if (idleMs > 0) {
+        socket.setTimeout(idleMs);
+        socket.on("timeout", () => socket.destroy(new IdleTimeout(`idle for ${idleMs} ms`)));
+      }
+      socket.on("close", () => {
+        sockets.delete(socket);
+        pb.brokers.delete(broker);
+      });
+      void broker.closed.then((reason) => pb.emit("disconnect", broker, reason));
+      pb.emit("connection", broker, socket);
+    };
+    // A TLS handshake is part of the handshake: the same timeout applies (unless the TLS options set their own).
+    const tlsOptions = (): tls.TlsOptions => ({ ...(handshakeMs > 0 ? { handshakeTimeout: handshakeMs } : {}), ...(endpoint.tls === true ? {} : (endpoint.tls as tls.TlsOptions)) });
+    const server = endpoint.tls ? tls.createServer(tlsOptions(), onSocket) : net.createServer(onSocket);
+    // Node closes connections past the cap before they reach us (its 'drop' event).
+    const cap = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (cap > 0) server.maxConnections = cap;
+    pb = new PBServer(server, sockets);
+    server.on("drop", (data) => pb.emit("drop", { remoteAddress: data?.remoteAddress, remotePort: data?.remotePort }));
+    // A TLS handshake that fails is that connection's problem, not the server's.
+    server.on("tlsClientError", (_e, socket) => socket.destroy());
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      const ready = () => {
+        server.off("error", reject);
+        resolve(pb);
+      };
+      if (endpoint.path) server.listen(endpoint.path, ready);
+      else server.listen(endpoint.port ?? PORTNO, endpoint.host ?? "127.0.0.1", ready);
+    });
+  }
+
+  /** The TCP port (or socket path) actually listened on. */
+  get address(): net.AddressInfo | string {
+    return this.server.address() as net.AddressInfo | string;
+  }
+
+  get port(): number {
+    const a = this.server.address();
+    return typeof a === "object" && a ? a.port : 0;
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.sockets.size;
+  }
+
+  /**
+   * Stops listening and says goodbye to every peer: what was written to it still goes out, then
+   * its connection is closed cleanly (its pending calls fail with PBConnectionLost). A peer that
+   * does not close its side within `graceMs` is cut off. Resolves once every connection is gone.
+   */
+  close(graceMs = 2000): Promise<void> {
+    if (this.closing) return this.closing;
+    const listening = new Promise<void>((r) => this.server.close(() => r()));
+    const gone = [...this.sockets].map((s) => new Promise<void>((r) => (s.destroyed && s.closed ? r() : s.once("close", () => r()))));
+    const closed = Promise.all([listening, ...gone]);
+    for (const s of this.sockets) s.end();
+    const timer = setTimeout(() => {
+      for (const s of this.sockets) s.destroy();
+    }, graceMs);
+    this.closing = closed.then(() => clearTimeout(timer));
+    return this.closing;
+  }
+
+  /** `await using server = ...` closes it when the block ends. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,179 @@
+// The broker's Transport over a Node socket: one write per event-loop turn, pull-producer flow
+// control for pagers, and bounded output. The broker never sees the socket; memory a peer can
+// make us hold is bounded here, where the unsent bytes are.
+import type * as net from "node:net";
+import { DEFAULT_PB_LIMITS, type PBLimits } from "../pb/limits.ts";
+import type { Transport } from "../pb/transport.ts";
+import { OutputBufferExceeded } from "./errors.ts";
+
+/** Up to this many bytes, a turn's writes are copied into one buffer; above, handed over as they are. */
+const COPY_LIMIT = 64 * 1024;
+
+// A settled promise: then() on it queues a microtask (cheaper than queueMicrotask in Node).
+const resolved = Promise.resolve();
+
+/** The output limits the socket transport enforces (from PBLimits). */
+export type OutputLimits = Pick<PBLimits, "outputHighWaterMark" | "maxOutputBuffer" | "outputStallTimeout">;
+
+/** How socketTransport bounds its output, and whom it tells when it drops the connection. */
+export interface SocketTransportOptions {
+  limits?: Partial<OutputLimits>;
+  /**
+   * Called once, synchronously, when the output limits drop the connection (the socket is
+   * already destroyed). attachBroker passes broker.connectionLost, so that the rest of a chunk
+   * of pipelined calls is not run for a peer that is gone.
+   */
+  onOverflow?: (reason: OutputBufferExceeded) => void;
+}
+
+/** A Transport over a socket, which also tells how much output is waiting. */
+export interface SocketTransport extends Transport {
+  /** Bytes written by the broker and not yet taken by the kernel. */
+  readonly bufferedAmount: number;
+  /** True while reading is paused because the peer is not taking our output. */
+  readonly readingPaused: boolean;
+}
+
+/**
+ * Adapts a Node socket to the broker's Transport. Above `outputHighWaterMark` unsent bytes it
+ * stops reading from the peer (a peer that sends calls but never reads their answers gets no
+ * more answers made) until the output drains; past `maxOutputBuffer`, or when the output has
+ * not drained for `outputStallTimeout`, it drops the connection.
+ */
+export function socketTransport(socket: net.Socket, options: SocketTransportOptions = {}): SocketTransport {
+  const hwm = options.limits?.outputHighWaterMark ?? DEFAULT_PB_LIMITS.outputHighWaterMark;
+  const max = options.limits?.maxOutputBuffer ?? DEFAULT_PB_LIMITS.maxOutputBuffer;
+  const stallMs = options.limits?.outputStallTimeout ?? DEFAULT_PB_LIMITS.outputStallTimeout;
+  let producer: (() => void) | null = null;
+  let scheduled = false;
+  const pump = () => {
+    scheduled = false;
+    if (!producer || socket.destroyed) return;
+    producer();
+    flush();
+    if (!producer) return;
+    if (socket.writableNeedDrain) socket.once("drain", schedule);
+    else schedule();
+  };
+  const schedule = () => {
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(pump);
+    }
+  };
+
+  // ---- bounded output ------------------------------------------------------------------
+  let paused = false;
+  let stallTimer: ReturnType<typeof setTimeout> | null = null;
+  let overflowed = false;
+  const overflow = (reason: OutputBufferExceeded) => {
+    if (overflowed) return;
+    overflowed = true;
+    queued = [];
+    queuedBytes = 0;
+    if (stallTimer) clearTimeout(stallTimer);
+    socket.destroy();
+    options.onOverflow?.(reason);
+  };
+  const onDrain = () => {
+    if (!paused) return;
+    paused = false;
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = null;
+    if (!socket.destroyed) socket.resume();
+  };
+  /** After every write: pause reading above the high-water mark, drop past the maximum. */
+  const checkOutput = () => {
+    const buffered = queuedBytes + socket.writableLength;
+    if (buffered > max) {
+      overflow(new OutputBufferExceeded(`unsent output to the peer reached ${buffered} bytes (maxOutputBuffer ${max}): the peer is not reading`));
+      return;
+    }
+    if (!paused && buffered > hwm && !socket.destroyed) {
+      paused = true;
+      socket.pause();
+      socket.once("drain", onDrain);
+      stallTimer = setTimeout(() => {
+        if (paused) overflow(new OutputBufferExceeded(`unsent output to the peer stayed above ${hwm} bytes for ${stallMs} ms: the peer is not reading`));
+      }, stallMs);
+      stallTimer.unref?.();
+    }
+  };
+  socket.once("close", () => {
+    if (stallTimer) clearTimeout(stallTimer);
+  });
+
+  // Writes made in one turn of the event loop leave in one socket write (Twisted, too, writes
+  // what a reactor iteration produced at once): a chunk of 100 calls gets its 100 answers in
+  // one syscall instead of 100. The bytes and their order are the same. The flush is a
+  // nextTick queued from a microtask, so it runs once the promise jobs of the turn have all
+  // run: answers of async methods, and calls made by code awaiting an answer (a login's
+  // second step), leave with the rest.
+  let queued: Uint8Array[] = [];
+  let queuedBytes = 0;
+  const flush = () => {
+    const chunks = queued;
+    if (chunks.length === 0) return;
+    const size = queuedBytes;
+    queued = [];
+    queuedBytes = 0;
+    if (socket.destroyed) return;
+    if (chunks.length === 1) {
+      socket.write(chunks[0]);
+    } else if (size > COPY_LIMIT) {
+      // Big messages are not copied: the socket gathers them in one writev.
+      socket.cork();
+      for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]);
+      socket.uncork();
+    } else {
+      const out = Buffer.allocUnsafe(size);
+      let at = 0;
+      for (let i = 0; i < chunks.length; i++) {
+        out.set(chunks[i], at);
+        at += chunks[i].length;
+      }
+      socket.write(out);
+    }
+    checkOutput();
+  };
+  const flushSoon = () => process.nextTick(flush);
+  // Whoever ends the socket (PBClient.disconnect, PBServer.close, or code holding
+  // client.socket), what was queued goes out before the end, as it did unqueued.
+  const end = socket.end;
+  socket.end = function (this: net.Socket, ...args: unknown[]) {
+    flush();
+    return (end as (...a: unknown[]) => net.Socket).apply(this, args);
+  } as net.Socket["end"];
+  return {
+    write(data) {
+      if (socket.destroyed || overflowed) return;
+      // After the end nothing is queued: the socket refuses the write (and says so) as before.
+      if (socket.writableEnded) return void socket.write(data);
+      if (queued.length === 0) void resolved.then(flushSoon);
+      queued.push(data);
+      queuedBytes += data.length;
+      // Big messages go at once: holding them saves no syscall, and the peer can start on them.
+      if (queuedBytes > COPY_LIMIT) flush();
+    },
+    loseConnection(reason) {
+      // What was written before the hang-up still goes out first (socket.end flushes too).
+      if (reason) {
+        flush();
+        socket.destroy();
+      } else socket.end();
+    },
+    registerProducer(resume) {
+      producer = resume;
+      schedule();
+    },
+    unregisterProducer() {
+      producer = null;
+    },
+    get bufferedAmount() {
+      return socket.destroyed ? 0 : queuedBytes + socket.writableLength;
+    },
+    get readingPaused() {
+      return paused;
+    },
+  };
+}
