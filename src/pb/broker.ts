@@ -12,6 +12,8 @@ import { globalSecurity, type Taster } from "../jelly/security.ts";
 import { decodeUtf8, tagText } from "../jelly/text.ts";
 import { Tuple } from "../jelly/types.ts";
 import { Unjellier } from "../jelly/unjelly.ts";
+import { MessageBudget } from "../jelly/budget.ts";
+import { describeValue } from "../jelly/describe.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
 import { CallAbandoned, DeadReferenceError, PBConnectionLost, PBError, ProtocolError, RemoteError } from "./errors.ts";
 import { CopyableFailure } from "./failure.ts";
@@ -331,7 +333,7 @@ export class Broker {
     switch (command) {
       case "version":
         if (n !== 1) this.badArity(command, 1, n);
-        if (list[1] !== PB_VERSION) throw new ProtocolError(`Version Incompatibility: ${PB_VERSION} ${String(list[1])}`);
+        if (list[1] !== PB_VERSION) throw new ProtocolError(`Version Incompatibility: ${PB_VERSION} ${this.shown(list[1])}`);
         return;
       case "message":
       case "cachemessage":
@@ -353,7 +355,7 @@ export class Broker {
         if (n !== 1) this.badArity(command, 1, n);
         return this.protoUncache(list[1]);
       case "didNotUnderstand":
-        this.log({ level: "info", message: `Didn't understand command: ${String(list[1])}` });
+        this.log({ level: "info", message: `Didn't understand command: ${this.shown(list[1])}` });
         return;
       default:
         // Twisted 22.4 means to answer this, but tries to send text and drops the connection
@@ -368,8 +370,13 @@ export class Broker {
     throw new ProtocolError(`${command} takes ${want} arguments, got ${n}`);
   }
 
+  /** A received value in an error or log message: bounded text (see describeValue), whatever it expands to. */
+  private shown(x: unknown): string {
+    return typeof x === "number" ? String(x) : describeValue(x, this.limits.maxRenderedText);
+  }
+
   private requestID(raw: Sexp): number {
-    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad request id ${String(raw)}`);
+    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad request id ${this.shown(raw)}`);
     return raw;
   }
 
@@ -491,7 +498,7 @@ export class Broker {
       throw e;
     }
     if (pending.abandoned) return;
-    pending.reject(value instanceof Error || (typeof value === "object" && value !== null) ? value : new RemoteError("", String(value), ""));
+    pending.reject(value instanceof Error || (typeof value === "object" && value !== null) ? value : new RemoteError("", this.shown(value), ""));
   }
 
   private takePending(rawID: Sexp): Pending {
@@ -512,7 +519,7 @@ export class Broker {
   private protoDecref(objectID: Sexp): void {
     const key = this.objectKey(objectID);
     const local = key === undefined ? undefined : this.localObjects.get(key);
-    if (!local || typeof key !== "number") throw new ProtocolError(`decref for unknown object ${String(objectID)}`);
+    if (!local || typeof key !== "number") throw new ProtocolError(`decref for unknown object ${this.shown(objectID)}`);
     if (--local.refcount > 0) return;
     this.localObjects.delete(key);
     this.luids.delete(local.object);
@@ -526,7 +533,7 @@ export class Broker {
   }
 
   private luidOf(raw: Sexp): number {
-    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad cache id ${String(raw)}`);
+    if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad cache id ${this.shown(raw)}`);
     return raw;
   }
 
@@ -932,11 +939,12 @@ export class Broker {
     }
   }
 
-  unserialize(sexp: Sexp, perspective: unknown = null): unknown {
+  /** Unjellies one received expression; `budget` is shared by the parts of one message (see MessageBudget). */
+  unserialize(sexp: Sexp, perspective: unknown = null, budget: MessageBudget = new MessageBudget(this.limits)): unknown {
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {
-      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, maxDepth: this.limits.maxDepth }).unjellyFull(sexp);
+      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, maxDepth: this.limits.maxDepth, budget }).unjellyFull(sexp);
     } finally {
       this.unserializingPerspective = saved;
     }
@@ -944,8 +952,10 @@ export class Broker {
 
   /** Unjellies a call's arguments: a list of positional arguments and the keyword arguments, if any. */
   unserializeCall(netArgs: Sexp, netKw: Sexp, perspective: unknown): [unknown[], Kwargs | null] {
-    const args = this.unserialize(netArgs, perspective);
-    const kw = this.unserialize(netKw, perspective);
+    // One budget for the whole message.
+    const budget = new MessageBudget(this.limits);
+    const args = this.unserialize(netArgs, perspective, budget);
+    const kw = this.unserialize(netKw, perspective, budget);
     if (!Array.isArray(args)) throw new TypeError("arguments must be a sequence");
     let named: Kwargs | null = null;
     const entries: [unknown, unknown][] = kw instanceof Map ? [...kw] : kw && typeof kw === "object" ? Object.entries(kw) : [];
