@@ -33,6 +33,9 @@ const POW128 = [1, 128, 16384, 2097152, 268435456, 34359738368, 4398046511104];
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 // Lists up to this long get their array at full size when their header arrives.
 const PREALLOCATE = 16;
+// A string split across chunks starts with room for this much (or for what has arrived, if more)
+// and doubles as bytes arrive: a header announcing 640 KiB reserves nothing the peer has not sent.
+const STRING_FIRST_ROOM = 4096;
 
 export class BananaDecoder {
   /** Vocabulary tokens are accepted only in dialect "pb"; may be changed between items. */
@@ -46,6 +49,8 @@ export class BananaDecoder {
   private hdrBig: bigint | null = null;
   private body: Uint8Array = EMPTY;
   private bodyFill = 0;
+  /** Length the string being received announced; `body` grows towards it. */
+  private bodyWant = 0;
   private readonly floatBody = new Uint8Array(8);
   private readonly floatView = new DataView(this.floatBody.buffer);
   private readonly stackItems: Sexp[][] = [];
@@ -90,11 +95,12 @@ export class BananaDecoder {
     try {
       while (i < n) {
         if (this.mode === MODE_STRING) {
-          const take = Math.min(n - i, this.body.length - this.bodyFill);
+          const take = Math.min(n - i, this.bodyWant - this.bodyFill);
+          if (this.bodyFill + take > this.body.length) this.growBody(this.bodyFill + take);
           this.body.set(i === 0 && take === n ? chunk : chunk.subarray(i, i + take), this.bodyFill);
           this.bodyFill += take;
           i += take;
-          if (this.bodyFill === this.body.length) {
+          if (this.bodyFill === this.bodyWant) {
             this.mode = MODE_HEADER;
             const whole = this.body;
             this.body = EMPTY;
@@ -165,8 +171,10 @@ export class BananaDecoder {
               i += num;
               break;
             }
-            // Every byte is written before the string is delivered: no need to zero it.
-            this.body = allocUninitialized(num);
+            // Every byte is written before the string is delivered: no need to zero it. Room only
+            // for what has arrived (at least STRING_FIRST_ROOM); growBody() doubles it as the rest comes.
+            this.bodyWant = num;
+            this.body = allocUninitialized(Math.min(num, Math.max(n - i, STRING_FIRST_ROOM)));
             this.body.set(chunk.subarray(i), 0);
             this.bodyFill = n - i;
             i = n;
@@ -218,6 +226,14 @@ export class BananaDecoder {
       }
       throw e;
     }
+  }
+
+  /** Room for at least `need` bytes of the string being received: doubling, never past its announced length. */
+  private growBody(need: number): void {
+    const size = Math.min(this.bodyWant, Math.max(need, this.body.length * 2));
+    const next = allocUninitialized(size);
+    next.set(this.body.subarray(0, this.bodyFill), 0);
+    this.body = next;
   }
 
   private fail(message: string, index: number): BananaDecodeError {

@@ -8,3 +8,5 @@ export * from "./codec.ts";
 export { Jellied, type JelliedOptions } from "./jellied.ts";
 export { decodeUtf8, tagText } from "./text.ts";
 export { idiomatic } from "./idiomatic.ts";
+export { activeBudget, BudgetExceeded, DEFAULT_JELLY_BUDGET, MessageBudget, type JellyBudgetLimits } from "./budget.ts";
+export { describeValue, treeSize, valueText } from "./describe.ts";

@@ -1,6 +1,7 @@
 // The unjellyable registry (jelly.py unjellyableRegistry / unjellyableFactoryRegistry): maps a
 // type tag to what builds the local value. Nothing is constructed for a tag that was not
 // registered here (or is not a built-in jelly type). Registering a tag allows it.
+import type { MessageBudget } from "./budget.ts";
 import type { Sexp } from "../banana/values.ts";
 
 /**
@@ -18,6 +19,8 @@ export interface UnjellyContext {
   adopt(obj: unknown): void;
   /** Runs `fn` once the whole expression has been unjellied. */
   afterwards(fn: () => void): void;
+  /** The budget of the message being received (work per message is bounded by its size). */
+  readonly budget: MessageBudget;
 }
 
 type Unjellier = UnjellyContext;

@@ -2,6 +2,7 @@
 // does under PB's security. Containers are created before their contents, so shared and cyclic
 // references resolve to the very same object without placeholders.
 import { PyFloat, asBytes, byteString, type Sexp } from "../banana/values.ts";
+import { enterBudget, leaveBudget, MessageBudget, type JellyBudgetLimits } from "./budget.ts";
 import { InsecureJelly, JellyError, UnregisteredCopyTag } from "./errors.ts";
 import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
 import { defaultRegistry, type UnjellyableRegistry, type UnjellyContext } from "./registry.ts";
@@ -26,6 +27,13 @@ export interface UnjellyOptions {
   bytesAsText?: boolean;
   /** Deepest container nesting accepted. */
   maxDepth?: number;
+  /**
+   * The counters of the message being received, shared when one message is unjellied in parts (a
+   * PB call's arguments and keyword arguments); a fresh one from `limits` when omitted.
+   */
+  budget?: MessageBudget;
+  /** Per-message limits for a fresh budget (DEFAULT_JELLY_BUDGET when omitted). */
+  limits?: Partial<JellyBudgetLimits>;
 }
 
 // Longest array made at its final size (V8 gives `new Array(n)` slow dictionary elements for tens of millions).
@@ -42,18 +50,55 @@ function unhashable(v: unknown): string | null {
   return null;
 }
 
-/** Parses the whitespace-separated ints of a date/time field as Python's int() would. */
+/**
+ * Longest date/time text accepted ("9999 12 31 23 59 59 999999" is 26 bytes). Python's int()
+ * would take any run of whitespace or leading zeros; nothing honest sends a kilobyte.
+ */
+export const MAX_DATE_TEXT = 1024;
+
+// Python's bytes.split() whitespace: space, \t, \n, \v, \f, \r.
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * Parses the whitespace-separated ints of a date/time field as Python's int() would (sign,
+ * digits, single underscores between digits). One pass, no regular expression, and the length
+ * is checked first: a peer's 60 KB datetime costs nothing.
+ */
 function fields(raw: Sexp | undefined, what: string): number[] {
   if (typeof raw !== "string" && !(raw instanceof Uint8Array)) throw new JellyError(`${what} needs a byte string`);
-  // Python splits the bytes on ASCII whitespace and int() refuses anything non-ASCII.
-  const text = byteString(raw).replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, "");
-  if (text === "") return [];
-  return text.split(/[ \t\n\r\v\f]+/).map((t) => {
-    if (!/^[+-]?\d+(?:_\d+)*$/.test(t)) throw new JellyError(`invalid literal for int() in ${what}: '${t}'`);
-    const n = Number(t.replace(/_/g, ""));
-    if (!Number.isSafeInteger(n)) throw new JellyError(`${what} field out of range: ${t}`);
-    return n;
-  });
+  if (raw.length > MAX_DATE_TEXT) throw new JellyError(`${what} text longer than ${MAX_DATE_TEXT} bytes`);
+  const text = byteString(raw);
+  const out: number[] = [];
+  const n = text.length;
+  let i = 0;
+  for (;;) {
+    while (i < n && isSpace(text.charCodeAt(i))) i++;
+    if (i === n) return out;
+    const start = i;
+    while (i < n && !isSpace(text.charCodeAt(i))) i++;
+    out.push(intField(text.slice(start, i), what));
+  }
+}
+
+function intField(t: string, what: string): number {
+  let i = t.charCodeAt(0) === 0x2b || t.charCodeAt(0) === 0x2d ? 1 : 0;
+  let digits = "";
+  let ok = i < t.length;
+  let afterDigit = false;
+  for (; i < t.length && ok; i++) {
+    const c = t.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      digits += t[i];
+      afterDigit = true;
+    } else if (c === 0x5f && afterDigit && i + 1 < t.length) afterDigit = false;
+    else ok = false;
+  }
+  if (!ok || !afterDigit) throw new JellyError(`invalid literal for int() in ${what}: '${t}'`);
+  const v = Number(digits);
+  if (!Number.isSafeInteger(v)) throw new JellyError(`${what} field out of range: ${t}`);
+  return t.charCodeAt(0) === 0x2d ? -v : v;
 }
 
 function arity(n: number, min: number, max: number, what: string): void {
@@ -67,6 +112,8 @@ export class Unjellier implements UnjellyContext {
   readonly mode: "python" | "js";
   private readonly bytesAsText: boolean;
   private readonly maxDepth: number;
+  /** This message's budget: handlers that make text from received values read `budget.maxText`. */
+  readonly budget: MessageBudget;
   // These four are made on first use: a PB call unjellies two small expressions that seldom need them.
   private refsMap: Map<number, unknown> | null = null;
   private buildingSet: Set<number> | null = null;
@@ -83,6 +130,7 @@ export class Unjellier implements UnjellyContext {
     this.mode = options.mode ?? "python";
     this.bytesAsText = options.bytesAsText ?? false;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.budget = options.budget ?? new MessageBudget(options.limits);
   }
 
   private get references(): Map<number, unknown> {
@@ -95,10 +143,15 @@ export class Unjellier implements UnjellyContext {
 
   /** Unjellies a whole expression and runs the callbacks registered with afterwards(). */
   unjellyFull(sexp: Sexp): unknown {
-    const value = this.unjelly(sexp);
-    const callbacks = this.postCallbacks;
-    if (callbacks !== null) for (const fn of callbacks) fn();
-    return value;
+    const saved = enterBudget(this.budget);
+    try {
+      const value = this.unjelly(sexp);
+      const callbacks = this.postCallbacks;
+      if (callbacks !== null) for (const fn of callbacks) fn();
+      return value;
+    } finally {
+      leaveBudget(saved);
+    }
   }
 
   /** Runs `fn` once the whole expression has been unjellied (jelly.py postUnjelly). */
@@ -125,6 +178,8 @@ export class Unjellier implements UnjellyContext {
 
   /** `refId` is the id of a [reference, id, x] around x, for the container x makes to adopt. */
   private value(x: Sexp, refId: number): unknown {
+    const budget = this.budget;
+    if (++budget.nodes > budget.maxNodes) budget.tooManyNodes();
     if (!Array.isArray(x)) return this.atom(x as Exclude<Sexp, readonly Sexp[]>);
     const list = x as readonly Sexp[];
     if (list.length === 0) throw new JellyError("empty list where a jelly expression was expected");
@@ -373,6 +428,7 @@ export class Unjellier implements UnjellyContext {
     if (list.length !== 3) throw new JellyError("reference needs an id and a value");
     const id = this.refId(list[1]);
     if (this.references.has(id) || this.building.has(id) || id === 0) throw new JellyError(`Multiple references with same ID! (${id})`);
+    this.budget.reference();
     this.building.add(id);
     const value = this.value(list[2], id);
     // The inner value was not a container that adopted itself (e.g. text): bind it now.

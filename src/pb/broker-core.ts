@@ -1,6 +1,7 @@
 // The broker's tables and its jellying (the half of pb.py Broker that is not the protocol):
 // references, caches, pagers and the perspective values are (un)serialized for. Broker
 // (broker.ts) extends it with the messages; the tables themselves live in their own modules.
+import { MessageBudget } from "../jelly/budget.ts";
 import type { Sexp } from "../banana/values.ts";
 import { Jellier } from "../jelly/jelly.ts";
 import type { UnjellyableRegistry } from "../jelly/registry.ts";
@@ -274,11 +275,12 @@ export abstract class BrokerCore implements BrokerAPI {
     }
   }
 
-  unserialize(sexp: Sexp, perspective: unknown = null): unknown {
+  /** Unjellies one received expression; `budget` is shared by the parts of one message (see MessageBudget). */
+  unserialize(sexp: Sexp, perspective: unknown = null, budget: MessageBudget = new MessageBudget(this.limits)): unknown {
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {
-      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, maxDepth: this.limits.maxDepth }).unjellyFull(sexp);
+      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, maxDepth: this.limits.maxDepth, budget }).unjellyFull(sexp);
     } finally {
       this.unserializingPerspective = saved;
     }
@@ -286,6 +288,8 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Unjellies a call's arguments: a list of positional arguments and the keyword arguments, if any. */
   unserializeCall(netArgs: Sexp, netKw: Sexp, perspective: unknown): [unknown[], Kwargs | null] {
-    return callArguments(this.unserialize(netArgs, perspective), this.unserialize(netKw, perspective));
+    // One budget for the whole message.
+    const budget = new MessageBudget(this.limits);
+    return callArguments(this.unserialize(netArgs, perspective, budget), this.unserialize(netKw, perspective, budget));
   }
 }

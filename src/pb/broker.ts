@@ -5,6 +5,7 @@
 import { BananaDecoder } from "../banana/decoder.ts";
 import { BananaEncoder } from "../banana/encoder.ts";
 import { BananaError } from "../banana/errors.ts";
+import { describeValue } from "../jelly/describe.ts";
 import { DialectNegotiator } from "../banana/dialect.ts";
 import type { Dialect } from "../banana/constants.ts";
 import type { Sexp } from "../banana/values.ts";
@@ -63,7 +64,7 @@ function notAnError(value: unknown): RemoteError {
 }
 
 function luidOf(raw: Sexp): number {
-  if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad cache id ${String(raw)}`);
+  if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad cache id ${describeValue(raw)}`);
   return raw;
 }
 
@@ -124,6 +125,11 @@ export class Broker extends BrokerCore {
 
   get negotiatedDialect(): Dialect | null {
     return this.dialect;
+  }
+
+  /** A received value in an error or log message: bounded text (see describeValue), whatever it expands to. */
+  private shown(x: unknown): string {
+    return typeof x === "number" ? String(x) : describeValue(x, this.limits.maxRenderedText);
   }
 
   dataReceived(data: Uint8Array): void {
@@ -216,7 +222,7 @@ export class Broker extends BrokerCore {
     switch (command) {
       case "version":
         if (n !== 1) this.badArity(command, 1, n);
-        if (list[1] !== PB_VERSION) throw new ProtocolError(`Version Incompatibility: ${PB_VERSION} ${String(list[1])}`);
+        if (list[1] !== PB_VERSION) throw new ProtocolError(`Version Incompatibility: ${PB_VERSION} ${this.shown(list[1])}`);
         return;
       case "message":
       case "cachemessage":
@@ -238,7 +244,7 @@ export class Broker extends BrokerCore {
         if (n !== 1) this.badArity(command, 1, n);
         return this.receivedCaches.uncache(luidOf(list[1]));
       case "didNotUnderstand":
-        this.log({ level: "info", message: `Didn't understand command: ${String(list[1])}` });
+        this.log({ level: "info", message: `Didn't understand command: ${this.shown(list[1])}` });
         return;
       default:
         // Twisted 22.4 means to answer this, but tries to send text and drops the connection

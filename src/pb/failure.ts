@@ -1,8 +1,8 @@
 // Failures both ways: an error thrown in TypeScript goes out as Twisted's CopyableFailure (the key
 // set and order of Twisted 22.4), and a CopyableFailure from any Twisted version comes in as a
 // CopiedFailure that can be checked and trapped by Twisted's qualified names.
-import { byteString } from "../banana/values.ts";
-import { decodeUtf8 } from "../jelly/text.ts";
+import { activeBudget, type MessageBudget } from "../jelly/budget.ts";
+import { valueText } from "../jelly/describe.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { Sexp } from "../banana/values.ts";
 import { COPYABLE_FAILURE_TAG } from "./constants.ts";
@@ -111,21 +111,6 @@ export class CopyableFailure {
   }
 }
 
-function text(v: unknown): string {
-  if (typeof v === "string") return v;
-  if (v instanceof Uint8Array) return decodeUtf8Lenient(v);
-  if (v === null || v === undefined) return "";
-  return String(v);
-}
-
-function decodeUtf8Lenient(b: Uint8Array): string {
-  try {
-    return decodeUtf8(b);
-  } catch {
-    return byteString(b);
-  }
-}
-
 /** A qualified Python name, or an error class (its static pythonType, or the name it is sent under). */
 export type ErrorClassLike = string | { readonly prototype: object; readonly pythonType?: string };
 
@@ -151,14 +136,25 @@ export class CopiedFailure extends Error {
   /** Every key of the state as sent (byte-string keys of Python 2 peers as text). */
   state = new Map<string, unknown>();
 
-  static fromState(raw: unknown): CopiedFailure {
+  /**
+   * From the received state. Fields that are not text (a hostile peer's `type` can be a list
+   * whose shared references expand to 2**30 items) are rendered once per object and cut to
+   * the text `allowance` of the message (see valueText; by default the budget of the message being
+   * unjellied).
+   */
+  static fromState(raw: unknown, allowance?: number | MessageBudget): CopiedFailure {
     const f = new CopiedFailure();
+    const text = (v: unknown): string => valueText(v, allowance);
     const entries: [unknown, unknown][] = raw instanceof Map ? [...raw] : raw && typeof raw === "object" ? Object.entries(raw) : [];
+    // Many failures can share one state: copying it is paid for from the message's node budget.
+    const budget = typeof allowance === "object" ? allowance : allowance === undefined ? activeBudget() : null;
+    budget?.charge(entries.length);
     for (const [k, v] of entries) f.state.set(text(k), v);
     f.type = text(f.state.get("type"));
     f.value = text(f.state.get("value"));
     f.traceback = text(f.state.get("traceback"));
     const parents = f.state.get("parents");
+    if (Array.isArray(parents)) budget?.charge(parents.length);
     f.parents = Array.isArray(parents) ? parents.map(text) : f.type ? [f.type] : [];
     f.message = f.value;
     f.stack = `${f.type}: ${f.value}\n${f.traceback}`;

@@ -5,6 +5,8 @@ import { JellyError } from "../jelly/errors.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { Unjellier } from "../jelly/unjelly.ts";
 import { decodeUtf8 } from "../jelly/text.ts";
+import { activeBudget } from "../jelly/budget.ts";
+import { valueText } from "../jelly/describe.ts";
 import type { BrokerAPI as Broker } from "./broker-api.ts";
 import { AttributeError, findMethod, invoke, type MethodPrefix } from "./dispatch.ts";
 import { NoSuchMethod } from "./errors.ts";
@@ -160,13 +162,18 @@ export class Copyable {
 function keyText(k: unknown): string {
   if (typeof k === "string") return k;
   if (k instanceof Uint8Array) return decodeUtf8(k);
-  return String(k);
+  // A tuple key: bounded text, charged to the message being received (see valueText).
+  return valueText(k);
 }
 
 /** Sets `state`'s entries as own properties; keys like __proto__ stay plain data. */
 export function assignState(target: object, state: unknown): void {
   const entries: Iterable<[unknown, unknown]> =
     state instanceof Map ? state.entries() : state && typeof state === "object" ? Object.entries(state) : [];
+  // Copies made while a message is received may share one state: each copy's entries are paid
+  // for from that message's node budget, so many copies of a big state cannot multiply the work.
+  const budget = activeBudget();
+  if (budget !== null) budget.charge(state instanceof Map ? state.size : Array.isArray(entries) ? entries.length : 0);
   for (const [k, v] of entries) {
     Object.defineProperty(target, keyText(k), { value: v, writable: true, enumerable: true, configurable: true });
   }

@@ -1,5 +1,7 @@
 // Paging (twisted/spread/util.py): sending data too large for one message as a series of
 // gotPage calls (answerRequired 0), paced by the connection draining, then endedPaging.
+import { MessageBudget } from "../jelly/budget.ts";
+import { valueText } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import { Referenceable } from "./flavors.ts";
 import type { RemoteReference } from "./remote.ts";
@@ -130,7 +132,9 @@ export function getAllPages(ref: RemoteReference, methodName: string, ...args: u
 
 /** The pages of a byte-string transfer joined back together. */
 export function joinPages(pages: unknown[]): Uint8Array {
-  const parts = pages.map((p) => (p instanceof Uint8Array ? p : new TextEncoder().encode(String(p))));
+  // Pages that are not bytes are the peer's values: their text is bounded, for all pages together.
+  const allowance = new MessageBudget();
+  const parts = pages.map((p) => (p instanceof Uint8Array ? p : new TextEncoder().encode(valueText(p, allowance))));
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

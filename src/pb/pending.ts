@@ -1,5 +1,6 @@
 // Calls waiting for their answer (pb.py Broker.waitingForAnswers), each with the timeout and
 // AbortSignal that let the caller give up on it locally.
+import { describeValue } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { CallAborted, CallTimeout, ProtocolError, type CallAbandoned } from "./errors.ts";
@@ -23,7 +24,7 @@ const REMEMBERED_ABANDONED = 1024;
 
 /** A request id from the wire. */
 export function requestID(raw: Sexp): number {
-  if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad request id ${String(raw)}`);
+  if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad request id ${describeValue(raw)}`);
   return raw;
 }
 

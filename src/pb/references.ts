@@ -1,5 +1,6 @@
 // The local object table (pb.py Broker.localObjects and luids): what the peer holds references
 // to, with a count of the references sent, and the ids shared with the cache table.
+import { describeValue } from "../jelly/describe.ts";
 import { byteString, type Sexp } from "../banana/values.ts";
 import { PBError, ProtocolError } from "./errors.ts";
 import type { PBLimits } from "./limits.ts";
@@ -114,7 +115,7 @@ export class ReferenceTable {
   decref(objectID: Sexp): void {
     const key = objectKey(objectID);
     const local = key === undefined ? undefined : this.objects.get(key);
-    if (!local || typeof key !== "number") throw new ProtocolError(`decref for unknown object ${String(objectID)}`);
+    if (!local || typeof key !== "number") throw new ProtocolError(`decref for unknown object ${describeValue(objectID)}`);
     if (--local.refcount > 0) return;
     this.objects.delete(key);
     this.luids.delete(local.object);

@@ -31,7 +31,7 @@ export const pbBuiltinRegistry = new UnjellyableRegistry()
   .register("lcache", (u, sexp) => brokerOf(u, "lcache").remotelyCachedForLUID(luidOf(sexp, "lcache")))
   .register(COPYABLE_FAILURE_TAG, (u, sexp) => {
     if (sexp.length !== 2) throw new JellyError("a failure needs its state");
-    return CopiedFailure.fromState(u.unjelly(sexp[1]));
+    return CopiedFailure.fromState(u.unjelly(sexp[1]), u.budget);
   });
 
 /** The application's copy tags (Twisted's global unjellyableRegistry, for PB). */

@@ -65,7 +65,7 @@ export function typedRemote<M extends Methods>(ref: RemoteReference, iface: Remo
       const kw = spec.kwargs && all.length > spec.args.length ? all[spec.args.length] : undefined;
       const sent = kw === undefined ? args : [...args, kw instanceof Kwargs ? kw : new Kwargs(kw as Record<string, unknown>)];
       const result = await ref.callRemote(name, ...sent);
-      return check(spec.result, idiomatic(result), (issues) => new RemoteValidationError(iface.name, name, "result", issues));
+      return check(spec.result, idiomatic(result), (issues) => new RemoteValidationError(iface.name, name, "result", issues), true);
     };
   }
   return out as TypedRemote<M>;
@@ -83,9 +83,9 @@ export function typedReferenceable<M extends Methods>(iface: RemoteInterface<M>,
     target[`remote_${name}`] = async (...all: unknown[]) => {
       const [positional, kw] = splitArgs(all);
       const bad = (part: RemoteValidationError["part"]) => (issues: z.core.$ZodIssue[]) => new InvalidArguments(new RemoteValidationError(iface.name, name, part, issues).message);
-      const args = check(argsSchema, idiomatic(positional), bad("arguments")) as unknown[];
+      const args = check(argsSchema, idiomatic(positional), bad("arguments"), true) as unknown[];
       const extra: unknown[] = [];
-      if (spec.kwargs) extra.push(check(spec.kwargs, idiomatic(kw ? kw.toMap() : new Map()), bad("keyword arguments")));
+      if (spec.kwargs) extra.push(check(spec.kwargs, idiomatic(kw ? kw.toMap() : new Map()), bad("keyword arguments"), true));
       else if (kw && kw.size) throw new InvalidArguments(`${iface.name}.${name}: unexpected keyword argument '${kw.keys()[0]}'`);
       const result = await fn(...args, ...extra);
       return check(spec.result, idiomatic(result), (issues) => new RemoteValidationError(iface.name, name, "result", issues)) ?? result;

@@ -1,6 +1,8 @@
 // Checking peer-supplied values against zod schemas, with errors that say where.
 import type { z } from "zod";
 import { idiomatic } from "../jelly/idiomatic.ts";
+import { activeBudget, DEFAULT_JELLY_BUDGET } from "../jelly/budget.ts";
+import { treeSize } from "../jelly/describe.ts";
 
 function describePath(path: readonly PropertyKey[]): string {
   return path.length ? path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("") : "(the value itself)";
@@ -21,7 +23,23 @@ export class RemoteValidationError extends Error {
   }
 }
 
-export function check<T extends z.ZodType>(schema: T, value: unknown, fail: (issues: z.core.$ZodIssue[]) => Error): z.output<T> {
+/**
+ * Checks `value` against `schema`. With `received`, the value came from the peer: zod walks (and
+ * copies) it as a tree, which shared references can make exponentially large, so its size as a
+ * tree is first counted against the message's node budget (maxMessageNodes when no message is
+ * being received) and a value that expands beyond it is refused without being walked.
+ */
+export function check<T extends z.ZodType>(schema: T, value: unknown, fail: (issues: z.core.$ZodIssue[]) => Error, received = false): z.output<T> {
+  if (received) {
+    const budget = activeBudget();
+    const limit = budget === null ? DEFAULT_JELLY_BUDGET.maxMessageNodes : budget.nodesLeft;
+    const size = treeSize(value, limit);
+    if (size > limit) {
+      const message = `value expands to more than ${limit} nodes when walked as a tree (maxMessageNodes)`;
+      throw fail([{ code: "custom", path: [], message, input: undefined } as z.core.$ZodIssue]);
+    }
+    budget?.charge(size);
+  }
   const r = schema.safeParse(value);
   if (!r.success) throw fail(r.error.issues);
   return r.data;
@@ -30,5 +48,5 @@ export function check<T extends z.ZodType>(schema: T, value: unknown, fail: (iss
 /** Checks received Copyable/Cacheable state against a class's static `stateSchema`, if it has one. */
 export function checkState(cls: { stateSchema?: z.ZodType; name?: string }, state: unknown): unknown {
   if (!cls.stateSchema) return state;
-  return check(cls.stateSchema, idiomatic(state), (issues) => new RemoteValidationError(cls.name ?? "RemoteCopy", "setCopyableState", "state", issues));
+  return check(cls.stateSchema, idiomatic(state), (issues) => new RemoteValidationError(cls.name ?? "RemoteCopy", "setCopyableState", "state", issues), true);
 }
