@@ -21,6 +21,7 @@ import { pbLimits, type PBLimits } from "./limits.ts";
 import { copyRegistry } from "./registry.ts";
 import { RemoteReference, type CallOptions } from "./remote.ts";
 import type { Transport } from "./transport.ts";
+import { PeerDialect, type StringsOption } from "./peer.ts";
 
 export type Role = "initiator" | "listener";
 
@@ -41,8 +42,12 @@ export interface BrokerOptions {
   root?: PBRoot;
   /** Send JS stacks as failure tracebacks (Twisted's unsafeTracebacks). */
   unsafeTracebacks?: boolean;
-  /** "unicode" (Python 3 peers, default) or "bytes": JS strings go out as byte strings, as Python 2 peers expect. */
-  strings?: "unicode" | "bytes";
+  /**
+   * The peer's Python, per connection (see peer.ts): "unicode" (Python 3), "bytes" (Python 2: JS
+   * strings go out as byte strings, failures named as Python 2 names them) or "auto" (default:
+   * Python 3 until the peer shows it runs Python 2).
+   */
+  strings?: StringsOption;
   /** How received values look: "python" (lossless, default) or "js" (idiomatic). */
   values?: "python" | "js";
   limits?: Partial<PBLimits>;
@@ -124,7 +129,12 @@ export class Broker {
   readonly security: Taster;
   readonly registry: UnjellyableRegistry;
   readonly limits: PBLimits;
-  readonly strings: "unicode" | "bytes";
+  /** The peer's Python on this connection (peer.ts): the string mode and failure names follow it. */
+  readonly peer: PeerDialect;
+  /** The string mode values are jellied in now ("bytes" for a Python 2 peer). */
+  get strings(): "unicode" | "bytes" {
+    return this.peer.strings;
+  }
   readonly values: "python" | "js";
   unsafeTracebacks: boolean;
 
@@ -175,7 +185,7 @@ export class Broker {
     this.security = options.security ?? globalSecurity;
     this.registry = options.registry ?? copyRegistry;
     this.limits = pbLimits(options.limits);
-    this.strings = options.strings ?? "unicode";
+    this.peer = new PeerDialect(options.strings ?? "auto");
     this.values = options.values ?? "python";
     this.unsafeTracebacks = options.unsafeTracebacks ?? false;
     this.log = options.log ?? (() => {});
@@ -322,6 +332,7 @@ export class Broker {
   }
 
   private expressionReceived(sexp: Sexp): void {
+    this.peer.observe(sexp); // the peer's Python, per connection (peer.ts)
     if (!Array.isArray(sexp)) throw new ProtocolError("Non-list expression received.");
     const list = sexp as readonly Sexp[];
     const head = list[0];
@@ -936,7 +947,7 @@ export class Broker {
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {
-      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, maxDepth: this.limits.maxDepth }).unjellyFull(sexp);
+      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, strings: this.peer.strings, maxDepth: this.limits.maxDepth }).unjellyFull(sexp);
     } finally {
       this.unserializingPerspective = saved;
     }

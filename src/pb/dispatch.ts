@@ -1,6 +1,7 @@
 // Calling a local method on behalf of the peer. Only names with one of PB's prefixes (remote_,
 // perspective_, view_, observe_) are ever looked up, and only functions are called.
 import { Kwargs } from "./kwargs.ts";
+import { python2ArityText as py2Arity, withPython2Text as py2 } from "./peer.ts";
 
 /** Python's AttributeError, as Avatar/ViewPoint/RemoteCache raise it for a missing method. */
 export class AttributeError extends Error {
@@ -124,25 +125,26 @@ function qualifiedLabel(target: object, fn: Callable, label: string): string {
 export function invoke(target: object, fn: Callable, label: string, args: unknown[], kw: Kwargs | null): unknown {
   const { min, max, names } = signatureOf(fn);
   const call = args.slice();
+  const given = 1 + args.length + (kw ? kw.size : 0); // Python 2's count in its arity messages
   if (kw && kw.size > 0) {
     let extra: Record<string, unknown> | null = null;
     let filled = call.length;
     for (const key of kw.keys()) {
       const at = names ? names.indexOf(key) : -1;
       if (at >= 0 && at < (max === Infinity ? names!.length : max)) {
-        if (at < args.length) throw new TypeError(`${qualifiedLabel(target, fn, label)}() got multiple values for argument '${key}'`);
+        if (at < args.length) throw py2(new TypeError(`${qualifiedLabel(target, fn, label)}() got multiple values for argument '${key}'`), `${label}() got multiple values for keyword argument '${key}'`);
         call[at] = kw.get(key);
         filled = Math.max(filled, at + 1);
       } else (extra ??= {})[key] = kw.get(key);
     }
     for (let i = args.length; i < filled; i++) {
       if (!(i in call)) {
-        if (i < min) throw new TypeError(`${qualifiedLabel(target, fn, label)}() missing 1 required positional argument: '${names?.[i] ?? `#${i}`}'`);
+        if (i < min) throw py2(new TypeError(`${qualifiedLabel(target, fn, label)}() missing 1 required positional argument: '${names?.[i] ?? `#${i}`}'`), py2Arity(label, min, max, given));
         call[i] = undefined;
       }
     }
     if (extra) {
-      if (filled >= max) throw new TypeError(`${qualifiedLabel(target, fn, label)}() got an unexpected keyword argument '${Object.keys(extra)[0]}'`);
+      if (filled >= max) throw py2(new TypeError(`${qualifiedLabel(target, fn, label)}() got an unexpected keyword argument '${Object.keys(extra)[0]}'`), `${label}() got an unexpected keyword argument '${Object.keys(extra)[0]}'`);
       call.length = filled;
       call.push(new Kwargs(extra));
     }
@@ -151,11 +153,11 @@ export function invoke(target: object, fn: Callable, label: string, args: unknow
     const missing = (names ?? []).slice(call.length, min).filter((n): n is string => !!n);
     const n = min - call.length;
     const which = missing.length === n ? `: ${quoteList(missing)}` : "";
-    throw new TypeError(`${qualifiedLabel(target, fn, label)}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`);
+    throw py2(new TypeError(`${qualifiedLabel(target, fn, label)}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`), py2Arity(label, min, max, given));
   }
   if (call.length > max) {
     const takes = min === max ? `${max + 1} positional argument${max + 1 === 1 ? "" : "s"}` : `from ${min + 1} to ${max + 1} positional arguments`;
-    throw new TypeError(`${qualifiedLabel(target, fn, label)}() takes ${takes} but ${call.length + 1} were given`);
+    throw py2(new TypeError(`${qualifiedLabel(target, fn, label)}() takes ${takes} but ${call.length + 1} were given`), py2Arity(label, min, max, given));
   }
   return fn.apply(target, call);
 }

@@ -14,3 +14,4 @@ export { AttributeError } from "./dispatch.ts";
 export * from "./remote.ts";
 export * from "./registry.ts";
 export * from "./broker.ts";
+export { PeerDialect, pythonShownBy, type PythonMajor, type StringsOption } from "./peer.ts";
