@@ -10,7 +10,7 @@ import { jellyFor, Jellier, type Jellyable } from "../jelly/jelly.ts";
 import type { UnjellyableRegistry } from "../jelly/registry.ts";
 import { globalSecurity, type Taster } from "../jelly/security.ts";
 import { decodeUtf8, tagText } from "../jelly/text.ts";
-import { Tuple } from "../jelly/types.ts";
+import { PyUnicode, Tuple } from "../jelly/types.ts";
 import { Unjellier } from "../jelly/unjelly.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
 import { CallAbandoned, DeadReferenceError, PBConnectionLost, PBError, ProtocolError, RemoteError } from "./errors.ts";
@@ -967,6 +967,7 @@ export class Broker {
         // Python 2 peers send byte-string keys; Twisted decodes them for remote_ methods.
         if (k instanceof Uint8Array) values.set(decodeUtf8(k), v);
         else if (typeof k === "string") values.set(k, v);
+        else if (k instanceof PyUnicode) values.set(k.text, v); // unicode keys in the "bytes" string mode
         else throw new TypeError("keywords must be strings");
       }
       named = new Kwargs(values);

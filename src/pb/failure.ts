@@ -311,6 +311,12 @@ export class CopiedFailure extends Error {
     for (const t of types) {
       const q = qualifiedName(t);
       if (this.parents.includes(q) || this.type === q) return q;
+      // A built-in is the same class whichever Python named it: builtins.X (3) is exceptions.X (2).
+      const builtin = builtinOf(q);
+      if (builtin !== null) {
+        const other = builtinName(builtin, q.startsWith("builtins.") ? 2 : 3);
+        if (this.parents.includes(other) || this.type === other) return q;
+      }
     }
     return null;
   }
