@@ -4,7 +4,7 @@
 import { bananaWrite, type BananaEncoder, type BananaWritable } from "../banana/encoder.ts";
 import { PyFloat, type Sexp } from "../banana/values.ts";
 import { DEFAULT_MAX_DEPTH, jelly, jellyFor, type JellyOptions } from "./jelly.ts";
-import { FrozenSet, Tuple } from "./types.ts";
+import { FrozenSet, PyUnicode, Tuple } from "./types.ts";
 
 export interface JelliedOptions extends JellyOptions {
   /**
@@ -128,6 +128,9 @@ class PlainWriter {
       return true;
     } else if (obj instanceof PyFloat) {
       this.out.writeSexp(obj);
+      return true;
+    } else if (obj instanceof PyUnicode) {
+      this.out.writeUnicode(obj.text);
       return true;
     } else return false;
     if (typeof (obj as { [jellyFor]?: unknown })[jellyFor] === "function") return false;

@@ -8,7 +8,7 @@ import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
 import { defaultRegistry, type UnjellyableRegistry, type UnjellyContext } from "./registry.ts";
 import { globalSecurity, moduleOf, type Taster } from "./security.ts";
 import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
-import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, Tuple, Unpersistable } from "./types.ts";
+import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, PyUnicode, Tuple, Unpersistable } from "./types.ts";
 
 export interface UnjellyOptions {
   /** What may be received; PB's default (globalSecurity) when omitted. */
@@ -25,6 +25,12 @@ export interface UnjellyOptions {
   mode?: "python" | "js";
   /** In "js" mode, byte strings that are valid UTF-8 become strings (for Python 2 peers, whose str is bytes). */
   bytesAsText?: boolean;
+  /**
+   * The string mode the value will be sent back in (JellyOptions.strings). "bytes" (Python 2
+   * peers): `["unicode", ...]` becomes a PyUnicode, so it goes back as unicode and not as the byte
+   * string a JS string stands for in that mode. "unicode" (default): it becomes a JS string.
+   */
+  strings?: "unicode" | "bytes";
   /** Deepest container nesting accepted. */
   maxDepth?: number;
   /**
@@ -111,6 +117,8 @@ export class Unjellier implements UnjellyContext {
   readonly invoker: unknown;
   readonly mode: "python" | "js";
   private readonly bytesAsText: boolean;
+  /** The "bytes" string mode: unicode arrives as PyUnicode (lossless round trip). */
+  private readonly unicodeBoxed: boolean;
   private readonly maxDepth: number;
   /** This message's budget: handlers that make text from received values read `budget.maxText`. */
   readonly budget: MessageBudget;
@@ -129,6 +137,7 @@ export class Unjellier implements UnjellyContext {
     this.invoker = options.invoker;
     this.mode = options.mode ?? "python";
     this.bytesAsText = options.bytesAsText ?? false;
+    this.unicodeBoxed = options.strings === "bytes";
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.budget = options.budget ?? new MessageBudget(options.limits);
   }
@@ -190,7 +199,7 @@ export class Unjellier implements UnjellyContext {
     switch (tag) {
       case "unicode":
         if (list.length !== 2) break;
-        return this.unicode(list[1]);
+        return this.unicodeBoxed ? new PyUnicode(this.unicode(list[1])) : this.unicode(list[1]);
       case "None":
         return null;
     }
@@ -387,7 +396,8 @@ export class Unjellier implements UnjellyContext {
       const k = this.pair(list[i])[0];
       if (Array.isArray(k)) {
         const t = (k as readonly Sexp[])[0];
-        if ((typeof t !== "string" && !(t instanceof Uint8Array)) || tagText(t) !== "unicode") return false;
+        // A unicode key kept as PyUnicode ("bytes" string mode) is not a property name.
+        if (this.unicodeBoxed || (typeof t !== "string" && !(t instanceof Uint8Array)) || tagText(t) !== "unicode") return false;
       } else if (!(this.bytesAsText && ((k instanceof Uint8Array && tryDecodeUtf8(k) !== null) || typeof k === "string"))) return false;
     }
     return true;

@@ -1,6 +1,7 @@
 // The broker's tables and its jellying (the half of pb.py Broker that is not the protocol):
 // references, caches, pagers and the perspective values are (un)serialized for. Broker
 // (broker.ts) extends it with the messages; the tables themselves live in their own modules.
+import { PeerDialect, type StringsOption } from "./peer.ts";
 import { MessageBudget } from "../jelly/budget.ts";
 import type { Sexp } from "../banana/values.ts";
 import { Jellier } from "../jelly/jelly.ts";
@@ -31,8 +32,12 @@ export interface BrokerCoreOptions {
   registry?: UnjellyableRegistry;
   /** Send JS stacks as failure tracebacks (Twisted's unsafeTracebacks). */
   unsafeTracebacks?: boolean;
-  /** "unicode" (Python 3 peers, default) or "bytes": JS strings go out as byte strings, as Python 2 peers expect. */
-  strings?: "unicode" | "bytes";
+  /**
+   * The peer's Python, per connection (see peer.ts): "unicode" (Python 3), "bytes" (Python 2: JS
+   * strings go out as byte strings, failures named as Python 2 names them) or "auto" (default:
+   * Python 3 until the peer shows it runs Python 2).
+   */
+  strings?: StringsOption;
   /** How received values look: "python" (lossless, default) or "js" (idiomatic). */
   values?: "python" | "js";
   limits?: Partial<PBLimits>;
@@ -52,7 +57,12 @@ export abstract class BrokerCore implements BrokerAPI {
   readonly security: Taster;
   readonly registry: UnjellyableRegistry;
   readonly limits: PBLimits;
-  readonly strings: "unicode" | "bytes";
+  /** The peer's Python on this connection (peer.ts): the string mode and failure names follow it. */
+  readonly peer: PeerDialect;
+  /** The string mode values are jellied in now ("bytes" for a Python 2 peer). */
+  get strings(): "unicode" | "bytes" {
+    return this.peer.strings;
+  }
   readonly values: "python" | "js";
   unsafeTracebacks: boolean;
 
@@ -78,7 +88,7 @@ export abstract class BrokerCore implements BrokerAPI {
     this.security = options.security ?? globalSecurity;
     this.registry = options.registry ?? copyRegistry;
     this.limits = pbLimits(options.limits);
-    this.strings = options.strings ?? "unicode";
+    this.peer = new PeerDialect(options.strings ?? "auto");
     this.values = options.values ?? "python";
     this.unsafeTracebacks = options.unsafeTracebacks ?? false;
     this.log = options.log ?? logToDefault;
@@ -280,7 +290,7 @@ export abstract class BrokerCore implements BrokerAPI {
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {
-      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, maxDepth: this.limits.maxDepth, budget }).unjellyFull(sexp);
+      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, strings: this.peer.strings, maxDepth: this.limits.maxDepth, budget }).unjellyFull(sexp);
     } finally {
       this.unserializingPerspective = saved;
     }

@@ -213,6 +213,7 @@ export class Broker extends BrokerCore {
 
   private expressionReceived(sexp: Sexp): void {
     if (this.trace) this.trace("in", sexp, this);
+    this.peer.observe(sexp); // the peer's Python, per connection (peer.ts)
     if (!Array.isArray(sexp)) throw new ProtocolError("Non-list expression received.");
     const list = sexp as readonly Sexp[];
     const head = list[0];

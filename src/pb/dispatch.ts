@@ -1,6 +1,7 @@
 // Calling a local method on behalf of the peer. Only names with one of PB's prefixes (remote_,
 // perspective_, view_, observe_) are ever looked up, and only functions are called.
 import { Kwargs } from "./kwargs.ts";
+import { python2ArityText as py2Arity, withPython2Text as py2 } from "./peer.ts";
 
 /** Python's AttributeError, as Avatar/ViewPoint/RemoteCache raise it for a missing method. */
 export class AttributeError extends Error {
@@ -222,9 +223,10 @@ export function invoke(target: object, fn: Callable, label: string, args: unknow
   const name = () => qualifiedLabel(target, fn, label);
   if (args.length > max) {
     const takes = min === max ? `${max + 1} positional argument${max + 1 === 1 ? "" : "s"}` : `from ${min + 1} to ${max + 1} positional arguments`;
-    throw new TypeError(`${name()}() takes ${takes} but ${args.length + 1} were given`);
+    throw py2(new TypeError(`${name()}() takes ${takes} but ${args.length + 1} were given`), py2Arity(label, min, max, 1 + args.length + (kw ? kw.size : 0)));
   }
   const call = args.slice();
+  const given = 1 + args.length + (kw ? kw.size : 0); // Python 2's count in its arity messages
   let filled = call.length;
   // A Map: a keyword named __proto__ or constructor is data like any other.
   let extra: Map<string, unknown> | null = null;
@@ -232,11 +234,11 @@ export function invoke(target: object, fn: Callable, label: string, args: unknow
     for (const key of kw.keys()) {
       const at = names ? names.indexOf(key) : -1;
       if (at >= 0 && at < placeable) {
-        if (at < args.length) throw new TypeError(`${name()}() got multiple values for argument '${key}'`);
+        if (at < args.length) throw py2(new TypeError(`${name()}() got multiple values for argument '${key}'`), `${label}() got multiple values for keyword argument '${key}'`);
         call[at] = kw.get(key);
         if (at >= filled) filled = at + 1;
       } else {
-        if (kwAt === null || (typeof kwAt === "number" && args.length > kwAt)) throw new TypeError(`${name()}() got an unexpected keyword argument '${key}'`);
+        if (kwAt === null || (typeof kwAt === "number" && args.length > kwAt)) throw py2(new TypeError(`${name()}() got an unexpected keyword argument '${key}'`), `${label}() got an unexpected keyword argument '${key}'`);
         (extra ??= new Map()).set(key, kw.get(key));
       }
     }
@@ -250,7 +252,7 @@ export function invoke(target: object, fn: Callable, label: string, args: unknow
   if (missing.length) {
     const n = missing.length;
     const which = names ? `: ${quoteList(missing)}` : "";
-    throw new TypeError(`${name()}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`);
+    throw py2(new TypeError(`${name()}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`), py2Arity(label, min, max, given));
   }
   if (extra) {
     const at = kwAt === "after" ? filled : (kwAt as number);

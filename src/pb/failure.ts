@@ -6,19 +6,86 @@ import { valueText } from "../jelly/describe.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { Sexp } from "../banana/values.ts";
 import { COPYABLE_FAILURE_TAG } from "./constants.ts";
+import { python2TextOf, type PythonMajor } from "./peer.ts";
 
-const TAIL = ["builtins.Exception", "builtins.BaseException", "builtins.object"];
+/**
+ * Python's built-in exceptions the library raises or maps JS errors to, each with its base class
+ * (Python 3's tree). On Python 2 the ones marked `standard` sit under StandardError as well.
+ */
+const BUILTIN_BASES: Record<string, { base: string; standard?: boolean }> = {
+  BaseException: { base: "object" },
+  Exception: { base: "BaseException" },
+  StopIteration: { base: "Exception" },
+  Warning: { base: "Exception" },
+  ArithmeticError: { base: "Exception", standard: true },
+  AssertionError: { base: "Exception", standard: true },
+  AttributeError: { base: "Exception", standard: true },
+  EOFError: { base: "Exception", standard: true },
+  ImportError: { base: "Exception", standard: true },
+  LookupError: { base: "Exception", standard: true },
+  MemoryError: { base: "Exception", standard: true },
+  NameError: { base: "Exception", standard: true },
+  RuntimeError: { base: "Exception", standard: true },
+  SyntaxError: { base: "Exception", standard: true },
+  SystemError: { base: "Exception", standard: true },
+  TypeError: { base: "Exception", standard: true },
+  ValueError: { base: "Exception", standard: true },
+  KeyError: { base: "LookupError" },
+  IndexError: { base: "LookupError" },
+  ZeroDivisionError: { base: "ArithmeticError" },
+  OverflowError: { base: "ArithmeticError" },
+  NotImplementedError: { base: "RuntimeError" },
+  UnicodeError: { base: "ValueError" },
+};
+
+/** The qualified name of a built-in on the peer's Python: `builtins.X` (3), `exceptions.X` (2). */
+function builtinName(name: string, python: PythonMajor): string {
+  if (python === 3) return `builtins.${name}`;
+  return name === "object" ? "__builtin__.object" : `exceptions.${name}`;
+}
+
+/** A built-in exception's MRO as `python` names it, the class first, ending with object. */
+export function builtinExceptionMro(name: string, python: PythonMajor = 3): string[] {
+  const mro: string[] = [];
+  let at: string | undefined = name;
+  while (at !== undefined) {
+    mro.push(builtinName(at, python));
+    const entry: { base: string; standard?: boolean } | undefined = BUILTIN_BASES[at];
+    if (entry === undefined) break;
+    if (python === 2 && entry.standard) mro.push("exceptions.StandardError");
+    at = entry.base;
+  }
+  return mro;
+}
+
+/** "builtins.X" or "exceptions.X" naming a built-in exception this module knows: X. */
+function builtinOf(qualified: string): string | null {
+  const dot = qualified.indexOf(".");
+  const module = qualified.slice(0, dot);
+  if (module !== "builtins" && module !== "exceptions") return null;
+  const name = qualified.slice(dot + 1);
+  return Object.prototype.hasOwnProperty.call(BUILTIN_BASES, name) ? name : null;
+}
+
+/** Twisted's own exceptions that the library sends: their MRO with the built-in base named per Python. */
+const TWISTED_MRO: Record<string, { own: string[]; base: string }> = {
+  "twisted.spread.flavors.NoSuchMethod": { own: ["twisted.spread.flavors.NoSuchMethod"], base: "AttributeError" },
+  "twisted.cred.error.UnauthorizedLogin": {
+    own: ["twisted.cred.error.UnauthorizedLogin", "twisted.cred.error.LoginFailed", "twisted.cred.error.Unauthorized"],
+    base: "Exception",
+  },
+};
 
 /** JS built-in errors and the Python exceptions that mean the same. */
 const BUILTIN_TWINS: Record<string, string> = {
-  Error: "builtins.Exception",
-  TypeError: "builtins.TypeError",
-  RangeError: "builtins.ValueError",
-  SyntaxError: "builtins.SyntaxError",
-  ReferenceError: "builtins.NameError",
-  URIError: "builtins.ValueError",
-  EvalError: "builtins.Exception",
-  AggregateError: "builtins.Exception",
+  Error: "Exception",
+  TypeError: "TypeError",
+  RangeError: "ValueError",
+  SyntaxError: "SyntaxError",
+  ReferenceError: "NameError",
+  URIError: "ValueError",
+  EvalError: "Exception",
+  AggregateError: "Exception",
 };
 
 interface PythonNamed {
@@ -26,25 +93,40 @@ interface PythonNamed {
   pythonParents?: readonly string[];
 }
 
+const own = <K extends keyof PythonNamed>(ctor: Function & PythonNamed, key: K): PythonNamed[K] =>
+  Object.prototype.hasOwnProperty.call(ctor, key) ? ctor[key] : undefined;
+
 /**
- * The qualified Python name and MRO a Twisted peer sees for a JS error. A class names itself with
- * a static `pythonType` (and optionally `pythonParents`); a class without one is
- * `__main__.<ClassName>`, as a class defined in a Twisted server script would be.
+ * The qualified Python name and MRO a Twisted peer on `python` sees for a JS error. A class names
+ * itself with a static `pythonType`, and may declare its whole MRO with `pythonParents`, which is
+ * then sent exactly as declared; a class without a name is `__main__.<ClassName>`, as a class
+ * defined in a Twisted server script would be. Built-in exceptions (`builtins.X`, JS's own error
+ * classes) and Twisted's own are named as that Python names them.
  */
-export function pythonTypeOf(err: unknown): { type: string; parents: string[] } {
+export function pythonTypeOf(err: unknown, python: PythonMajor = 3): { type: string; parents: string[] } {
   if (err instanceof CopiedFailure) return { type: err.type, parents: [...err.parents] };
   const parents: string[] = [];
   let ctor: (Function & PythonNamed) | null = err instanceof Error ? (err.constructor as Function & PythonNamed) : null;
-  while (ctor && ctor !== Object && ctor !== Function.prototype) {
-    const own = Object.prototype.hasOwnProperty.call(ctor, "pythonType") ? ctor.pythonType : undefined;
-    const ownParents = Object.prototype.hasOwnProperty.call(ctor, "pythonParents") ? ctor.pythonParents : undefined;
-    if (ownParents) parents.push(...ownParents);
-    else if (own) parents.push(own);
-    else if (Object.prototype.hasOwnProperty.call(BUILTIN_TWINS, ctor.name)) parents.push(BUILTIN_TWINS[ctor.name]);
+  let complete = false;
+  while (ctor && ctor !== Object && ctor !== Function.prototype && !complete) {
+    const type = own(ctor, "pythonType");
+    const declared = own(ctor, "pythonParents");
+    const twisted = type !== undefined && Object.prototype.hasOwnProperty.call(TWISTED_MRO, type) ? TWISTED_MRO[type] : undefined;
+    const builtin = type !== undefined ? builtinOf(type) : Object.prototype.hasOwnProperty.call(BUILTIN_TWINS, ctor.name) ? BUILTIN_TWINS[ctor.name] : null;
+    if (twisted) {
+      parents.push(...twisted.own, ...builtinExceptionMro(twisted.base, python));
+      complete = true;
+    } else if (declared) {
+      parents.push(...declared);
+      complete = true;
+    } else if (builtin !== null) {
+      parents.push(...builtinExceptionMro(builtin, python));
+      complete = true;
+    } else if (type) parents.push(type);
     else if (ctor.name) parents.push(`__main__.${ctor.name}`);
     ctor = Object.getPrototypeOf(ctor) as (Function & PythonNamed) | null;
   }
-  for (const t of TAIL) parents.push(t);
+  if (!complete) parents.push(...builtinExceptionMro("Exception", python));
   const unique = [...new Set(parents)];
   return { type: unique[0], parents: unique };
 }
@@ -63,10 +145,22 @@ export interface FailureOptions {
   deferred?: boolean;
 }
 
-function errorText(err: unknown): string {
+/** Python 2's words for the library's own errors (AttributeError of an old-style class, arity). */
+function python2Text(err: unknown, type: string, message: string): string {
+  const py2 = python2TextOf(err);
+  if (py2 !== undefined) return py2;
+  if (type === "exceptions.AttributeError") {
+    // pb.Avatar, Referenceable, ViewPoint and RemoteCache are old-style classes on Python 2.
+    const m = /^'([^']*)' object has no attribute '([^']*)'$/.exec(message);
+    if (m) return `${m[1]} instance has no attribute '${m[2]}'`;
+  }
+  return message;
+}
+
+function errorText(err: unknown, type: string, python: PythonMajor): string {
   if (err instanceof CopiedFailure) return err.value;
-  if (err instanceof Error) return err.message;
-  return String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return python === 2 ? python2Text(err, type, message) : message;
 }
 
 function tracebackText(err: unknown): string {
@@ -75,38 +169,75 @@ function tracebackText(err: unknown): string {
   return `Traceback (most recent call last):\n${stack}\n`;
 }
 
-/** The state dict of a CopyableFailure, keys in Twisted 22.4's order. */
-export function copyableFailureState(err: unknown, options: FailureOptions = {}): Map<string, unknown> {
-  const { type, parents } = pythonTypeOf(err);
+export interface FailureStateOptions extends FailureOptions {
+  /** The peer's Python: names, wording and key order follow it (3 by default). */
+  python?: PythonMajor;
+  /** Failure.count to send (the next of the process-wide sequence when omitted). */
+  count?: number;
+}
+
+function nextCount(): number {
   failureCount += 2;
-  const state = new Map<string, unknown>([
-    ["count", failureCount],
-    ["type", new TextEncoder().encode(type)],
-    ["value", errorText(err)],
-    ["captureVars", false],
-    ["frames", []],
-    ["stack", []],
-    ["tb", null],
-    ["parents", parents],
-  ]);
-  if (options.deferred) state.set("pickled", 1);
-  state.set("unsafeTracebacks", !!options.unsafeTracebacks);
-  state.set("traceback", options.unsafeTracebacks ? tracebackText(err) : "Traceback unavailable\n");
+  return failureCount;
+}
+
+/**
+ * The state dict of a CopyableFailure for a peer on `options.python`: keys in the order of
+ * Twisted 22.4 (Python 3) or of Twisted 16.6-20.3 (Python 2, as recorded in fixtures/versions).
+ */
+export function copyableFailureState(err: unknown, options: FailureStateOptions = {}): Map<string, unknown> {
+  const python = options.python ?? 3;
+  const { type, parents } = pythonTypeOf(err, python);
+  const fields: Record<string, unknown> = {
+    count: options.count ?? nextCount(),
+    type: new TextEncoder().encode(type),
+    value: errorText(err, type, python),
+    captureVars: false,
+    frames: [],
+    stack: [],
+    tb: null,
+    parents,
+    unsafeTracebacks: !!options.unsafeTracebacks,
+    traceback: options.unsafeTracebacks ? tracebackText(err) : "Traceback unavailable\n",
+  };
+  const order =
+    python === 2
+      ? ["count", "captureVars", "type", "traceback", "pickled", "value", "unsafeTracebacks", "parents", "frames", "tb", "stack"]
+      : ["count", "type", "value", "captureVars", "frames", "stack", "tb", "parents", "pickled", "unsafeTracebacks", "traceback"];
+  const state = new Map<string, unknown>();
+  for (const key of order) {
+    if (key === "pickled") {
+      if (options.deferred) state.set("pickled", 1);
+    } else state.set(key, fields[key]);
+  }
   return state;
 }
 
-/** A failure to send: jellies as [twisted.spread.pb.CopyableFailure, state]. */
+/**
+ * A failure to send: jellies as [twisted.spread.pb.CopyableFailure, state], its state made for the
+ * Python the jellier's string mode stands for ("bytes": Python 2, else Python 3).
+ */
 export class CopyableFailure {
-  readonly state: Map<string, unknown>;
+  private readonly options: FailureOptions;
+  private readonly count: number;
   constructor(
     readonly error: unknown,
     options: FailureOptions = {},
   ) {
-    this.state = copyableFailureState(error, options);
+    this.options = options;
+    this.count = nextCount();
+  }
+  /** The state as sent to a Python 3 peer. */
+  get state(): Map<string, unknown> {
+    return this.stateFor(3);
+  }
+  /** The state as sent to a peer on `python`. */
+  stateFor(python: PythonMajor): Map<string, unknown> {
+    return copyableFailureState(this.error, { ...this.options, python, count: this.count });
   }
   [jellyFor](jellier: Jellier): Sexp {
     const sxp = jellier.prepare(this);
-    sxp.push(COPYABLE_FAILURE_TAG, jellier.jelly(this.state));
+    sxp.push(COPYABLE_FAILURE_TAG, jellier.jelly(this.stateFor(jellier.strings === "bytes" ? 2 : 3)));
     return jellier.preserve(this, sxp);
   }
 }
@@ -128,6 +259,13 @@ export class CopiedFailure extends Error {
   override name = "CopiedFailure";
   /** Qualified name of the remote exception class, e.g. "builtins.ValueError". */
   type = "";
+  /**
+   * The type name exactly as it came: a byte string (Uint8Array) from every Twisted version, or a
+   * string if the peer sent it as unicode.
+   */
+  typeRaw: Uint8Array | string = "";
+  /** The peer's Python as its failure shows it (`exceptions.*` names: 2), or null when it does not say. */
+  python: PythonMajor | null = null;
   /** str() of the remote exception. */
   value = "";
   traceback = "";
@@ -150,12 +288,15 @@ export class CopiedFailure extends Error {
     const budget = typeof allowance === "object" ? allowance : allowance === undefined ? activeBudget() : null;
     budget?.charge(entries.length);
     for (const [k, v] of entries) f.state.set(text(k), v);
-    f.type = text(f.state.get("type"));
+    const rawType = f.state.get("type");
+    f.typeRaw = rawType instanceof Uint8Array ? rawType : text(rawType);
+    f.type = text(rawType);
     f.value = text(f.state.get("value"));
     f.traceback = text(f.state.get("traceback"));
     const parents = f.state.get("parents");
     if (Array.isArray(parents)) budget?.charge(parents.length);
     f.parents = Array.isArray(parents) ? parents.map(text) : f.type ? [f.type] : [];
+    f.python = f.parents.some((p) => p.startsWith("exceptions.") || p === "__builtin__.object") ? 2 : f.parents.some((p) => p.startsWith("builtins.")) ? 3 : null;
     f.message = f.value;
     f.stack = `${f.type}: ${f.value}\n${f.traceback}`;
     return f;
@@ -166,6 +307,12 @@ export class CopiedFailure extends Error {
     for (const t of types) {
       const q = qualifiedName(t);
       if (this.parents.includes(q) || this.type === q) return q;
+      // A built-in is the same class whichever Python named it: builtins.X (3) is exceptions.X (2).
+      const builtin = builtinOf(q);
+      if (builtin !== null) {
+        const other = builtinName(builtin, q.startsWith("builtins.") ? 2 : 3);
+        if (this.parents.includes(other) || this.type === other) return q;
+      }
     }
     return null;
   }

@@ -15,3 +15,4 @@ export * from "./remote.ts";
 export * from "./registry.ts";
 export * from "./broker.ts";
 export * from "./log.ts";
+export { PeerDialect, pythonShownBy, type PythonMajor, type StringsOption } from "./peer.ts";

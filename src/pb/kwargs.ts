@@ -1,6 +1,7 @@
 // Keyword arguments. JS has none, so a call carries them as a trailing Kwargs argument, both
 // ways: callRemote("echo", 7, kwargs({ key: "v" })) sends key="v", and a remote_ method called
 // with keyword arguments receives them as its last argument.
+import { PyUnicode } from "../jelly/types.ts";
 import type { Sexp } from "../banana/values.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import { decodeUtf8 } from "../jelly/text.ts";
@@ -56,6 +57,7 @@ export function callArguments(args: unknown, kw: unknown): [unknown[], Kwargs | 
       // Python 2 peers send byte-string keys; Twisted decodes them for remote_ methods.
       if (k instanceof Uint8Array) values.set(decodeUtf8(k), v);
       else if (typeof k === "string") values.set(k, v);
+      else if (k instanceof PyUnicode) values.set(k.text, v); // unicode keys in the "bytes" string mode
       else throw new TypeError("keywords must be strings");
     }
     named = new Kwargs(values);

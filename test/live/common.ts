@@ -106,10 +106,10 @@ setUnjellyableForClass("__main__.CopyableDenied", RemoteCopyableDenied);
 
 // ---- errors ------------------------------------------------------------------------------
 
-/** An application error with its own Python name and MRO. */
+/** An application error with its own Python name and MRO (sent exactly as declared). */
 export class QuotaExceeded extends Error {
   static pythonType = "tsapp.errors.QuotaExceeded";
-  static pythonParents = ["tsapp.errors.QuotaExceeded", "builtins.RuntimeError"];
+  static pythonParents = ["tsapp.errors.QuotaExceeded", "builtins.RuntimeError", "builtins.Exception", "builtins.BaseException", "builtins.object"];
 }
 
 /** A pb.Error subclass: expected, so not logged as "Peer will receive following PB traceback". */

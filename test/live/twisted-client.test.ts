@@ -428,6 +428,7 @@ describe("Twisted client -> TS server (per-connection root)", () => {
     expect(range.keys).toEqual(FAILURE_KEYS);
     expect(range.traceback).toBe("Traceback unavailable\n");
     expectFailure("failType", "builtins.TypeError", "wrong type", "builtins.TypeError");
+    // A declared MRO is sent exactly as declared (QuotaExceeded declares all of it).
     expectFailure("failQuota", "tsapp.errors.QuotaExceeded", "quota exceeded", "builtins.RuntimeError", ["tsapp.errors.QuotaExceeded", "builtins.RuntimeError"]);
     expectFailure("failRefused", "tsapp.errors.Refused", "refused on purpose", "twisted.spread.pb.Error", ["tsapp.errors.Refused", "twisted.spread.pb.Error"]);
     expectFailure("failPlain", "builtins.Exception", "plain plain", null);
