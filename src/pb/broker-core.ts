@@ -238,9 +238,14 @@ export abstract class BrokerCore implements BrokerAPI {
     return this.receivedCaches.cachedAs(luid);
   }
 
-  /** Lets go of a RemoteCache now: one decache per reference received (garbage collection does it otherwise). */
-  releaseCache(luid: number): void {
-    this.receivedCaches.release(luid);
+  /** Lets go of `copies` received occurrences of a RemoteCache now: one decache each (garbage collection sends the rest). */
+  releaseCache(luid: number, copies = 1): void {
+    this.receivedCaches.release(luid, copies);
+  }
+
+  /** How many received occurrences of a RemoteCache this side holds (each owes one decache). */
+  cacheCopiesHeld(luid: number): number {
+    return this.receivedCaches.copiesHeld(luid);
   }
 
   // ---- jelly with the broker as invoker -------------------------------------------------
