@@ -126,15 +126,15 @@ export class RemoteCache extends RemoteCopy implements RemoteMessageTarget {
 
   /**
    * Lets go of one received copy now: one decache, as dropping one of Twisted's borg copies
-   * sends. The owner stops observing once every copy received is let go of; garbage collection
-   * of this object sends the decaches still owed.
+   * sends. Each time the owner sends the object counts as one copy (the same object here); the
+   * owner keeps observing until every copy is let go of. Garbage collection sends what is owed.
    */
-  release(): void {
+  releaseCopy(): void {
     if (this.broker && this.luid !== null) this.broker.releaseCache(this.luid, 1);
   }
 
-  /** Lets go of every copy received (one decache each). */
-  releaseAll(): void {
+  /** Lets go of every copy received now (one decache each): the owner stops observing. */
+  release(): void {
     if (this.broker && this.luid !== null) this.broker.releaseCache(this.luid, Infinity);
   }
 
@@ -143,9 +143,9 @@ export class RemoteCache extends RemoteCopy implements RemoteMessageTarget {
     return this.broker && this.luid !== null ? this.broker.cacheCopiesHeld(this.luid) : 0;
   }
 
-  /** `using copy = ...`: one copy let go of at the end of the scope. */
+  /** `using copy = ...`: the copy this binding received is let go of at the end of the scope. */
   [Symbol.dispose](): void {
-    this.release();
+    this.releaseCopy();
   }
 
   /** Called when the owner has forgotten the object (uncache): no more updates will come. */

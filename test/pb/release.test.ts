@@ -76,7 +76,7 @@ describe.each(["client", "server"] as const)("per-copy release of a cached objec
     const first = (await fetch("board")) as BoardCopy;
     const second = (await fetch("board")) as BoardCopy;
     expect(first.copiesHeld).toBe(2);
-    first.release();
+    first.releaseCopy();
     await tick();
     expect(holderWrites().filter((w) => DECACHE.test(w))).toHaveLength(1);
     expect(ownerBroker.remotelyCachedCount).toBe(1);
@@ -84,7 +84,7 @@ describe.each(["client", "server"] as const)("per-copy release of a cached objec
     // Still observed: the update reaches the copy still held.
     await owner.board.score_(7);
     expect(second.score).toBe(7);
-    second.release();
+    second.releaseCopy();
     await tick();
     await tick();
     expect(holderWrites().filter((w) => DECACHE.test(w))).toHaveLength(2);
@@ -92,13 +92,14 @@ describe.each(["client", "server"] as const)("per-copy release of a cached objec
     expect(owner.board.stopped).toBe(1);
     expect(holder.locallyCachedCount).toBe(0);
     // Letting go again sends nothing more.
+    second.releaseCopy();
     second.release();
     await tick();
     expect(holderWrites().filter((w) => DECACHE.test(w))).toHaveLength(2);
     p.close();
   });
 
-  it("releaseAll lets go of every copy; `using` lets go of one at the end of its scope", async () => {
+  it("release() lets go of every copy; `using` lets go of one at the end of its scope", async () => {
     const { p, owner, fetch, holderWrites, ownerBroker } = await setup(role);
     const held = (await fetch("board")) as BoardCopy;
     {
@@ -111,7 +112,7 @@ describe.each(["client", "server"] as const)("per-copy release of a cached objec
     await fetch("board");
     await fetch("board");
     expect(held.copiesHeld).toBe(3);
-    held.releaseAll();
+    held.release();
     await tick();
     await tick();
     expect(holderWrites().filter((w) => DECACHE.test(w))).toHaveLength(4);
