@@ -88,7 +88,7 @@ export abstract class BrokerCore implements BrokerAPI {
     this.sentCaches = new SentCaches(this.ids, this.limits, this.log);
     const isDisconnected = () => this.disconnected;
     this.receivedCaches = new ReceivedCaches((luid) => this.decCacheRef(luid), isDisconnected);
-    this.pagers = new PageScheduler(() => this.transport, isDisconnected, this.log);
+    this.pagers = new PageScheduler(this.limits.maxPagers, () => this.transport, isDisconnected, this.log);
     this.finalizer =
       typeof FinalizationRegistry === "function"
         ? new FinalizationRegistry<number>((luid) => {
@@ -190,6 +190,11 @@ export abstract class BrokerCore implements BrokerAPI {
   /** Number of entries in the local object table (root included). */
   get localObjectCount(): number {
     return this.references.size;
+  }
+
+  /** Number of pagers still sending on this connection (limits.maxPagers at most). */
+  get activePagerCount(): number {
+    return this.pagers.size;
   }
 
   /** Number of calls waiting for an answer. */

@@ -8,12 +8,22 @@ export interface PBLimits extends BananaLimits {
   readonly maxBrokerRefs: number;
   /** Deepest jelly nesting accepted either way (Python's recursion limit stops Twisted earlier). */
   readonly maxDepth: number;
+  /**
+   * Most pagers sending at once on one connection (Twisted has no limit). Each holds what it
+   * pages until sent; past the limit, making another raises pb.Error (the call that made it
+   * fails, the connection stays). Default 100.
+   */
+  readonly maxPagers: number;
 }
+
+/** The default maxPagers: far above what one peer pages at once, far below the 8,000 a peer can make pile up. */
+export const MAX_PAGERS = 100;
 
 export const DEFAULT_PB_LIMITS: PBLimits = Object.freeze({
   ...DEFAULT_BANANA_LIMITS,
   maxBrokerRefs: MAX_BROKER_REFS,
   maxDepth: DEFAULT_MAX_DEPTH,
+  maxPagers: MAX_PAGERS,
 });
 
 export function pbLimits(overrides?: Partial<PBLimits>): PBLimits {
