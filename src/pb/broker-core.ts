@@ -12,6 +12,7 @@ import { DeadReferenceError } from "./errors.ts";
 import { ViewPoint, type Viewable } from "./flavors.ts";
 import { callArguments, type Kwargs } from "./kwargs.ts";
 import { pbLimits, type PBLimits } from "./limits.ts";
+import { isThenable } from "./message-values.ts";
 import { logToDefault } from "./log.ts";
 import { PageScheduler } from "./pagers.ts";
 import { PendingCalls } from "./pending.ts";
@@ -42,10 +43,10 @@ export interface BrokerCoreOptions {
   log?: (entry: LogEntry) => void;
 }
 
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
-}
-
+/**
+ * The tables and jellying half of a Broker: references, caches, pagers and the perspectives
+ * values are (un)serialized for. Not used on its own; Broker adds the messages.
+ */
 export abstract class BrokerCore implements BrokerAPI {
   readonly role: Role;
   readonly security: Taster;
