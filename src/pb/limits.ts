@@ -3,6 +3,7 @@ import { DEFAULT_BANANA_LIMITS, withLimits, type BananaLimits } from "../banana/
 import { DEFAULT_MAX_DEPTH } from "../jelly/jelly.ts";
 import { MAX_BROKER_REFS } from "./constants.ts";
 
+/** Every limit one PB connection enforces; set per connection with the `limits` option. */
 export interface PBLimits extends BananaLimits {
   /** pb.MAX_BROKER_REFS: most entries in the local object table, and in the cache table. */
   readonly maxBrokerRefs: number;
@@ -19,6 +20,7 @@ export interface PBLimits extends BananaLimits {
 /** The default maxPagers: far above what one peer pages at once, far below the 8,000 a peer can make pile up. */
 export const MAX_PAGERS = 100;
 
+/** The limits a connection gets by default: Twisted's, plus ours where Twisted has none. */
 export const DEFAULT_PB_LIMITS: PBLimits = Object.freeze({
   ...DEFAULT_BANANA_LIMITS,
   maxBrokerRefs: MAX_BROKER_REFS,
@@ -26,6 +28,7 @@ export const DEFAULT_PB_LIMITS: PBLimits = Object.freeze({
   maxPagers: MAX_PAGERS,
 });
 
+/** The defaults with `overrides` applied, each checked to be a positive integer. */
 export function pbLimits(overrides?: Partial<PBLimits>): PBLimits {
   return withLimits(DEFAULT_PB_LIMITS, overrides, "PB");
 }

@@ -18,6 +18,7 @@ function brokerNumber(broker: object): number {
 
 export type { CallOptions } from "./broker-api.ts";
 
+/** A function bound to one remote method (pb.RemoteMethod), from `ref.remoteMethod(name)`. */
 export type RemoteMethod = ((...args: unknown[]) => Promise<unknown>) & {
   readonly obj: RemoteReference;
   readonly methodName: string;
