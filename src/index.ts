@@ -7,5 +7,7 @@ export * from "./net/index.ts";
 export {
   Tuple, tuple, FrozenSet, PyFloat, PyDateTime, PyDate, PyTime, PyTimeDelta, PyDecimal, Unpersistable, PyInstance, PyGlobal,
   InsecureJelly, JellyError, SecurityOptions, DummySecurityOptions, globalSecurity, dumps, loads, jelly as jellyValue, unjelly as unjellyValue,
+  PyUnicode, ReceivedDict, ReceivedSet, UnregisteredCopyTag, UnjellyableRegistry, pbSecurity, idiomatic, jellyFor, Jellier, Unjellier,
+  type Jellyable, type Taster, type UnjellyContext, type UnjellyableClass, type UnjellyHandler,
 } from "./jelly/index.ts";
 export { BananaError } from "./banana/index.ts";

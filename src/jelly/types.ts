@@ -29,7 +29,48 @@ export class PyUnicode {
 }
 
 /** A Python frozenset. */
-export class FrozenSet<T = unknown> extends Set<T> {}
+export class FrozenSet<T = unknown> extends Set<T> {
+  /** JSON shows the members, as an array. */
+  toJSON(): unknown[] {
+    return Array.from(this, jsonValue);
+  }
+}
+
+/** A received value's JSON form where JSON has none: bytes as text (or their numbers), big ints as text. */
+function jsonValue(x: unknown): unknown {
+  if (x instanceof Uint8Array) {
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(x);
+    } catch {
+      return Array.from(x);
+    }
+  }
+  return typeof x === "bigint" ? x.toString() : x;
+}
+
+/**
+ * The Map a received dictionary becomes: a Map in every way (its constructor is Map), whose JSON
+ * form shows the data: an object when every key is text, bytes or a number, else an array of
+ * [key, value] pairs. A plain Map would give {}.
+ */
+export class ReceivedDict<K = unknown, V = unknown> extends Map<K, V> {
+  toJSON(): unknown {
+    const simple = Array.from(this.keys()).every((k) => typeof k === "string" || typeof k === "number" || typeof k === "bigint" || k instanceof Uint8Array);
+    if (!simple) return Array.from(this, ([k, v]) => [jsonValue(k), jsonValue(v)]);
+    const out: Record<string, unknown> = Object.create(null);
+    for (const [k, v] of this) out[String(jsonValue(k))] = jsonValue(v);
+    return out;
+  }
+}
+Object.defineProperty(ReceivedDict.prototype, "constructor", { value: Map, writable: true, configurable: true });
+
+/** The Set a received set becomes: a Set (constructor Set) whose JSON form is the array of its members. */
+export class ReceivedSet<T = unknown> extends Set<T> {
+  toJSON(): unknown[] {
+    return Array.from(this, jsonValue);
+  }
+}
+Object.defineProperty(ReceivedSet.prototype, "constructor", { value: Set, writable: true, configurable: true });
 
 const int = (v: number) => String(v);
 
@@ -84,6 +125,10 @@ export class PyDateTime {
   toWire(): string {
     return [this.year, this.month, this.day, this.hour, this.minute, this.second, this.microsecond].map(int).join(" ");
   }
+  /** JSON shows it as Python's isoformat(). */
+  toJSON(): string {
+    return this.toString().replace(" ", "T");
+  }
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
     const frac = this.microsecond ? "." + p(this.microsecond, 6) : "";
@@ -103,6 +148,10 @@ export class PyDate {
   toWire(): string {
     return `${this.year} ${this.month} ${this.day}`;
   }
+  /** JSON shows its text form. */
+  toJSON(): string {
+    return this.toString();
+  }
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
     return `${p(this.year, 4)}-${p(this.month)}-${p(this.day)}`;
@@ -121,6 +170,10 @@ export class PyTime {
   }
   toWire(): string {
     return `${this.hour} ${this.minute} ${this.second} ${this.microsecond}`;
+  }
+  /** JSON shows its text form. */
+  toJSON(): string {
+    return this.toString();
   }
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
@@ -158,6 +211,10 @@ export class PyTimeDelta {
   toWire(): string {
     return `${this.days} ${this.seconds} ${this.microseconds}`;
   }
+  /** JSON shows its text form. */
+  toJSON(): string {
+    return this.toString();
+  }
   toString(): string {
     return `timedelta(days=${this.days}, seconds=${this.seconds}, microseconds=${this.microseconds})`;
   }
@@ -179,6 +236,10 @@ export class PyDecimal {
     const digits = (m[2] + frac).replace(/^0+(?=\d)/, "") || "0";
     const coefficient = BigInt(digits) * (m[1] === "-" ? -1n : 1n);
     return new PyDecimal(coefficient, Number(m[4] ?? 0) - frac.length);
+  }
+  /** JSON shows its text form. */
+  toJSON(): string {
+    return this.toString();
   }
   toString(): string {
     const neg = this.coefficient < 0n;
@@ -209,11 +270,67 @@ export class PyDecimal {
  * `reason` is exactly what was on the wire, so it is sent back unchanged.
  */
 export class Unpersistable {
-  constructor(readonly reason: string | Uint8Array) {}
-  /** The text Twisted shows for it ("Unpersistable data: b'...'"). */
-  toString(): string {
-    return `Unpersistable(${typeof this.reason === "string" ? this.reason : "b'" + new TextDecoder().decode(this.reason) + "'"})`;
+  /** True when it came from the wire (Twisted then prefixes the reason with "Unpersistable data: "). */
+  readonly received: boolean;
+  constructor(
+    readonly reason: string | Uint8Array,
+    options: { received?: boolean } = {},
+  ) {
+    this.received = options.received ?? false;
   }
+  /**
+   * Twisted's `reason` for it: for a received one, "Unpersistable data: " and the wire reason as
+   * Python 3 prints it (bytes as b'...'), as jelly.py's _unjelly_unpersistable makes it.
+   */
+  get twistedReason(): string {
+    const text = typeof this.reason === "string" ? this.reason : pythonBytesRepr(this.reason);
+    return this.received ? `Unpersistable data: ${text}` : text;
+  }
+  /** As Twisted's repr: Unpersistable("Unpersistable data: b'...'"). */
+  toString(): string {
+    return `Unpersistable(${pythonStrRepr(this.twistedReason)})`;
+  }
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+/** Python 3's repr of bytes: b'...', with its quote choice and escapes. */
+export function pythonBytesRepr(b: Uint8Array): string {
+  let hasSingle = false;
+  let hasDouble = false;
+  for (const c of b) {
+    if (c === 0x27) hasSingle = true;
+    else if (c === 0x22) hasDouble = true;
+  }
+  const quote = hasSingle && !hasDouble ? 0x22 : 0x27;
+  let out = "";
+  for (const c of b) {
+    if (c === quote || c === 0x5c) out += "\\" + String.fromCharCode(c);
+    else if (c === 0x09) out += "\\t";
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c < 0x20 || c >= 0x7f) out += "\\x" + c.toString(16).padStart(2, "0");
+    else out += String.fromCharCode(c);
+  }
+  const q = String.fromCharCode(quote);
+  return `b${q}${out}${q}`;
+}
+
+/** Python 3's repr of text (printable characters kept, as str.__repr__ does for most text). */
+function pythonStrRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = "";
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === quote || ch === "\\") out += "\\" + ch;
+    else if (ch === "\t") out += "\\t";
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (c < 0x20 || c === 0x7f) out += "\\x" + c.toString(16).padStart(2, "0");
+    else out += ch;
+  }
+  return `${quote}${out}${quote}`;
 }
 
 /** An instance of a Python class received as `[b"module.Class", state]`, when security allows that class. */

@@ -8,7 +8,7 @@ import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
 import { defaultRegistry, type UnjellyableRegistry, type UnjellyContext } from "./registry.ts";
 import { globalSecurity, moduleOf, type Taster } from "./security.ts";
 import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
-import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, PyUnicode, Tuple, Unpersistable } from "./types.ts";
+import { FrozenSet, ReceivedDict, ReceivedSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, PyUnicode, Tuple, Unpersistable } from "./types.ts";
 
 export interface UnjellyOptions {
   /** What may be received; PB's default (globalSecurity) when omitted. */
@@ -295,7 +295,7 @@ export class Unjellier implements UnjellyContext {
       case "unpersistable": {
         const reason = list[1];
         if (typeof reason !== "string" && !(reason instanceof Uint8Array)) throw new JellyError("unpersistable needs a reason");
-        return new Unpersistable(reason);
+        return new Unpersistable(reason, { received: true });
       }
       case "persistent":
         // PB passes no persistent loader, so Twisted answers with this placeholder.
@@ -379,7 +379,7 @@ export class Unjellier implements UnjellyContext {
       }
       return obj;
     }
-    const map = new Map<unknown, unknown>();
+    const map = new ReceivedDict<unknown, unknown>();
     this.adopt(map);
     for (let i = 1; i < list.length; i++) {
       const [k, v] = this.pair(list[i]);
@@ -404,7 +404,7 @@ export class Unjellier implements UnjellyContext {
   }
 
   private set(tag: "set" | "frozenset", list: readonly Sexp[]): Set<unknown> {
-    const s = tag === "frozenset" ? (this.mode === "python" ? new FrozenSet<unknown>() : this.hashableInJs(new Set<unknown>())) : new Set<unknown>();
+    const s = tag === "frozenset" ? (this.mode === "python" ? new FrozenSet<unknown>() : this.hashableInJs(new ReceivedSet<unknown>())) : new ReceivedSet<unknown>();
     this.adopt(s);
     for (let i = 1; i < list.length; i++) {
       const item = this.unjelly(list[i]);

@@ -112,6 +112,8 @@ export interface BrokerAPI {
   cachedLocallyAs(luid: number): unknown;
   /** Lets go of copies of a RemoteCache now (one decache each). */
   releaseCache(luid: number, copies?: number): void;
+  /** How many received occurrences of a RemoteCache this side holds. */
+  cacheCopiesHeld(luid: number): number;
 
   /** Sends pages as the connection drains (Broker.registerPageProducer). */
   registerPageProducer(pager: PageProducer): void;

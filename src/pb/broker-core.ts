@@ -14,6 +14,7 @@ import { DeadReferenceError } from "./errors.ts";
 import { ViewPoint, type Viewable } from "./flavors.ts";
 import { callArguments, type Kwargs } from "./kwargs.ts";
 import { pbLimits, type PBLimits } from "./limits.ts";
+import { isThenable } from "./message-values.ts";
 import { logToDefault } from "./log.ts";
 import { PageScheduler } from "./pagers.ts";
 import { PendingCalls } from "./pending.ts";
@@ -48,10 +49,10 @@ export interface BrokerCoreOptions {
   log?: (entry: LogEntry) => void;
 }
 
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
-}
-
+/**
+ * The tables and jellying half of a Broker: references, caches, pagers and the perspectives
+ * values are (un)serialized for. Not used on its own; Broker adds the messages.
+ */
 export abstract class BrokerCore implements BrokerAPI {
   readonly role: Role;
   readonly security: Taster;
@@ -99,7 +100,7 @@ export abstract class BrokerCore implements BrokerAPI {
     this.sentCaches = new SentCaches(this.ids, this.limits, this.log);
     const isDisconnected = () => this.disconnected;
     this.receivedCaches = new ReceivedCaches((luid) => this.decCacheRef(luid), isDisconnected);
-    this.pagers = new PageScheduler(() => this.transport, isDisconnected, this.log);
+    this.pagers = new PageScheduler(this.limits.maxPagers, () => this.transport, isDisconnected, this.log);
     this.finalizer =
       typeof FinalizationRegistry === "function"
         ? new FinalizationRegistry<number>((luid) => {
@@ -203,6 +204,11 @@ export abstract class BrokerCore implements BrokerAPI {
     return this.references.size;
   }
 
+  /** Number of pagers still sending on this connection (limits.maxPagers at most). */
+  get activePagerCount(): number {
+    return this.pagers.size;
+  }
+
   /** Number of calls waiting for an answer. */
   get pendingCallCount(): number {
     return this.pending.size;
@@ -249,9 +255,14 @@ export abstract class BrokerCore implements BrokerAPI {
     return this.receivedCaches.cachedAs(luid);
   }
 
-  /** Lets go of a RemoteCache now: one decache per reference received (garbage collection does it otherwise). */
-  releaseCache(luid: number): void {
-    this.receivedCaches.release(luid);
+  /** Lets go of `copies` received occurrences of a RemoteCache now: one decache each (garbage collection sends the rest). */
+  releaseCache(luid: number, copies = 1): void {
+    this.receivedCaches.release(luid, copies);
+  }
+
+  /** How many received occurrences of a RemoteCache this side holds (each owes one decache). */
+  cacheCopiesHeld(luid: number): number {
+    return this.receivedCaches.copiesHeld(luid);
   }
 
   // ---- jelly with the broker as invoker -------------------------------------------------

@@ -10,21 +10,22 @@ import { DialectNegotiator } from "../banana/dialect.ts";
 import type { Dialect } from "../banana/constants.ts";
 import type { Sexp } from "../banana/values.ts";
 import { jellyFor, type Jellyable } from "../jelly/jelly.ts";
-import { decodeUtf8, tagText, tryDecodeUtf8 } from "../jelly/text.ts";
-import { PyInstance, Tuple } from "../jelly/types.ts";
+import { decodeUtf8, tagText } from "../jelly/text.ts";
+import { Tuple } from "../jelly/types.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
-import { CallAborted, DeadReferenceError, PBConnectionLost, PBError, ProtocolError, RemoteError } from "./errors.ts";
+import { CallAborted, DeadReferenceError, PBConnectionLost, PBError, ProtocolError } from "./errors.ts";
 import { CopyableFailure } from "./failure.ts";
 import type { RemoteMessageTarget } from "./flavors.ts";
 import type { Kwargs } from "./kwargs.ts";
+import { isThenable, luidOf, notAnError, truthy } from "./message-values.ts";
 import { requestID as requestIDOf } from "./pending.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
 import { TurnClock } from "./turn.ts";
 
-export type { BrokerAPI, CacheableLike, LogEntry, PageProducer, Role } from "./broker-api.ts";
+export type { BrokerAPI, CacheableLike, LogEntry, PageProducer, Role, Sendable } from "./broker-api.ts";
 export { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 
 /** What a listener hands each connection as its root object (Twisted's IPBRoot). */
@@ -32,6 +33,7 @@ export interface PBRoot {
   rootObject(broker: Broker): RemoteMessageTarget & object;
 }
 
+/** How a Broker is made: its role, what it accepts, its limits, and for a listener its root. */
 export interface BrokerOptions extends BrokerCoreOptions {
   /** Listener: what each connection gets as its root object. */
   root?: PBRoot;
@@ -41,33 +43,9 @@ export interface BrokerOptions extends BrokerCoreOptions {
   trace?: TraceHook | null;
 }
 
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return typeof x === "object" && x !== null && typeof (x as { then?: unknown }).then === "function";
-}
-
 const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
 
-function truthy(x: Sexp): boolean {
-  if (typeof x === "number") return x !== 0;
-  if (typeof x === "bigint") return x !== 0n;
-  if (typeof x === "boolean") return x;
-  if (Array.isArray(x)) return x.length > 0;
-  if (x instanceof Uint8Array || typeof x === "string") return x.length > 0;
-  return Number(x) !== 0;
-}
-
-/** A rejection always carries an Error: what the peer sent that is not one becomes a RemoteError's cause. */
-function notAnError(value: unknown): RemoteError {
-  const type = value instanceof PyInstance ? value.className : typeof value === "object" && value !== null ? (value.constructor?.name ?? "object") : typeof value;
-  const text = typeof value === "string" ? value : value instanceof Uint8Array ? (tryDecodeUtf8(value) ?? "bytes sent as a failure") : `${type} sent as a failure`;
-  return new RemoteError(type, text, "", { cause: value });
-}
-
-function luidOf(raw: Sexp): number {
-  if (typeof raw !== "number" || !Number.isSafeInteger(raw)) throw new ProtocolError(`bad cache id ${describeValue(raw)}`);
-  return raw;
-}
-
+/** The Perspective Broker of one connection, in either role (pb.py Broker). */
 export class Broker extends BrokerCore {
   private readonly negotiator: DialectNegotiator;
   private readonly decoder: BananaDecoder;

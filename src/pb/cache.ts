@@ -10,6 +10,7 @@ import { Copyable, RemoteCopy } from "./flavors.ts";
 import { ProtocolError } from "./errors.ts";
 import { Kwargs, splitArgs } from "./kwargs.ts";
 import { checkState } from "./validation.ts";
+import "./dispose.ts";
 
 /**
  * Talks to every copy of a Cacheable on one connection (flavors.RemoteCacheObserver). The same
@@ -123,9 +124,28 @@ export class RemoteCache extends RemoteCopy implements RemoteMessageTarget {
     return ["lcache", this.luid!];
   }
 
-  /** Lets go of this copy now (one decache per time it was received). */
+  /**
+   * Lets go of one received copy now: one decache, as dropping one of Twisted's borg copies
+   * sends. Each time the owner sends the object counts as one copy (the same object here); the
+   * owner keeps observing until every copy is let go of. Garbage collection sends what is owed.
+   */
+  releaseCopy(): void {
+    if (this.broker && this.luid !== null) this.broker.releaseCache(this.luid, 1);
+  }
+
+  /** Lets go of every copy received now (one decache each): the owner stops observing. */
   release(): void {
-    if (this.broker && this.luid !== null) this.broker.releaseCache(this.luid);
+    if (this.broker && this.luid !== null) this.broker.releaseCache(this.luid, Infinity);
+  }
+
+  /** How many times this object has been received and not let go of. */
+  get copiesHeld(): number {
+    return this.broker && this.luid !== null ? this.broker.cacheCopiesHeld(this.luid) : 0;
+  }
+
+  /** `using copy = ...`: the copy this binding received is let go of at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.releaseCopy();
   }
 
   /** Called when the owner has forgotten the object (uncache): no more updates will come. */

@@ -163,13 +163,29 @@ export class ReceivedCaches {
     for (let i = 0; i < held.counts.n; i++) this.decache(held.luid);
   }
 
-  release(luid: number): void {
+  /**
+   * Lets go of `copies` of the received occurrences (Twisted's borg copies: one decache each).
+   * The last one also forgets the facade; collection sends whatever is still held.
+   */
+  release(luid: number, copies = 1): void {
     const entry = this.entries.get(luid);
-    if (!entry || !entry.counts.live) return;
+    if (!entry || !entry.counts.live || this.isDisconnected()) return;
+    const n = Math.min(copies, entry.counts.n);
+    if (n < entry.counts.n) {
+      entry.counts.n -= n;
+      for (let i = 0; i < n; i++) this.decache(luid);
+      return;
+    }
     const facade = entry.facade?.deref();
     if (facade) this.finalizer?.unregister(facade);
     entry.facade = null;
     this.facadeGone({ luid, counts: entry.counts });
+  }
+
+  /** How many received occurrences of `luid` are held (each owes the owner one decache). */
+  copiesHeld(luid: number): number {
+    const entry = this.entries.get(luid);
+    return entry && entry.counts.live ? entry.counts.n : 0;
   }
 
   /** The owner's uncache: it has forgotten the object. */

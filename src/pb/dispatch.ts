@@ -9,10 +9,12 @@ export class AttributeError extends Error {
   override name = "AttributeError";
 }
 
+/** The prefixes a peer-supplied method name is looked up under. */
 export type MethodPrefix = "remote_" | "perspective_" | "view_" | "observe_";
 
 type Callable = (...args: unknown[]) => unknown;
 
+/** The method `prefix + name` of `target`, if it is a function and not one of Object.prototype's. */
 export function findMethod(target: object, prefix: MethodPrefix, name: string): Callable | undefined {
   const key = prefix + name;
   const fn = (target as Record<string, unknown>)[key];

@@ -6,6 +6,7 @@ import type { Sexp } from "../banana/values.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import { decodeUtf8 } from "../jelly/text.ts";
 
+/** Keyword arguments of a call, sent as a dictionary; keys such as __proto__ are plain data. */
 export class Kwargs {
   readonly values: Readonly<Record<string, unknown>>;
   constructor(values: Record<string, unknown> | Map<string, unknown> = {}) {
@@ -35,6 +36,7 @@ export class Kwargs {
   }
 }
 
+/** Keyword arguments for callRemote: `ref.callRemote("print", "hi", kwargs({ end: "!" }))`. */
 export function kwargs(values: Record<string, unknown> | Map<string, unknown>): Kwargs {
   return new Kwargs(values);
 }

@@ -1,6 +1,7 @@
 // Pacing pagers by the connection (pb.py Broker.registerPageProducer): one page per pager each
 // time the transport asks for more, never everything at once.
 import type { LogEntry, PageProducer } from "./broker-api.ts";
+import { PBError } from "./errors.ts";
 import type { Transport } from "./transport.ts";
 
 export class PageScheduler {
@@ -10,6 +11,7 @@ export class PageScheduler {
   firstPagesDue = false;
 
   constructor(
+    private readonly maxPagers: number,
     private readonly transport: () => Transport | null,
     private readonly isDisconnected: () => boolean,
     private readonly log: (entry: LogEntry) => void,
@@ -20,6 +22,8 @@ export class PageScheduler {
   }
 
   register(pager: PageProducer): void {
+    // A peer that keeps asking for pages while never reading them would pile them up here.
+    if (this.producers.length >= this.maxPagers) throw new PBError(`Maximum PB pager count exceeded (${this.maxPagers} active on this connection).`);
     this.producers.push(pager);
     if (this.producers.length !== 1) return;
     const transport = this.transport();

@@ -4,9 +4,21 @@ import { JellyError } from "../jelly/errors.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { BrokerAPI, CallOptions } from "./broker-api.ts";
 import { Kwargs, splitArgs } from "./kwargs.ts";
+import "./dispose.ts";
+
+/** A number per broker, for reference keys: brokers are not otherwise named. */
+const brokerNumbers = new WeakMap<object, number>();
+let brokersNumbered = 0;
+
+function brokerNumber(broker: object): number {
+  let n = brokerNumbers.get(broker);
+  if (n === undefined) brokerNumbers.set(broker, (n = ++brokersNumbered));
+  return n;
+}
 
 export type { CallOptions } from "./broker-api.ts";
 
+/** A function bound to one remote method (pb.RemoteMethod), from `ref.remoteMethod(name)`. */
 export type RemoteMethod = ((...args: unknown[]) => Promise<unknown>) & {
   readonly obj: RemoteReference;
   readonly methodName: string;
@@ -93,6 +105,30 @@ export class RemoteReference {
     if (!jellier.invoker) return jellier.unpersistable("References cannot be serialized");
     if (jellier.invoker !== this.broker) throw new JellyError("Can't send references to brokers other than their own.");
     return ["local", this.luid];
+  }
+
+  /** True for a reference to the same remote object over the same connection (each receipt makes a new RemoteReference). */
+  equals(other: unknown): boolean {
+    return other instanceof RemoteReference && other.broker === this.broker && other.luid === this.luid;
+  }
+
+  /**
+   * A string equal for references to the same remote object over the same connection, and
+   * different otherwise: a key for Maps and Sets.
+   */
+  get key(): string {
+    return `${brokerNumber(this.broker)}:${typeof this.luid === "number" ? this.luid : `name:${this.luid}`}`;
+  }
+
+  /** `using ref = ...`: released at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  /** `await using ref = ...`: released at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+    return Promise.resolve();
   }
 
   toString(): string {
