@@ -39,6 +39,10 @@ export interface ClientOptions extends ConnectionOptions, WaitOptions {
   liveness?: LivenessOptions;
 }
 
+function checkLivenessOptions({ interval, timeout = interval }: LivenessOptions): void {
+  if (!(interval > 0) || !(timeout > 0)) throw new RangeError("liveness interval and timeout must be positive numbers of milliseconds");
+}
+
 function describeEndpoint(endpoint: Endpoint): string {
   return endpoint.path ?? `${endpoint.host ?? "127.0.0.1"}:${endpoint.port ?? ""}`;
 }
@@ -76,6 +80,11 @@ export class PBClient {
    * fires, and with PBConnectionLost if the server hangs up first.
    */
   static connect(endpoint: Endpoint = {}, options: ClientOptions = {}): Promise<PBClient> {
+    try {
+      if (options.liveness) checkLivenessOptions(options.liveness);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     let socket: net.Socket | null = null;
     const what = `connecting to ${describeEndpoint(endpoint)}`;
     return withDeadline(
@@ -160,7 +169,6 @@ export class PBClient {
    * server alive. No answer within `timeout` destroys the socket with LivenessTimeout.
    */
   private checkLiveness({ interval, timeout = interval }: LivenessOptions): void {
-    if (!(interval > 0) || !(timeout > 0)) throw new RangeError("liveness interval and timeout must be positive");
     const broker = this.broker;
     const socket = this.socket;
     let lastHeard = Date.now();

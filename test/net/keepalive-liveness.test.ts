@@ -101,6 +101,16 @@ describe("PB-level liveness check", () => {
     await proxy.close();
   });
 
+  it("rejects bad liveness options before connecting", async () => {
+    let accepted = 0;
+    const count = () => accepted++;
+    server.on("connection", count);
+    await expect(PBClient.connect({ host: "127.0.0.1", port: server.port }, { liveness: { interval: 0 } })).rejects.toThrow(RangeError);
+    await sleep(50);
+    server.off("connection", count);
+    expect(accepted).toBe(0);
+  });
+
   it("keeps a healthy idle connection, and sends no check while the server is talking", async () => {
     const client = await PBClient.connect({ host: "127.0.0.1", port: server.port }, { liveness: { interval: 50, timeout: 1000 } });
     const seen = tapReceived(client);

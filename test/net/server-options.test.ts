@@ -56,6 +56,23 @@ describe("defaults a public service can live with", () => {
   });
 });
 
+describe("accept errors", () => {
+  it("an error of the listening socket (EMFILE under a flood) is logged, or emitted when listened for, never thrown", async () => {
+    const logged: string[] = [];
+    await using server = await listen({ log: (e) => logged.push(e.message) });
+    const emfile = Object.assign(new Error("accept EMFILE"), { code: "EMFILE" });
+    expect(() => server.server.emit("error", emfile)).not.toThrow();
+    expect(logged).toEqual(["PB server: accept EMFILE"]);
+    const seen: Error[] = [];
+    server.on("error", (e) => seen.push(e));
+    server.server.emit("error", emfile);
+    expect(seen).toEqual([emfile]);
+    const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
+    expect(await (await client.getRootObject()).callRemote("echo", 1)).toBe(1);
+    await client.disconnect();
+  });
+});
+
 describe("idle timeout", () => {
   it("closes a connection silent for idleTimeout in both directions; a talking one stays", async () => {
     await using server = await listen({ idleTimeout: 200 });
