@@ -75,9 +75,3 @@ export function connectSocket(endpoint: Endpoint): net.Socket {
   }
   return endpoint.path ? net.connect({ path: endpoint.path }) : net.connect({ host: endpoint.host ?? "127.0.0.1", port: endpoint.port ?? PORTNO });
 }
-
-/** Options that belong to the socket, not the broker. */
-export function brokerOptionsOf<T extends ConnectionOptions>(options: T): Omit<BrokerOptions, "role"> {
-  const { keepAlive: _k, ...rest } = options;
-  return rest;
-}
