@@ -1,6 +1,8 @@
 // Server options: handshake timeout, idle timeout, connection cap, and close() that says
 // goodbye to connected peers and resolves when they are gone; `await using` on both roles.
-import { describe, expect, it, vi } from "vitest";
+import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { makeSelfSignedCert, tempDir } from "../../interop/pbpeers.ts";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_SERVER_HANDSHAKE_TIMEOUT, HandshakeTimeout, IdleTimeout, PBClient, PBConnectionLost, PBServer, Root, type Broker } from "../../src/index.ts";
 import { rawConnect, sleep, until } from "./support.ts";
 
@@ -28,6 +30,27 @@ describe("handshake timeout", () => {
     expect(reasons[0]).toBeInstanceOf(HandshakeTimeout);
     await sleep(200);
     expect(await (await client.getRootObject()).callRemote("echo", 1)).toBe(1);
+    await client.disconnect();
+  });
+});
+
+describe("handshake timeout over TLS", () => {
+  const tmp = tempDir("twisted-pb-net-");
+  afterAll(() => tmp.cleanup());
+  const made = makeSelfSignedCert(tmp.path);
+  const skip = "skip" in made ? made.skip : "";
+  it.skipIf(!!skip)(`covers the TLS handshake: a TCP connection that never starts TLS is closed${skip ? ` (skipped: ${skip})` : ""}`, async () => {
+    if ("skip" in made) return;
+    const tls = { cert: readFileSync(made.cert), key: readFileSync(made.key) };
+    await using server = await PBServer.listen({ host: "127.0.0.1", port: 0, tls }, { root: new EchoRoot(), handshakeTimeout: 200 });
+    const raw = await rawConnect(server.port);
+    const closed = new Promise((r) => raw.once("close", r));
+    const t = performance.now();
+    await closed;
+    expect(performance.now() - t).toBeLessThan(3000);
+    // a TLS client that does the handshake is served
+    const client = await PBClient.connect({ host: "127.0.0.1", port: server.port, tls: { ca: made.certPem, servername: "localhost" } });
+    expect(await (await client.getRootObject()).callRemote("echo", "tls")).toBe("tls");
     await client.disconnect();
   });
 });
