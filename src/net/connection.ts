@@ -61,7 +61,11 @@ export function attachBroker(socket: net.Socket, broker: Broker, options: Pick<C
   transports.set(broker, transport);
   broker.makeConnection(transport);
   let error: Error | undefined;
-  socket.on("data", (chunk: Buffer) => broker.dataReceived(chunk));
+  socket.on("data", (chunk: Buffer) => {
+    const before = transport.bytesAccepted;
+    broker.dataReceived(chunk);
+    transport.inputHandled(before);
+  });
   socket.on("error", (e) => (error = e));
   socket.on("close", () => broker.connectionLost(error ?? closedCleanly()));
   return broker;
