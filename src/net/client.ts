@@ -3,7 +3,7 @@
 import type * as net from "node:net";
 import { Broker } from "../pb/broker.ts";
 import { ROOT_NAME } from "../pb/constants.ts";
-import { CallAbandoned, PBConnectionLost } from "../pb/errors.ts";
+import { PBConnectionLost } from "../pb/errors.ts";
 import type { RemoteReference } from "../pb/remote.ts";
 import { login, loginAnonymous, loginWith, type LoginCredentials } from "../cred/pbportal.ts";
 import { attachBroker, connectSocket, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
@@ -178,13 +178,16 @@ export class PBClient {
     const timer = setInterval(() => {
       if (probing || broker.isDisconnected || Date.now() - lastHeard < interval) return;
       probing = true;
-      probe.call("ping", { timeout }).then(
-        () => (probing = false),
-        (e: unknown) => {
-          probing = false;
-          if (e instanceof CallAbandoned && !broker.isDisconnected) socket.destroy(new LivenessTimeout(`no answer to the liveness check within ${timeout} ms`));
-        },
-      );
+      // Our own timer, not the call's: any answer (the expected error included) settles it.
+      const answered = () => {
+        probing = false;
+        clearTimeout(deadline);
+      };
+      const deadline = setTimeout(() => {
+        if (probing && !broker.isDisconnected) socket.destroy(new LivenessTimeout(`no answer to the liveness check within ${timeout} ms`));
+      }, timeout);
+      deadline.unref();
+      probe.call("ping").then(answered, answered);
     }, interval);
     timer.unref();
     void broker.closed.then(() => clearInterval(timer));
