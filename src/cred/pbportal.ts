@@ -76,7 +76,8 @@ export class PortalWrapper extends Referenceable {
 
   remote_login(username: unknown) {
     const c = (this.options.challenge ?? challenge)();
-    return tuple(c, new PortalAuthChallenger(this.portal, this.broker, text(username), c));
+    const name = text(username);
+    return tuple(c, new PortalAuthChallenger(this.portal, this.broker, name, c, username instanceof Uint8Array ? username : toBytes(name)));
   }
 
   remote_loginAnonymous(mind: unknown) {
@@ -95,6 +96,8 @@ export class PortalAuthChallenger extends Referenceable implements UsernameMD5Pa
     readonly broker: Broker,
     readonly username: string,
     readonly challenge: Uint8Array,
+    /** The name exactly as the client sent it (Python 2 clients may send names that are not UTF-8). */
+    readonly usernameBytes: Uint8Array = toBytes(username),
   ) {
     super();
   }

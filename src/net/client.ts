@@ -3,7 +3,7 @@
 import type * as net from "node:net";
 import { Broker } from "../pb/broker.ts";
 import { ROOT_NAME } from "../pb/constants.ts";
-import { CallAbandoned, PBConnectionLost } from "../pb/errors.ts";
+import { PBConnectionLost } from "../pb/errors.ts";
 import type { RemoteReference } from "../pb/remote.ts";
 import { login, loginAnonymous, loginWith, type LoginCredentials } from "../cred/pbportal.ts";
 import { attachBroker, connectSocket, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
@@ -37,6 +37,10 @@ export interface ClientOptions extends ConnectionOptions, WaitOptions {
   timeout?: number;
   /** Notice a dead server even behind a proxy that keeps the TCP connection up. Off by default. */
   liveness?: LivenessOptions;
+}
+
+function checkLivenessOptions({ interval, timeout = interval }: LivenessOptions): void {
+  if (!(interval > 0) || !(timeout > 0)) throw new RangeError("liveness interval and timeout must be positive numbers of milliseconds");
 }
 
 function describeEndpoint(endpoint: Endpoint): string {
@@ -76,6 +80,11 @@ export class PBClient {
    * fires, and with PBConnectionLost if the server hangs up first.
    */
   static connect(endpoint: Endpoint = {}, options: ClientOptions = {}): Promise<PBClient> {
+    try {
+      if (options.liveness) checkLivenessOptions(options.liveness);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     let socket: net.Socket | null = null;
     const what = `connecting to ${describeEndpoint(endpoint)}`;
     return withDeadline(
@@ -160,7 +169,6 @@ export class PBClient {
    * server alive. No answer within `timeout` destroys the socket with LivenessTimeout.
    */
   private checkLiveness({ interval, timeout = interval }: LivenessOptions): void {
-    if (!(interval > 0) || !(timeout > 0)) throw new RangeError("liveness interval and timeout must be positive");
     const broker = this.broker;
     const socket = this.socket;
     let lastHeard = Date.now();
@@ -170,13 +178,16 @@ export class PBClient {
     const timer = setInterval(() => {
       if (probing || broker.isDisconnected || Date.now() - lastHeard < interval) return;
       probing = true;
-      probe.call("ping", { timeout }).then(
-        () => (probing = false),
-        (e: unknown) => {
-          probing = false;
-          if (e instanceof CallAbandoned && !broker.isDisconnected) socket.destroy(new LivenessTimeout(`no answer to the liveness check within ${timeout} ms`));
-        },
-      );
+      // Our own timer, not the call's: any answer (the expected error included) settles it.
+      const answered = () => {
+        probing = false;
+        clearTimeout(deadline);
+      };
+      const deadline = setTimeout(() => {
+        if (probing && !broker.isDisconnected) socket.destroy(new LivenessTimeout(`no answer to the liveness check within ${timeout} ms`));
+      }, timeout);
+      deadline.unref();
+      probe.call("ping").then(answered, answered);
     }, interval);
     timer.unref();
     void broker.closed.then(() => clearInterval(timer));

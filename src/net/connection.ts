@@ -61,7 +61,11 @@ export function attachBroker(socket: net.Socket, broker: Broker, options: Pick<C
   transports.set(broker, transport);
   broker.makeConnection(transport);
   let error: Error | undefined;
-  socket.on("data", (chunk: Buffer) => broker.dataReceived(chunk));
+  socket.on("data", (chunk: Buffer) => {
+    const before = transport.bytesAccepted;
+    broker.dataReceived(chunk);
+    transport.inputHandled(before);
+  });
   socket.on("error", (e) => (error = e));
   socket.on("close", () => broker.connectionLost(error ?? closedCleanly()));
   return broker;
@@ -74,10 +78,4 @@ export function connectSocket(endpoint: Endpoint): net.Socket {
     return endpoint.path ? tls.connect({ ...opts, path: endpoint.path }) : tls.connect({ host: endpoint.host ?? "127.0.0.1", port: endpoint.port ?? PORTNO, ...opts });
   }
   return endpoint.path ? net.connect({ path: endpoint.path }) : net.connect({ host: endpoint.host ?? "127.0.0.1", port: endpoint.port ?? PORTNO });
-}
-
-/** Options that belong to the socket, not the broker. */
-export function brokerOptionsOf<T extends ConnectionOptions>(options: T): Omit<BrokerOptions, "role"> {
-  const { keepAlive: _k, ...rest } = options;
-  return rest;
 }

@@ -41,6 +41,11 @@ export interface PBServerEvents {
   drop: [address: { remoteAddress?: string; remotePort?: number }];
   /** A connection ended. */
   disconnect: [broker: Broker, reason: Error | undefined];
+  /**
+   * The listening socket failed after it was listening (accept failing with EMFILE under a
+   * flood, say). Without a listener it goes to the `log` option: it never crashes the process.
+   */
+  error: [error: Error];
 }
 
 /**
@@ -92,6 +97,13 @@ export class PBServer extends EventEmitter<PBServerEvents> {
     if (cap > 0) server.maxConnections = cap;
     pb = new PBServer(server, sockets);
     server.on("drop", (data) => pb.emit("drop", { remoteAddress: data?.remoteAddress, remotePort: data?.remotePort }));
+    // After listen, an accept error (EMFILE when file descriptors run out) is emitted on the
+    // server: with nobody listening, Node would throw it and end the process.
+    server.on("error", (error) => {
+      if (!pb.server.listening && !pb.closing) return; // listen() itself failed: its promise says so
+      if (pb.listenerCount("error") > 0) pb.emit("error", error);
+      else options.log?.({ level: "error", message: `PB server: ${error.message}`, error });
+    });
     // A TLS handshake that fails is that connection's problem, not the server's.
     server.on("tlsClientError", (_e, socket) => socket.destroy());
     return new Promise((resolve, reject) => {

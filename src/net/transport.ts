@@ -32,13 +32,21 @@ export interface SocketTransport extends Transport {
   readonly bufferedAmount: number;
   /** True while reading is paused because the peer is not taking our output. */
   readonly readingPaused: boolean;
+  /** Bytes accepted by write() since the connection began. */
+  readonly bytesAccepted: number;
+  /**
+   * Tells the transport a chunk from the peer was handled; `acceptedBefore` is bytesAccepted
+   * from just before (attachBroker calls it around broker.dataReceived).
+   */
+  inputHandled(acceptedBefore: number): void;
 }
 
 /**
- * Adapts a Node socket to the broker's Transport. Above `outputHighWaterMark` unsent bytes it
- * stops reading from the peer (a peer that sends calls but never reads their answers gets no
- * more answers made) until the output drains; past `maxOutputBuffer`, or when the output has
- * not drained for `outputStallTimeout`, it drops the connection.
+ * Adapts a Node socket to the broker's Transport. When answering what the peer sent leaves more
+ * than `outputHighWaterMark` unsent bytes, it stops reading from the peer (a peer that sends
+ * calls but never reads their answers gets no more answers made) until the output drains; past
+ * `maxOutputBuffer` unsent bytes (from any writer), or when reading has stayed paused for
+ * `outputStallTimeout`, it drops the connection.
  */
 export function socketTransport(socket: net.Socket, options: SocketTransportOptions = {}): SocketTransport {
   const hwm = options.limits?.outputHighWaterMark ?? DEFAULT_PB_LIMITS.outputHighWaterMark;
@@ -64,6 +72,7 @@ export function socketTransport(socket: net.Socket, options: SocketTransportOpti
 
   // ---- bounded output ------------------------------------------------------------------
   let paused = false;
+  let accepted = 0;
   let stallTimer: ReturnType<typeof setTimeout> | null = null;
   let overflowed = false;
   const overflow = (reason: OutputBufferExceeded) => {
@@ -82,14 +91,26 @@ export function socketTransport(socket: net.Socket, options: SocketTransportOpti
     stallTimer = null;
     if (!socket.destroyed) socket.resume();
   };
-  /** After every write: pause reading above the high-water mark, drop past the maximum. */
+  /** After every write: drop past the maximum, whoever wrote. */
   const checkOutput = () => {
     const buffered = queuedBytes + socket.writableLength;
     if (buffered > max) {
-      overflow(new OutputBufferExceeded(`unsent output to the peer reached ${buffered} bytes (maxOutputBuffer ${max}): the peer is not reading`));
-      return;
+      overflow(new OutputBufferExceeded(`unsent output to the peer reached ${buffered} bytes (maxOutputBuffer ${max}): the peer is not reading it fast enough`));
     }
-    if (!paused && buffered > hwm && !socket.destroyed) {
+  };
+  /**
+   * Right after a chunk from the peer was handled: if handling it made us write (answers,
+   * errors) and too much is unsent, stop reading. Our own calls never pause reading (not even
+   * those made by code that awaited an answer in that chunk: they are written later, from
+   * promise jobs): a client that pipelines many calls keeps reading their answers, so two
+   * twisted-pb peers do not both stop reading and wait on each other. Answers of methods that
+   * settle later are bounded by maxOutputBuffer, and pause reading at the next chunk that is
+   * answered at once.
+   */
+  const checkPause = (acceptedBefore: number) => {
+    const buffered = queuedBytes + socket.writableLength;
+    // Answers (or anything else) written in response to this input, and too much unsent.
+    if (!paused && accepted > acceptedBefore && buffered > hwm && !socket.destroyed && !overflowed) {
       paused = true;
       socket.pause();
       socket.once("drain", onDrain);
@@ -149,6 +170,7 @@ export function socketTransport(socket: net.Socket, options: SocketTransportOpti
       if (socket.destroyed || overflowed) return;
       // After the end nothing is queued: the socket refuses the write (and says so) as before.
       if (socket.writableEnded) return void socket.write(data);
+      accepted += data.length;
       if (queued.length === 0) void resolved.then(flushSoon);
       queued.push(data);
       queuedBytes += data.length;
@@ -174,6 +196,12 @@ export function socketTransport(socket: net.Socket, options: SocketTransportOpti
     },
     get readingPaused() {
       return paused;
+    },
+    get bytesAccepted() {
+      return accepted;
+    },
+    inputHandled(acceptedBefore) {
+      checkPause(acceptedBefore);
     },
   };
 }

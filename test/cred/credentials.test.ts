@@ -108,6 +108,26 @@ describe("login with credentials objects", () => {
   });
 });
 
+describe("byte user names", () => {
+  it("a name that is not UTF-8 (a Python 2 server's latin-1) goes on the wire unchanged, and the server's checker sees its bytes", async () => {
+    const latin1 = Uint8Array.from([0x6a, 0xf6, 0x72, 0x67]); // "jörg" in latin-1
+    const seen: Uint8Array[] = [];
+    const checker = {
+      credentialInterfaces: ["twisted.cred.credentials.IUsernameHashedPassword"],
+      async requestAvatarId(c: unknown) {
+        const creds = c as { usernameBytes: Uint8Array; checkPassword(p: string): boolean };
+        seen.push(creds.usernameBytes);
+        if (!creds.checkPassword("pw")) throw new UnauthorizedLogin();
+        return "latin";
+      },
+    };
+    await using server = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new Portal(realm, [checker]) });
+    await using client = await connect(server);
+    expect(await whoami(await client.login(new UsernamePassword(latin1, "pw")))).toBe("latin");
+    expect(seen).toEqual([latin1]);
+  });
+});
+
 describe("a failed login releases the mind before the error (as Twisted's server does)", () => {
   it("wrong password: the server sends decref for the mind, then the error; the client's table is back to its baseline", async () => {
     await using client = await connect(plain);

@@ -2,7 +2,7 @@
 // registered a disconnect callback that stayed after logout (20,000 kept); now every table of
 // both brokers returns to its baseline when the avatars are released.
 import { describe, expect, it } from "vitest";
-import { ANONYMOUS, AllowAnonymousAccess, InMemoryPasswordChecker, PBClient, PBServer, Portal, Referenceable, UsernamePassword, type AvatarId, type Broker, type Realm } from "../../src/index.ts";
+import { AllowAnonymousAccess, Anonymous, InMemoryPasswordChecker, PBClient, PBServer, Portal, Referenceable, UsernamePassword, type AvatarId, type Broker, type Realm } from "../../src/index.ts";
 import { until } from "../net/support.ts";
 
 const LOGINS = Number(process.env.LOGIN_CHURN ?? 20_000);
@@ -82,5 +82,48 @@ describe(`${LOGINS} logins and logouts on one connection`, () => {
     await client.disconnect();
     await serverSide.closed;
     expect(loggedOut).toBe(LOGINS + 1);
+  });
+});
+
+describe("logins with a mind, released by the realm at logout", () => {
+  it("once collected, the server's references to the minds are decref'd and the client's table returns to its baseline", async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) return expect.fail("run with --expose-gc (vitest.config.ts does)");
+    class Avatar extends Referenceable {
+      constructor(public mind: unknown) {
+        super();
+      }
+    }
+    let loggedOut = 0;
+    const realm: Realm = {
+      requestAvatar: (_id: AvatarId, mind: unknown) => {
+        const avatar = new Avatar(mind);
+        return ["twisted.spread.pb.IPerspective", avatar, () => ((avatar.mind = null), loggedOut++)];
+      },
+    };
+    await using server = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new Portal(realm, [new AllowAnonymousAccess()]) });
+    await using client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
+    const baseline = client.broker.localObjectCount;
+    const n = 2000;
+    for (let i = 0; i < n; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          const avatar = await client.login(new Anonymous(), new Referenceable());
+          avatar.release();
+        }),
+      );
+      // JS references die at collection, not at their last use as in CPython: collect between
+      // batches, or the client's table would pass MAX_BROKER_REFS (1024) before the server's
+      // references to the minds are collected and decref'd.
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await until(() => loggedOut === n, 10_000, "every logout");
+    const end = Date.now() + 10_000;
+    while (client.broker.localObjectCount > baseline && Date.now() < end) {
+      gc();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(client.broker.localObjectCount).toBe(baseline);
   });
 });

@@ -159,3 +159,19 @@ describe("never-reading peer, our client's side", () => {
     expect(ms).toBeLessThan(250);
   });
 });
+
+describe("two twisted-pb peers pipelining at each other", () => {
+  it("a client that fires 12 MB of echo calls at once gets every answer: its own calls never pause its reading", async () => {
+    // Not hostile: the case a pause rule must not break. Were reading paused by our own calls,
+    // the client would stop reading answers, the server would stop reading calls, and both
+    // would wait until outputStallTimeout dropped the connection.
+    const server = await serve({ limits: { outputStallTimeout: 5000 } });
+    const client = await connect(server.port, { limits: { outputStallTimeout: 5000 } });
+    const root = await client.getRootObject();
+    const chunk = new Uint8Array(64 * 1024).fill(1);
+    const answers = (await Promise.all(Array.from({ length: 200 }, () => root.callRemote("echo", chunk)))) as Uint8Array[];
+    expect(answers.length).toBe(200);
+    expect(answers.every((a) => a.length === chunk.length)).toBe(true);
+    expect(client.broker.isDisconnected).toBe(false);
+  });
+});

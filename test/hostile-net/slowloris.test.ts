@@ -77,6 +77,29 @@ describe("slowloris: 2,000 connections that never send a byte", () => {
   });
 });
 
+describe("trickle: the handshake sent one byte at a time", () => {
+  it("50 connections trickling their dialect choice every 150 ms are dropped by the handshake timeout", async () => {
+    // Construction: each connection sends the 4 bytes of its dialect choice ("pb") one byte
+    // every 150 ms, so that every byte arrives before an idle timer would fire.
+    await using server = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new EchoRoot(), handshakeTimeout: 400, idleTimeout: 300 });
+    let dropped = 0;
+    server.on("disconnect", (_b, r) => r instanceof HandshakeTimeout && dropped++);
+    const sockets = await idleSockets(server.port, 50);
+    const choice = [0x02, 0x82, 0x70, 0x62];
+    const timer = setInterval(() => {
+      const b = choice.shift();
+      if (b === undefined) return;
+      for (const s of sockets) if (!s.destroyed) s.write(Uint8Array.of(b));
+    }, 150);
+    try {
+      await until(() => dropped === 50, 5000, "every trickling connection to be dropped");
+    } finally {
+      clearInterval(timer);
+    }
+    expect(server.connectionCount).toBe(0);
+  });
+});
+
 describe("idle after the handshake", () => {
   it("300 connections that complete the handshake and go silent are closed by the idle timeout; a talking client stays", async () => {
     // Construction: 300 PB clients connect (handshake done) and never send another byte.

@@ -57,6 +57,33 @@ describe("against a server that accepts TCP and never sends its dialect", () => 
   });
 });
 
+describe("against a server that trickles its dialect offer", () => {
+  it("connect still rejects within its timeout: the deadline is overall, not reset by each byte", async () => {
+    // Construction: a server that sends a list header announcing 1,000 dialects, then one byte
+    // of a dialect name every 30 ms, for ever.
+    const net = await import("node:net");
+    const sockets = new Set<import("node:net").Socket>();
+    const timers = new Set<ReturnType<typeof setInterval>>();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.write(Uint8Array.of(0x68, 0x07, 0x80)); // list of 1000 items
+      s.write(Uint8Array.of(0x7f, 0x7f, 0x82)); // a string announced at 16,383 bytes
+      const t = setInterval(() => s.destroyed || s.write(Uint8Array.of(0x61)), 30);
+      timers.add(t);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as import("node:net").AddressInfo).port;
+    const ms = await timed(async () => {
+      await expect(PBClient.connect({ host: "127.0.0.1", port }, { timeout: 300 })).rejects.toBeInstanceOf(ConnectTimeout);
+    });
+    expect(ms).toBeLessThan(2000);
+    for (const t of timers) clearInterval(t);
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+});
+
 describe("against a server that completes the handshake but never answers a login", () => {
   class NeverRoot extends Root {
     remote_login(_name: unknown) {

@@ -3,7 +3,7 @@
 import * as net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { DEFAULT_KEEPALIVE_MS, LivenessTimeout, PBClient, PBServer, Root } from "../../src/index.ts";
-import { sleep, tapReceived, until } from "./support.ts";
+import { freezableProxy, sleep, tapReceived, until } from "./support.ts";
 
 class EchoRoot extends Root {
   remote_echo(x: unknown) {
@@ -58,32 +58,6 @@ describe("TCP keepalive", () => {
   });
 });
 
-/** A TCP proxy in front of `port` that can freeze: it keeps both connections but forwards nothing more. */
-async function freezableProxy(port: number) {
-  let frozen = false;
-  const sockets = new Set<net.Socket>();
-  const proxy = net.createServer((down) => {
-    const up = net.connect({ host: "127.0.0.1", port });
-    for (const s of [down, up]) {
-      sockets.add(s);
-      s.on("error", () => {});
-      s.on("close", () => sockets.delete(s));
-    }
-    down.on("data", (d) => frozen || up.write(d));
-    up.on("data", (d) => frozen || down.write(d));
-  });
-  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
-  return {
-    port: (proxy.address() as net.AddressInfo).port,
-    freeze: () => (frozen = true),
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        proxy.close(() => r());
-      }),
-  };
-}
-
 describe("PB-level liveness check", () => {
   it("drops the connection with LivenessTimeout when the server stops answering behind a proxy", async () => {
     const proxy = await freezableProxy(server.port);
@@ -99,6 +73,16 @@ describe("PB-level liveness check", () => {
     expect(unwatched.broker.isDisconnected).toBe(false);
     unwatched.socket.destroy();
     await proxy.close();
+  });
+
+  it("rejects bad liveness options before connecting", async () => {
+    let accepted = 0;
+    const count = () => accepted++;
+    server.on("connection", count);
+    await expect(PBClient.connect({ host: "127.0.0.1", port: server.port }, { liveness: { interval: 0 } })).rejects.toThrow(RangeError);
+    await sleep(50);
+    server.off("connection", count);
+    expect(accepted).toBe(0);
   });
 
   it("keeps a healthy idle connection, and sends no check while the server is talking", async () => {

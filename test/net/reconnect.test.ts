@@ -10,13 +10,14 @@ import {
   Portal,
   ReconnectingPBClient,
   Referenceable,
+  LivenessTimeout,
   UnauthorizedLogin,
   UsernamePassword,
   type AvatarId,
   type Realm,
   type ReconnectEvents,
 } from "../../src/index.ts";
-import { silentServer, until } from "./support.ts";
+import { freezableProxy, silentServer, until } from "./support.ts";
 
 class User extends Referenceable {
   constructor(readonly name: string) {
@@ -124,5 +125,26 @@ describe("ReconnectingPBClient", () => {
     await until(() => silent.sockets.size === 0, 2000, "the half-open socket to be closed");
     expect(log).toEqual([]);
     await silent.close();
+  });
+
+  it("with liveness, a server gone silent behind a proxy is noticed, and the client logs in again on a fresh connection", async () => {
+    const { server } = await portalServer();
+    const proxy = await freezableProxy(server.port);
+    await using client = new ReconnectingPBClient(
+      { host: "127.0.0.1", port: proxy.port },
+      { credentials: new UsernamePassword("alice", "secret"), liveness: { interval: 80, timeout: 200 }, initialDelayMs: 10 },
+    );
+    const reasons: (Error | undefined)[] = [];
+    client.on("disconnect", (r) => reasons.push(r));
+    let logins = 0;
+    client.on("login", () => logins++);
+    client.start();
+    await until(() => logins === 1, 5000, "the first login");
+    proxy.freeze();
+    await until(() => logins === 2, 5000, "the login after the liveness check dropped the frozen connection");
+    expect(reasons[0]).toBeInstanceOf(LivenessTimeout);
+    await client.stop();
+    await proxy.close();
+    await server.close(100);
   });
 });

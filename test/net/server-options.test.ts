@@ -1,6 +1,8 @@
 // Server options: handshake timeout, idle timeout, connection cap, and close() that says
 // goodbye to connected peers and resolves when they are gone; `await using` on both roles.
-import { describe, expect, it, vi } from "vitest";
+import { readFileSync } from "node:fs";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { makeSelfSignedCert, tempDir } from "../../interop/pbpeers.ts";
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_SERVER_HANDSHAKE_TIMEOUT, HandshakeTimeout, IdleTimeout, PBClient, PBConnectionLost, PBServer, Root, type Broker } from "../../src/index.ts";
 import { rawConnect, sleep, until } from "./support.ts";
 
@@ -32,6 +34,27 @@ describe("handshake timeout", () => {
   });
 });
 
+describe("handshake timeout over TLS", () => {
+  const tmp = tempDir("twisted-pb-net-");
+  afterAll(() => tmp.cleanup());
+  const made = makeSelfSignedCert(tmp.path);
+  const skip = "skip" in made ? made.skip : "";
+  it.skipIf(!!skip)(`covers the TLS handshake: a TCP connection that never starts TLS is closed${skip ? ` (skipped: ${skip})` : ""}`, async () => {
+    if ("skip" in made) return;
+    const tls = { cert: readFileSync(made.cert), key: readFileSync(made.key) };
+    await using server = await PBServer.listen({ host: "127.0.0.1", port: 0, tls }, { root: new EchoRoot(), handshakeTimeout: 200 });
+    const raw = await rawConnect(server.port);
+    const closed = new Promise((r) => raw.once("close", r));
+    const t = performance.now();
+    await closed;
+    expect(performance.now() - t).toBeLessThan(3000);
+    // a TLS client that does the handshake is served
+    const client = await PBClient.connect({ host: "127.0.0.1", port: server.port, tls: { ca: made.certPem, servername: "localhost" } });
+    expect(await (await client.getRootObject()).callRemote("echo", "tls")).toBe("tls");
+    await client.disconnect();
+  });
+});
+
 describe("defaults a public service can live with", () => {
   it("a 30 s handshake timeout and a 10,000 connection cap unless told otherwise", async () => {
     expect([DEFAULT_SERVER_HANDSHAKE_TIMEOUT, DEFAULT_MAX_CONNECTIONS]).toEqual([30_000, 10_000]);
@@ -53,6 +76,23 @@ describe("defaults a public service can live with", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("accept errors", () => {
+  it("an error of the listening socket (EMFILE under a flood) is logged, or emitted when listened for, never thrown", async () => {
+    const logged: string[] = [];
+    await using server = await listen({ log: (e) => logged.push(e.message) });
+    const emfile = Object.assign(new Error("accept EMFILE"), { code: "EMFILE" });
+    expect(() => server.server.emit("error", emfile)).not.toThrow();
+    expect(logged).toEqual(["PB server: accept EMFILE"]);
+    const seen: Error[] = [];
+    server.on("error", (e) => seen.push(e));
+    server.server.emit("error", emfile);
+    expect(seen).toEqual([emfile]);
+    const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
+    expect(await (await client.getRootObject()).callRemote("echo", 1)).toBe(1);
+    await client.disconnect();
   });
 });
 

@@ -33,6 +33,33 @@ export async function silentServer(): Promise<{ port: number; sockets: Set<net.S
   };
 }
 
+/** A TCP proxy in front of `port` that can freeze: it keeps the connections it has but forwards nothing more on them (new connections work). */
+export async function freezableProxy(port: number) {
+  let frozen = new Set<net.Socket>();
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((down) => {
+    const up = net.connect({ host: "127.0.0.1", port });
+    const isFrozen = () => frozen.has(down);
+    for (const s of [down, up]) {
+      sockets.add(s);
+      s.on("error", () => {});
+      s.on("close", () => sockets.delete(s));
+    }
+    down.on("data", (d) => isFrozen() || up.write(d));
+    up.on("data", (d) => isFrozen() || down.write(d));
+  });
+  await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+  return {
+    port: (proxy.address() as net.AddressInfo).port,
+    freeze: () => (frozen = new Set(sockets)),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        proxy.close(() => r());
+      }),
+  };
+}
+
 /** Opens a raw TCP connection and resolves once it is connected. */
 export function rawConnect(port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
