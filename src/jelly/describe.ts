@@ -7,6 +7,8 @@ import { tryDecodeUtf8 } from "./text.ts";
 import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, PyUnicode, Tuple, Unpersistable } from "./types.ts";
 
 const ELLIPSIS = "...";
+// Deeper containers are written as "..." (a raw banana expression can nest 200,000 deep).
+const MAX_NESTING = 100;
 
 function isPlainDict(x: object): boolean {
   const proto = Object.getPrototypeOf(x);
@@ -36,6 +38,7 @@ class Renderer {
   private readonly parts: string[] = [];
   private left: number;
   private readonly seen = new Set<object>();
+  private depth = 0;
 
   constructor(max: number) {
     this.left = max;
@@ -92,7 +95,17 @@ class Renderer {
     if (v instanceof Unpersistable) return this.emit(typeof v.reason === "string" ? `Unpersistable(${textRepr(v.reason, this.left)})` : `Unpersistable(${bytesRepr(v.reason, this.left)})`);
     if (v instanceof Date) return this.emit(Number.isNaN(v.getTime()) ? "Invalid Date" : v.toISOString());
     if (this.seen.has(v)) return this.emit(`<repeated ${kindOf(v)}>`);
+    if (this.depth >= MAX_NESTING) return this.emit(ELLIPSIS);
     this.seen.add(v);
+    this.depth++;
+    try {
+      this.container(v);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private container(v: object): void {
     if (Array.isArray(v)) {
       const tuple = v instanceof Tuple;
       this.emit(tuple ? "(" : "[");

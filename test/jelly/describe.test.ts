@@ -51,6 +51,13 @@ describe("describeValue", () => {
     expect(text.match(/<repeated list>/g)).toHaveLength(40);
   });
 
+  it("writes containers nested deeper than 100 levels as ...", () => {
+    let deep: unknown[] = [1];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const text = describeValue(deep);
+    expect(text).toBe("[".repeat(100) + "..." + "]".repeat(100));
+  });
+
   it("stops at maxLength, quoting only what it shows of a long string", () => {
     const long = "y".repeat(1_000_000);
     const many = Array.from({ length: 1000 }, () => long);
