@@ -6,6 +6,9 @@
 // It prints the seed, runs every property in rounds until the time budget is spent, and prints
 // one summary line. It exits 1 on an exception of an unexpected type, a round trip that changes
 // the bytes, or an input that hangs (a watchdog thread notices), printing the input in hex.
+// The hostile mode (scripts/fuzz-hostile.ts: reference doubling, long runs of one character in
+// every text field, huge announced sizes) runs with the rest; the summary names the slowest
+// input of the run and the peak memory. `--hostile` runs only the hostile properties.
 import fc from "fast-check";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { resolve } from "node:path";
@@ -15,6 +18,7 @@ import {
   DummySecurityOptions, dumps, FrozenSet, InsecureJelly, JellyError, loads, PyDate, PyDateTime, PyDecimal, PyTime, PyTimeDelta, SecurityOptions,
   tuple, unjelly, UnjellyableRegistry, type UnjellyOptions,
 } from "../src/jelly/index.ts";
+import { announced, ANNOUNCED_MAX_GROWTH, checkAnnounced, checkHostileSexp, hostileSexp, SLOW_MS } from "./fuzz-hostile.ts";
 
 const textEncoder = new TextEncoder();
 const utf8 = (s: string): Uint8Array => textEncoder.encode(s);
@@ -339,11 +343,27 @@ export function checkJellyish(sexp: Sexp): void {
   if (value !== undefined) checkFixedPoint(value, input);
 }
 
+/** (5) Hostile structures: refused or accepted and walked (rendered, counted, converted) within SLOW_MS. */
+export function checkHostile(sexp: Sexp): void {
+  const t = performance.now();
+  checkHostileSexp(sexp, tolerate);
+  const ms = performance.now() - t;
+  if (ms > SLOW_MS) throw new FuzzFailure(`hostile input took ${ms.toFixed(0)} ms (more than ${SLOW_MS})\ninput hex: ${hex(encode(sexp, { dialect: "pb" })).slice(0, 2000)}`);
+}
+
+/** (6) Huge announced sizes over 200 decoders: memory follows the bytes received, not the headers. */
+export function checkAnnouncedSizes(spec: readonly (readonly [number, number, number])[]): void {
+  const grown = checkAnnounced(spec);
+  if (grown > ANNOUNCED_MAX_GROWTH) throw new FuzzFailure(`200 decoders waiting on announced sizes grew array buffers by ${grown} bytes: ${JSON.stringify(spec)}`);
+}
+
 export const properties = {
   roundtrip: fc.property(losslessValue, cutPoints, (v, cuts) => checkRoundTrip(v, cuts)),
   random: fc.property(randomBytes, cutPoints, (b, cuts) => checkHostileBytes(b, cuts)),
   mutated: fc.property(mutatedEncoding, cutPoints, (b, cuts) => checkHostileBytes(b, cuts)),
   sexp: fc.property(jellyishSexp, (s) => checkJellyish(s)),
+  hostile: fc.property(hostileSexp, (s) => checkHostile(s)),
+  announced: fc.property(announced, (spec) => checkAnnouncedSizes(spec)),
 };
 
 export type PropertyName = keyof typeof properties;
@@ -352,7 +372,8 @@ export type PropertyName = keyof typeof properties;
 export function counterexampleHex(name: PropertyName, example: readonly unknown[]): string {
   try {
     if (name === "roundtrip") return hex(dumps(example[0]));
-    if (name === "sexp") return hex(encode(example[0] as Sexp, { dialect: "pb" }));
+    if (name === "sexp" || name === "hostile") return hex(encode(example[0] as Sexp, { dialect: "pb" })).slice(0, 4000);
+    if (name === "announced") return JSON.stringify(example[0]);
     return hex(example[0] as Uint8Array);
   } catch (e) {
     return `(cannot encode: ${(e as Error).message}) ${fc.stringify(example)}`;
@@ -366,27 +387,59 @@ interface WorkerInput {
   fuzzWorker: true;
   seconds: number;
   seed: number;
+  /** Only the hostile properties. */
+  hostileOnly: boolean;
   progress: SharedArrayBuffer;
   current: SharedArrayBuffer;
 }
 
 type WorkerReport =
-  | { kind: "done"; runs: Record<PropertyName, number>; rounds: number }
+  | { kind: "done"; runs: Record<PropertyName, number>; rounds: number; slowest: Slowest; peakHeap: number }
   | { kind: "failure"; property: PropertyName; seed: number; path: string | null; inputHex: string; message: string; example: string };
+
+/** The slowest single input of a run: which property, how long, how many bytes, its start in hex. */
+interface Slowest {
+  property: PropertyName | "";
+  ms: number;
+  bytes: number;
+  hexStart: string;
+}
 
 const HANG_SECONDS = 20;
 const CURRENT_MAX = 1 << 20;
 
-function runWorker({ seconds, seed, progress, current }: WorkerInput): void {
+function runWorker({ seconds, seed, hostileOnly, progress, current }: WorkerInput): void {
   const beat = new Int32Array(progress);
   const currentLength = new Int32Array(current, 0, 2);
   const currentBytes = new Uint8Array(current, 8);
+  const slowest: Slowest = { property: "", ms: 0, bytes: 0, hexStart: "" };
+  let peakHeap = 0;
+  let started = 0;
+  let currentName: PropertyName | "" = "";
+  let currentInput: Uint8Array = new Uint8Array(0);
+  // The previous input's time is taken when the next one starts (and at the end of a batch).
+  const finishRun = () => {
+    if (currentName === "") return;
+    const ms = performance.now() - started;
+    if (ms > slowest.ms) Object.assign(slowest, { property: currentName, ms, bytes: currentInput.length, hexStart: hex(currentInput.subarray(0, 48)) });
+    currentName = "";
+  };
+  let runsSinceSample = 0;
   const record = (name: PropertyName, data: Uint8Array) => {
+    finishRun();
+    if (++runsSinceSample >= 20) {
+      runsSinceSample = 0;
+      const m = process.memoryUsage();
+      peakHeap = Math.max(peakHeap, m.heapUsed + m.arrayBuffers);
+    }
     Atomics.add(beat, 0, 1);
     const n = Math.min(data.length, CURRENT_MAX);
     currentBytes.set(data.subarray(0, n));
     currentLength[0] = n;
     currentLength[1] = Object.keys(properties).indexOf(name);
+    currentName = name;
+    currentInput = data;
+    started = performance.now();
   };
   // Watched versions of the properties: each run first records its input for the watchdog.
   const watched: Record<PropertyName, fc.IProperty<unknown[]>> = {
@@ -406,15 +459,25 @@ function runWorker({ seconds, seed, progress, current }: WorkerInput): void {
       record("sexp", tolerate("encode", null, () => encode(s, { dialect: "pb" })) ?? new Uint8Array(0));
       checkJellyish(s);
     }),
+    hostile: fc.property(hostileSexp, (s) => {
+      record("hostile", encode(s, { dialect: "pb" }));
+      checkHostile(s);
+    }),
+    announced: fc.property(announced, (spec) => {
+      record("announced", new TextEncoder().encode(JSON.stringify(spec)));
+      checkAnnouncedSizes(spec);
+    }),
   } as Record<PropertyName, fc.IProperty<unknown[]>>;
-  const runs: Record<PropertyName, number> = { roundtrip: 0, random: 0, mutated: 0, sexp: 0 };
-  const batch: Record<PropertyName, number> = { roundtrip: 100, random: 300, mutated: 200, sexp: 300 };
+  if (hostileOnly) for (const name of ["roundtrip", "random", "mutated", "sexp"] as const) delete (watched as Partial<typeof watched>)[name];
+  const runs: Record<PropertyName, number> = { roundtrip: 0, random: 0, mutated: 0, sexp: 0, hostile: 0, announced: 0 };
+  const batch: Record<PropertyName, number> = { roundtrip: 100, random: 300, mutated: 200, sexp: 300, hostile: 30, announced: 5 };
   const deadline = Date.now() + seconds * 1000;
   let round = 0;
   while (Date.now() < deadline) {
     for (const name of Object.keys(watched) as PropertyName[]) {
       const roundSeed = (seed + round * 7919 + Object.keys(watched).indexOf(name)) | 0;
       const details = fc.check(watched[name], { seed: roundSeed, numRuns: batch[name] });
+      finishRun();
       runs[name] += details.numRuns;
       if (details.failed) {
         const example = details.counterexample ?? [];
@@ -434,11 +497,12 @@ function runWorker({ seconds, seed, progress, current }: WorkerInput): void {
     }
     round++;
   }
-  parentPort!.postMessage({ kind: "done", runs, rounds: round } satisfies WorkerReport);
+  parentPort!.postMessage({ kind: "done", runs, rounds: round, slowest, peakHeap } satisfies WorkerReport);
 }
 
 function main(): void {
-  const args = process.argv.slice(2);
+  const hostileOnly = process.argv.includes("--hostile");
+  const args = process.argv.slice(2).filter((a) => a !== "--hostile");
   const seconds = args[0] === undefined ? 60 : Number(args[0]);
   if (!Number.isFinite(seconds) || seconds <= 0) {
     console.error("usage: node --import tsx scripts/fuzz.ts [seconds=60] [seed]");
@@ -454,18 +518,22 @@ function main(): void {
   // Node 20 does not carry --import tsx into workers: register it in the worker first.
   const worker = new Worker(`import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(self)}); });`, {
     eval: true,
-    workerData: { fuzzWorker: true, seconds, seed, progress, current } satisfies WorkerInput,
+    workerData: { fuzzWorker: true, seconds, seed, hostileOnly, progress, current } satisfies WorkerInput,
   });
   const started = Date.now();
   const beat = new Int32Array(progress);
   let lastBeat = -1;
   let lastChange = Date.now();
   let finished = false;
+  // Peak resident memory of the whole process (the worker included), sampled every 100 ms.
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
 
   const finish = (code: number, line: string) => {
     if (finished) return;
     finished = true;
     clearInterval(watchdog);
+    clearInterval(sampler);
     console.log(line);
     void worker.terminate().finally(() => process.exit(code));
   };
@@ -493,6 +561,10 @@ function main(): void {
       const per = Object.entries(report.runs)
         .map(([k, v]) => `${k} ${v}`)
         .join(", ");
+      const mib = (n: number) => (n / 1048576).toFixed(1);
+      const s = report.slowest;
+      console.log(`fuzz: slowest input: ${s.property} ${s.ms.toFixed(1)} ms, ${s.bytes} bytes, starting ${s.hexStart}`);
+      console.log(`fuzz: peak memory: ${mib(peakRss)} MiB resident (process), ${mib(report.peakHeap)} MiB heap + array buffers (fuzzing thread)`);
       finish(0, `fuzz: OK ${total} runs in ${elapsed} s (${per}), seed ${seed}`);
     } else {
       console.log(`fuzz: property ${report.property} failed (seed ${report.seed}, path ${report.path})`);

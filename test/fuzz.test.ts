@@ -92,4 +92,15 @@ describe("fuzz (short run)", () => {
   it("(4) jelly-shaped expressions raise only JellyError or InsecureJelly", () => {
     fc.assert(properties.sexp, params(3000));
   });
+
+  // Reference doubling, long runs of one character in every text field: refused or accepted and
+  // rendered, counted and converted, each input within SLOW_MS (2 s, generous for a loaded machine).
+  it("(5) hostile structures are refused or walked in bounded time", () => {
+    fc.assert(properties.hostile, params(150));
+  });
+
+  // Headers announcing 320-640 KiB strings and lists, with up to 100 bytes of body, on 200 decoders.
+  it("(6) huge announced sizes reserve memory for the bytes received, not the headers", () => {
+    fc.assert(properties.announced, params(20));
+  });
 });

@@ -7,6 +7,8 @@ import { tryDecodeUtf8 } from "./text.ts";
 import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, PyUnicode, Tuple, Unpersistable } from "./types.ts";
 
 const ELLIPSIS = "...";
+// Deeper containers are written as "..." (a raw banana expression can nest 200,000 deep).
+const MAX_NESTING = 100;
 
 function isPlainDict(x: object): boolean {
   const proto = Object.getPrototypeOf(x);
@@ -36,6 +38,7 @@ class Renderer {
   private readonly parts: string[] = [];
   private left: number;
   private readonly seen = new Set<object>();
+  private depth = 0;
 
   constructor(max: number) {
     this.left = max;
@@ -92,7 +95,17 @@ class Renderer {
     if (v instanceof Unpersistable) return this.emit(typeof v.reason === "string" ? `Unpersistable(${textRepr(v.reason, this.left)})` : `Unpersistable(${bytesRepr(v.reason, this.left)})`);
     if (v instanceof Date) return this.emit(Number.isNaN(v.getTime()) ? "Invalid Date" : v.toISOString());
     if (this.seen.has(v)) return this.emit(`<repeated ${kindOf(v)}>`);
+    if (this.depth >= MAX_NESTING) return this.emit(ELLIPSIS);
     this.seen.add(v);
+    this.depth++;
+    try {
+      this.container(v);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private container(v: object): void {
     if (Array.isArray(v)) {
       const tuple = v instanceof Tuple;
       this.emit(tuple ? "(" : "[");
@@ -193,37 +206,37 @@ export function valueText(value: unknown, allowance?: number | MessageBudget): s
 
 /**
  * How many nodes `value` has walked as a tree (each shared object counted every time it is
- * reached), or `limit + 1` as soon as it has more: it costs at most `limit` steps. A reference
- * back to an object that contains it (a cycle) counts once and is not followed. For code that
- * cannot follow sharing (schema validation, copying) before it walks a received value.
+ * reached), or `limit + 1` when it has more. Sizes are computed once per object and added up
+ * (saturating), so this costs one step per distinct object, whatever the tree expands to. A
+ * reference back to an object that contains it (a cycle) counts once and is not followed. For
+ * code that cannot follow sharing (schema validation, copying) before it walks a received value.
  */
 export function treeSize(value: unknown, limit: number = DEFAULT_JELLY_BUDGET.maxMessageNodes): number {
-  let count = 0;
+  const known = new Map<object, number>();
   const onPath = new Set<object>();
-  const visit = (v: unknown): boolean => {
-    if (++count > limit) return true;
-    if (typeof v !== "object" || v === null || onPath.has(v)) return false;
-    let children: Iterable<unknown> | null = null;
-    if (Array.isArray(v)) children = v;
-    else if (v instanceof Map) {
-      onPath.add(v);
-      try {
-        for (const [k, x] of v) if (visit(k) || visit(x)) return true;
-      } finally {
-        onPath.delete(v);
-      }
-      return false;
-    } else if (v instanceof Set) children = v;
-    else if (v instanceof PyInstance) children = [v.state];
-    else if (isPlainDict(v)) children = Object.values(v);
-    if (children === null) return false;
-    onPath.add(v);
-    try {
-      for (const x of children) if (visit(x)) return true;
-    } finally {
-      onPath.delete(v);
-    }
-    return false;
+  const over = limit + 1;
+  const add = (total: number, v: unknown): number => {
+    const t = total + size(v);
+    return t > over ? over : t;
   };
-  return visit(value) ? limit + 1 : count;
+  const size = (v: unknown): number => {
+    if (typeof v !== "object" || v === null) return 1;
+    const done = known.get(v);
+    if (done !== undefined) return done;
+    if (onPath.has(v)) return 1;
+    let total = 1;
+    onPath.add(v);
+    if (Array.isArray(v) || v instanceof Set) {
+      for (const x of v) if ((total = add(total, x)) === over) break;
+    } else if (v instanceof Map) {
+      for (const [k, x] of v) if ((total = add(add(total, k), x)) === over) break;
+    } else if (v instanceof PyInstance) total = add(total, v.state);
+    else if (isPlainDict(v)) {
+      for (const k of Object.keys(v)) if ((total = add(total, (v as Record<string, unknown>)[k])) === over) break;
+    }
+    onPath.delete(v);
+    known.set(v, total);
+    return total;
+  };
+  return size(value);
 }

@@ -120,7 +120,7 @@ export class Unjellier implements UnjellyContext {
   /** The "bytes" string mode: unicode arrives as PyUnicode (lossless round trip). */
   private readonly unicodeBoxed: boolean;
   private readonly maxDepth: number;
-  /** This message's budget: handlers that make text from received values read `budget.maxText`. */
+  /** This message's budget: registry handlers charge their walks and the text they make to it. */
   readonly budget: MessageBudget;
   // These four are made on first use: a PB call unjellies two small expressions that seldom need them.
   private refsMap: Map<number, unknown> | null = null;

@@ -166,14 +166,18 @@ function keyText(k: unknown): string {
   return valueText(k);
 }
 
+/** Nodes of the message budget one state entry copied into an object is charged as. */
+const COPY_ENTRY_COST = 8;
+
 /** Sets `state`'s entries as own properties; keys like __proto__ stay plain data. */
 export function assignState(target: object, state: unknown): void {
   const entries: Iterable<[unknown, unknown]> =
     state instanceof Map ? state.entries() : state && typeof state === "object" ? Object.entries(state) : [];
   // Copies made while a message is received may share one state: each copy's entries are paid
   // for from that message's node budget, so many copies of a big state cannot multiply the work.
+  // A property definition costs several times what unjellying a node does: charged as such.
   const budget = activeBudget();
-  if (budget !== null) budget.charge(state instanceof Map ? state.size : Array.isArray(entries) ? entries.length : 0);
+  if (budget !== null) budget.charge(COPY_ENTRY_COST * (state instanceof Map ? state.size : Array.isArray(entries) ? entries.length : 0));
   for (const [k, v] of entries) {
     Object.defineProperty(target, keyText(k), { value: v, writable: true, enumerable: true, configurable: true });
   }

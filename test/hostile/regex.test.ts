@@ -73,10 +73,11 @@ describe("a broker receiving a call", () => {
     });
     const { max, count } = await good.stop();
     peer.close();
-    expect(replies.every((r) => r === "error")).toBe(true);
-    expect(ms).toBeLessThan(bombs().length * REPLY_MS);
     expect(count).toBeGreaterThan(0);
     expect(max).toBeLessThan(PING_MS);
+    expect(ms).toBeLessThan(5 * REPLY_MS);
+    // All refused, even "\t\n\v\f\r " * 10,000 + "1 2 3" (a valid date with 60 KB of padding).
+    expect(replies.every((r) => r === "error")).toBe(true);
     expect(memoryAfterGC() - before).toBeLessThan(32 * MiB);
   });
 });

@@ -149,8 +149,10 @@ export function call(id: number, method: string, ...args: Sexp[]): Uint8Array {
  * A malicious PB server: negotiates, then answers every call with `reply(requestId)` (the whole
  * expression to send). Returns its port.
  */
-export async function maliciousServer(reply: (id: number) => Uint8Array): Promise<{ port: number; close(): Promise<void> }> {
+export async function maliciousServer(reply: (id: number) => Uint8Array): Promise<{ port: number; close(): Promise<void>; replies(): number; bytesWritten(): number }> {
   const sockets = new Set<net.Socket>();
+  let replies = 0;
+  let written = 0;
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -163,7 +165,12 @@ export async function maliciousServer(reply: (id: number) => Uint8Array): Promis
         socket.write(pbBytes(["version", 6]));
         return;
       }
-      if (Array.isArray(item) && item[0] === "message") socket.write(reply(item[1] as number));
+      if (Array.isArray(item) && item[0] === "message") {
+        const bytes = reply(item[1] as number);
+        written += bytes.length;
+        replies++;
+        socket.write(bytes);
+      }
     });
     socket.on("data", (d) => {
       try {
@@ -172,11 +179,16 @@ export async function maliciousServer(reply: (id: number) => Uint8Array): Promis
         socket.destroy();
       }
     });
-    socket.write(encode(["pb", "none"], { dialect: null }));
+    const offer = encode(["pb", "none"], { dialect: null });
+    written += offer.length + pbBytes(["version", 6]).length;
+    socket.write(offer);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     port: (server.address() as net.AddressInfo).port,
+    replies: () => replies,
+    /** Every byte written to every connection so far. */
+    bytesWritten: () => written,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
@@ -199,6 +211,13 @@ export function memoryAfterGC(): number {
   gc();
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
+}
+
+/** Array buffers still referenced, in bytes, after a full collection. */
+export function arrayBuffersAfterGC(): number {
+  gc();
+  gc();
+  return process.memoryUsage().arrayBuffers;
 }
 
 export const MiB = 1024 * 1024;
