@@ -3,7 +3,7 @@
 // replay columns for scenarios with a recording. run.ts is the command line around it; the
 // vitest test calls it directly.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { TsClientRunner, tcpConnection, type StepResult } from "./client.ts";
 import { compareRun } from "./compare.ts";
 import { CaptureProxy } from "./proxy.ts";
@@ -87,6 +87,8 @@ export interface Report {
   python: PythonInfo | null;
   options: { scenario?: string; family?: string; pairings: Pairing[]; replay: boolean };
   columns: Column[];
+  /** What ran in each column: which side is twisted-pb, which Twisted and Python, which recordings. */
+  columnPeers: Partial<Record<Column, string>>;
   rows: Row[];
   summary: { pass: number; fail: number; skip: number; known: number };
   /** The nondeterministic fields the replay columns handle by name. */
@@ -97,6 +99,7 @@ export const NAMED_FIELDS = [
   "login challenge: 16 random bytes in Twisted; recordings are made with a fixed one, our replayed server is given the recording's own, our replayed client answers the recorded one itself",
   "Failure.count: Twisted's process-global failure counter inside CopyableFailure state; set to 0 on both sides before comparing",
   "writes after the first close: never delivered to the other side; not compared",
+  "CopyableFailure key order: Twisted 24.7 and 24.10 each write their own (fixtures/versions DIFFERENCES.md section 3); against their recordings the keys are compared in sorted order",
 ];
 
 export interface MatrixOptions {
@@ -139,7 +142,7 @@ export function applyKnown(sc: Scenario, column: Column, cell: Cell, twisted: st
 }
 
 /** A difference declared for some Twisted versions (prefixes of the version, e.g. "24.7") or for all. */
-function knownFor(versions: readonly string[] | undefined, twisted: string | null): boolean {
+export function knownFor(versions: readonly string[] | undefined, twisted: string | null): boolean {
   if (!versions) return true;
   return twisted !== null && versions.some((v) => twisted === v || twisted.startsWith(`${v}.`));
 }
@@ -264,6 +267,22 @@ function trafficFile(dir: string, sc: Scenario, pairing: string, run: LiveRun, p
   return file;
 }
 
+function describeColumns(columns: readonly Column[], python: PythonInfo | null, dir: string): Partial<Record<Column, string>> {
+  const tw = python ? `Twisted ${python.twisted} on Python ${python.version}${python.variant ? ` (${python.variant})` : ""}` : "Twisted (none)";
+  const side = (s: string) => (s === "ts" ? "twisted-pb" : tw);
+  const out: Partial<Record<Column, string>> = {};
+  const rec = relative(REPO_ROOT, dir);
+  for (const c of columns) {
+    if (c === "replay-client") out[c] = `twisted-pb client against the server side of the recordings in ${rec}/`;
+    else if (c === "replay-server") out[c] = `twisted-pb server against the client side of the recordings in ${rec}/`;
+    else {
+      const [client, server] = c.split("-");
+      out[c] = `client: ${side(client)}; server: ${side(server)}`;
+    }
+  }
+  return out;
+}
+
 /** Runs the matrix and returns the report (the caller prints and writes it). */
 export async function runMatrix(o: MatrixOptions): Promise<Report> {
   const started = new Date();
@@ -302,6 +321,7 @@ export async function runMatrix(o: MatrixOptions): Promise<Report> {
     python: o.python,
     options: { pairings, replay },
     columns,
+    columnPeers: describeColumns(columns, o.python, dir),
     rows,
     summary,
     namedFields: NAMED_FIELDS,
