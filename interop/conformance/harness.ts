@@ -3,11 +3,11 @@
 // replay columns for scenarios with a recording. run.ts is the command line around it; the
 // vitest test calls it directly.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { TsClientRunner, tcpConnection, type StepResult } from "./client.ts";
 import { compareRun } from "./compare.ts";
 import { CaptureProxy } from "./proxy.ts";
-import { PyClient, startPyService, type PyService } from "./pyproc.ts";
+import { PyClient, startPyService, type PythonLike, type PyService } from "./pyproc.ts";
 import { recordingTraffic, replayClient, replayServer, scenarioSha256, splitEvents, type Recording } from "./replay.ts";
 import { REPO_ROOT, type Scenario } from "./scenario.ts";
 import { startTsService, type TsService } from "./service.ts";
@@ -28,7 +28,21 @@ export const COLUMN_TITLES: Record<Column, string> = {
   "replay-server": "replay ts-server",
 };
 
-export const FIXTURE_DIR = join(REPO_ROOT, "fixtures", "conformance");
+/** Recordings per Twisted version: fixtures/conformance/<variant>/ (variants of ../shared/legacy-twisted). */
+export const FIXTURE_ROOT = join(REPO_ROOT, "fixtures", "conformance");
+/** The reference recordings: Debian's Twisted 22.4. */
+export const FIXTURE_DIR = join(FIXTURE_ROOT, "debian-22.4");
+
+/**
+ * The recordings folder for a Twisted version: its variant's name (py2-20.3.0, debian-22.4,
+ * py3-24.7.0...), from the variant when known, else from the versions of Twisted and Python.
+ */
+export function fixtureDirFor(python: { twisted: string; version: string; variant?: string }): string {
+  if (python.variant && /^[a-z0-9][a-z0-9.-]*$/i.test(python.variant)) return join(FIXTURE_ROOT, python.variant);
+  const twisted = python.twisted.replace(/\.(rc\d+)$/, "$1");
+  if (twisted === "22.4.0") return FIXTURE_DIR;
+  return join(FIXTURE_ROOT, `${python.version.startsWith("2.") ? "py2" : "py3"}-${twisted}`);
+}
 /** Every recording's login challenge: md5("twisted-pb conformance"). */
 export const RECORDING_CHALLENGE = "a8f549412a4926d9f417b158376d8a2c";
 
@@ -52,14 +66,29 @@ export interface Row {
   cells: Partial<Record<Column, Cell>>;
 }
 
+/** The Python with Twisted the py columns run: which Twisted and Python, and how it is started. */
+export interface PythonInfo {
+  path: string;
+  version: string;
+  twisted: string;
+  /** A launcher (command, arguments, environment) when the Python is not a plain path. */
+  launcher?: PythonLike;
+  /** The ../shared/legacy-twisted variant, when chosen by --twisted. */
+  variant?: string;
+}
+
+const launch = (p: PythonInfo): PythonLike => p.launcher ?? p.path;
+
 export interface Report {
   tool: "twisted-pb conformance";
   startedAt: string;
   durationMs: number;
   node: string;
-  python: { path: string; version: string; twisted: string } | null;
+  python: PythonInfo | null;
   options: { scenario?: string; family?: string; pairings: Pairing[]; replay: boolean };
   columns: Column[];
+  /** What ran in each column: which side is twisted-pb, which Twisted and Python, which recordings. */
+  columnPeers: Partial<Record<Column, string>>;
   rows: Row[];
   summary: { pass: number; fail: number; skip: number; known: number };
   /** The nondeterministic fields the replay columns handle by name. */
@@ -70,6 +99,7 @@ export const NAMED_FIELDS = [
   "login challenge: 16 random bytes in Twisted; recordings are made with a fixed one, our replayed server is given the recording's own, our replayed client answers the recorded one itself",
   "Failure.count: Twisted's process-global failure counter inside CopyableFailure state; set to 0 on both sides before comparing",
   "writes after the first close: never delivered to the other side; not compared",
+  "CopyableFailure key order: Twisted 24.7 and 24.10 each write their own (fixtures/versions DIFFERENCES.md section 3); against their recordings the keys are compared in sorted order",
 ];
 
 export interface MatrixOptions {
@@ -77,7 +107,7 @@ export interface MatrixOptions {
   pairings?: readonly Pairing[];
   /** Run the replay columns for scenarios that have a recording (default true). */
   replay?: boolean;
-  python: { path: string; version: string; twisted: string } | null;
+  python: PythonInfo | null;
   /** Write the capture of failing runs here (fixtures/sessions shape, with t). */
   keepTraffic?: string | null;
   timeoutMs?: number;
@@ -101,8 +131,8 @@ const withTimeout = <T>(p: Promise<T>, ms: number, onTimeout: () => void): Promi
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Applies the scenario's declared known differences to one cell. */
-export function applyKnown(sc: Scenario, column: Column, cell: Cell): Cell {
-  const k = sc.knownDifferences?.find((d) => (d.columns as readonly string[]).includes(column));
+export function applyKnown(sc: Scenario, column: Column, cell: Cell, twisted: string | null = null): Cell {
+  const k = sc.knownDifferences?.find((d) => (d.columns as readonly string[]).includes(column) && knownFor(d.twisted, twisted));
   if (!k) return cell;
   if (cell.status === "fail") return { ...cell, status: "known", why: k.why };
   if (cell.status === "pass") {
@@ -111,14 +141,20 @@ export function applyKnown(sc: Scenario, column: Column, cell: Cell): Cell {
   return cell;
 }
 
+/** A difference declared for some Twisted versions (prefixes of the version, e.g. "24.7") or for all. */
+export function knownFor(versions: readonly string[] | undefined, twisted: string | null): boolean {
+  if (!versions) return true;
+  return twisted !== null && versions.some((v) => twisted === v || twisted.startsWith(`${v}.`));
+}
+
 export interface Peers {
   ts: TsService | null;
   py: PyService | null;
   pyClient: PyClient | null;
-  pythonPath: string | null;
+  pythonPath: PythonLike | null;
 }
 
-export async function startPeers(pairings: readonly Pairing[], pythonPath: string | null): Promise<Peers> {
+export async function startPeers(pairings: readonly Pairing[], pythonPath: PythonLike | null): Promise<Peers> {
   const needPyServer = pairings.some((p) => p.endsWith("-py"));
   const needPyClient = pairings.some((p) => p.startsWith("py-"));
   const needTs = pairings.some((p) => p.endsWith("-ts"));
@@ -231,6 +267,22 @@ function trafficFile(dir: string, sc: Scenario, pairing: string, run: LiveRun, p
   return file;
 }
 
+function describeColumns(columns: readonly Column[], python: PythonInfo | null, dir: string): Partial<Record<Column, string>> {
+  const tw = python ? `Twisted ${python.twisted} on Python ${python.version}${python.variant ? ` (${python.variant})` : ""}` : "Twisted (none)";
+  const side = (s: string) => (s === "ts" ? "twisted-pb" : tw);
+  const out: Partial<Record<Column, string>> = {};
+  const rec = relative(REPO_ROOT, dir);
+  for (const c of columns) {
+    if (c === "replay-client") out[c] = `twisted-pb client against the server side of the recordings in ${rec}/`;
+    else if (c === "replay-server") out[c] = `twisted-pb server against the client side of the recordings in ${rec}/`;
+    else {
+      const [client, server] = c.split("-");
+      out[c] = `client: ${side(client)}; server: ${side(server)}`;
+    }
+  }
+  return out;
+}
+
 /** Runs the matrix and returns the report (the caller prints and writes it). */
 export async function runMatrix(o: MatrixOptions): Promise<Report> {
   const started = new Date();
@@ -241,17 +293,18 @@ export async function runMatrix(o: MatrixOptions): Promise<Report> {
   const dir = o.fixtureDir ?? FIXTURE_DIR;
   const columns: Column[] = [...pairings, ...(replay ? REPLAYS : [])];
   const rows: Row[] = [];
-  const peers = await startPeers(pairings, o.python?.path ?? null);
+  const peers = await startPeers(pairings, o.python ? launch(o.python) : null);
+  const twisted = o.python?.twisted ?? null;
   try {
     for (const [index, sc] of o.scenarios.entries()) {
       const row: Row = { name: sc.name, family: sc.family, title: sc.title, server: sc.server, cells: {} };
       for (const pairing of pairings) {
         const run = await runLive(sc, pairing, peers, timeoutMs);
-        const cell = applyKnown(sc, pairing, run.cell);
+        const cell = applyKnown(sc, pairing, run.cell, twisted);
         if (cell.status !== "pass" && o.keepTraffic) cell.traffic = trafficFile(o.keepTraffic, sc, pairing, { ...run, cell }, peers);
         row.cells[pairing] = cell;
       }
-      if (replay) for (const which of REPLAYS) row.cells[which] = applyKnown(sc, which, await runReplay(sc, which, dir));
+      if (replay) for (const which of REPLAYS) row.cells[which] = applyKnown(sc, which, await runReplay(sc, which, dir), twisted);
       rows.push(row);
       o.onProgress?.(row, index, o.scenarios.length);
     }
@@ -268,6 +321,7 @@ export async function runMatrix(o: MatrixOptions): Promise<Report> {
     python: o.python,
     options: { pairings, replay },
     columns,
+    columnPeers: describeColumns(columns, o.python, dir),
     rows,
     summary,
     namedFields: NAMED_FIELDS,
@@ -285,9 +339,9 @@ export interface RecordResult {
 }
 
 /** One py-py run with fresh Twisted processes, a fixed challenge and PYTHONHASHSEED=0. */
-async function recordOnce(sc: Scenario, python: { path: string }): Promise<{ run: LiveRun; py: PyService }> {
-  const [py, pyClient] = await Promise.all([startPyService(python.path, { challenge: RECORDING_CHALLENGE }), PyClient.start(python.path)]);
-  const peers: Peers = { ts: null, py, pyClient, pythonPath: python.path };
+async function recordOnce(sc: Scenario, python: PythonInfo): Promise<{ run: LiveRun; py: PyService }> {
+  const [py, pyClient] = await Promise.all([startPyService(launch(python), { challenge: RECORDING_CHALLENGE }), PyClient.start(launch(python))]);
+  const peers: Peers = { ts: null, py, pyClient, pythonPath: launch(python) };
   try {
     return { run: await runLive(sc, "py-py", peers, 20_000), py };
   } finally {
@@ -304,7 +358,7 @@ async function recordOnce(sc: Scenario, python: { path: string }): Promise<{ run
  */
 export async function recordScenarios(
   scenarios: Scenario[],
-  python: { path: string; version: string; twisted: string },
+  python: PythonInfo,
   onProgress?: (r: RecordResult, i: number, total: number) => void,
   dir = FIXTURE_DIR,
 ): Promise<RecordResult[]> {

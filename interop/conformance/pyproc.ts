@@ -128,10 +128,17 @@ export class PyProcess {
   }
 }
 
-function spawnPython(python: string, name: string, script: string, env: Record<string, string> = {}): PyProcess {
-  const child = spawn(python, ["-u", join(CONFORMANCE_DIR, script)], {
+/**
+ * A Python that can import Twisted: a path, or a launcher (a command with arguments put before the
+ * script, and environment), such as one Twisted version of ../shared/legacy-twisted.
+ */
+export type PythonLike = string | { command: string; args: string[]; env: Record<string, string> };
+
+function spawnPython(python: PythonLike, name: string, script: string, env: Record<string, string> = {}): PyProcess {
+  const launcher = typeof python === "string" ? { command: python, args: [], env: {} } : python;
+  const child = spawn(launcher.command, [...launcher.args, "-u", join(CONFORMANCE_DIR, script)], {
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1", PYTHONHASHSEED: "0", ...env },
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1", PYTHONHASHSEED: "0", ...launcher.env, ...env },
   });
   return new PyProcess(name, child);
 }
@@ -145,7 +152,7 @@ export interface PyService {
 }
 
 /** Starts service.py; `challenge` (hex) fixes every login challenge (recording mode). */
-export async function startPyService(python: string, options: { challenge?: string } = {}): Promise<PyService> {
+export async function startPyService(python: PythonLike, options: { challenge?: string } = {}): Promise<PyService> {
   const env: Record<string, string> = options.challenge ? { CONFORMANCE_CHALLENGE: options.challenge } : {};
   const proc = spawnPython(python, "service.py", "service.py", env);
   try {
@@ -172,7 +179,7 @@ export class PyClient {
     readonly python: string,
   ) {}
 
-  static async start(python: string): Promise<PyClient> {
+  static async start(python: PythonLike): Promise<PyClient> {
     const proc = spawnPython(python, "client.py", "client.py");
     try {
       const l = await proc.waitFor((x) => x.event === "ready", 20_000, "ready line");

@@ -31,6 +31,8 @@ export function formatTable(report: Report): string {
   const out = [line(["scenario", ...cols.map((c) => COLUMN_TITLES[c])]), line(["-".repeat(w0), ...widths.map((w) => "-".repeat(w))])];
   for (const r of report.rows) out.push(line([`${r.family}/${r.name}`, ...cols.map((c) => cellText(r.cells[c]))]));
   const s = report.summary;
+  out.push("", "Columns:");
+  for (const c of cols) if (report.columnPeers?.[c]) out.push(`  ${COLUMN_TITLES[c].padEnd(w0 > 18 ? 18 : w0)} ${report.columnPeers[c]}`);
   out.push("");
   out.push(
     `${s.pass} passed, ${s.fail} failed, ${s.known} known differences, ${s.skip} skipped (${report.rows.length} scenarios x ${cols.length} columns) in ${(report.durationMs / 1000).toFixed(1)} s`,
@@ -91,6 +93,7 @@ details div{font:12px monospace;font-weight:normal;white-space:pre-wrap;max-widt
 <div class="summary"><b>${s.pass} passed, ${s.fail} failed, ${s.known} known differences, ${s.skip} skipped</b> &mdash; ${report.rows.length} scenarios, ${(report.durationMs / 1000).toFixed(1)} s,
 started ${esc(report.startedAt)}; Node ${esc(report.node)}${report.python ? `, Python ${esc(report.python.version)} (${esc(report.python.path)}) with Twisted ${esc(report.python.twisted)}` : ""}</div>
 <p>Columns: client&rarr;server pairings run live over 127.0.0.1 through a capture proxy (Py&rarr;Py is the control that proves the scenario right); the replay columns run one TypeScript role against Twisted's recorded traffic (fixtures/conformance) and compare bytes. <i>known</i>: a difference declared and explained in the scenario.</p>
+<ul>${cols.map((c) => (report.columnPeers?.[c] ? `<li><b>${esc(COLUMN_TITLES[c])}</b>: ${esc(report.columnPeers[c]!)}</li>` : "")).join("")}</ul>
 <table><thead><tr><th>scenario</th>${cols.map((c) => `<th>${esc(COLUMN_TITLES[c])}</th>`).join("")}</tr></thead>
 <tbody>
 ${rows}

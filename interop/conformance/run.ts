@@ -1,9 +1,11 @@
 // npm run conformance -- [options]: every scenario in every pairing of TypeScript and Twisted
 // peers, plus the byte-for-byte replays of Twisted's recorded traffic. See README-section.md.
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { probePython, requirePython } from "../find-python.mjs";
-import { PAIRINGS, REPLAYS, recordScenarios, runMatrix, type Pairing } from "./harness.ts";
+import { FIXTURE_DIR, PAIRINGS, REPLAYS, fixtureDirFor, recordScenarios, runMatrix, type Pairing, type PythonInfo } from "./harness.ts";
+import { TWISTED_VARIANTS, launcherFor, launcherFromCommand, probe } from "../twisted-versions.ts";
 import { killAllPython } from "./pyproc.ts";
 import { formatTable, progressLine, writeReport } from "./report.ts";
 import { FAMILY_ORDER, REPO_ROOT, loadScenarios, type Scenario } from "./scenario.ts";
@@ -13,10 +15,16 @@ const USAGE = `usage: npm run conformance -- [options]
   --scenario NAME   run only this scenario (repeatable, or comma-separated)
   --family F        run only this family (repeatable: ${FAMILY_ORDER.join(", ")})
   --pairing P       run only this client-server pairing (repeatable: ${PAIRINGS.join(", ")})
-  --python PATH     the Python with Twisted to use (default: $TWISTED_PB_PYTHON, /usr/bin/python3, python3)
+  --twisted V       the Twisted version for the py columns: ${TWISTED_VARIANTS.join(", ")}
+                    (../shared/legacy-twisted, set up in $LEGACY_TWISTED or ~/.cache/twisted-legacy);
+                    replays use fixtures/conformance/V/ and V's own known differences apply
+  --python CMD      the Python with Twisted to use: a path, or a launcher command such as
+                    "../shared/legacy-twisted/run.sh py2-20.3.0" (default: $TWISTED_PB_PYTHON,
+                    /usr/bin/python3, python3)
   --keep-traffic    write the captured traffic of failing runs to <report>/traffic/
   --no-replay       skip the replay columns
-  --record          record Twisted's traffic (py-py) of the selected scenarios into fixtures/conformance/
+  --record          record Twisted's traffic (py-py) of the selected scenarios into
+                    fixtures/conformance/<version>/ (the version --twisted or --python gives)
   --report DIR      where report.json and report.html go (default reports/conformance)
   --timeout MS      per run (default 20000)
   --list            list the scenarios and exit
@@ -29,6 +37,7 @@ async function main(): Promise<number> {
       family: { type: "string", multiple: true },
       pairing: { type: "string", multiple: true },
       python: { type: "string" },
+      twisted: { type: "string" },
       "keep-traffic": { type: "boolean", default: false },
       "no-replay": { type: "boolean", default: false },
       record: { type: "boolean", default: false },
@@ -59,9 +68,21 @@ async function main(): Promise<number> {
   const pairings = split(values.pairing) as Pairing[];
   for (const p of pairings) if (!(PAIRINGS as readonly string[]).includes(p)) throw new Error(`unknown pairing ${p}; pairings: ${PAIRINGS.join(", ")}`);
 
-  let python: { path: string; version: string; twisted: string } | null = null;
+  let python: PythonInfo | null = null;
   const needPython = values.record || !pairings.length || pairings.some((p) => p.includes("py"));
-  if (values.python) {
+  if (values.twisted && values.python) throw new Error("give --twisted or --python, not both");
+  if (values.twisted) {
+    const l = launcherFor(values.twisted);
+    if ("missing" in l) throw new Error(`Twisted ${values.twisted} is not available here: ${l.missing}`);
+    const found = probe(l);
+    if (!found) throw new Error(`Twisted ${values.twisted}: ${l.command} cannot import twisted`);
+    python = { path: `${l.command} (${values.twisted})`, version: found.python!, twisted: found.twisted!, launcher: l, variant: values.twisted };
+  } else if (values.python && /\s/.test(values.python.trim())) {
+    const l = launcherFromCommand(values.python);
+    const found = probe(l);
+    if (!found) throw new Error(`${values.python} cannot import twisted`);
+    python = { path: values.python.trim(), version: found.python!, twisted: found.twisted!, launcher: l };
+  } else if (values.python) {
     const found = probePython(values.python);
     if (!found) throw new Error(`${values.python} cannot import twisted`);
     python = { path: found.path, version: found.pythonVersion, twisted: found.twistedVersion };
@@ -74,21 +95,22 @@ async function main(): Promise<number> {
   return matrix(scenarios, pairings.length ? pairings : [...PAIRINGS], python, values, { names, families });
 }
 
-async function record(scenarios: Scenario[], python: { path: string; version: string; twisted: string }): Promise<number> {
-  console.log(`recording ${scenarios.length} scenario(s) between Twisted ${python.twisted} peers (Python ${python.version}, ${python.path})`);
+async function record(scenarios: Scenario[], python: PythonInfo): Promise<number> {
+  const dir = fixtureDirFor(python);
+  console.log(`recording ${scenarios.length} scenario(s) between Twisted ${python.twisted} peers (Python ${python.version}, ${python.path}) into ${relative(REPO_ROOT, dir)}/`);
   const results = await recordScenarios(scenarios, python, (r, i, total) => {
     const head = `[${String(i + 1).padStart(String(total).length)}/${total}] ${r.name.padEnd(30)}`;
     console.log(r.ok ? `${head} recorded ${r.items} items` : `${head} NOT recorded: ${r.firstDifference}`);
-  });
+  }, dir);
   const bad = results.filter((r) => !r.ok);
-  console.log(`${results.length - bad.length} recorded, ${bad.length} not recorded (fixtures/conformance/)`);
+  console.log(`${results.length - bad.length} recorded, ${bad.length} not recorded (${relative(REPO_ROOT, dir)}/)`);
   return bad.length ? 1 : 0;
 }
 
 async function matrix(
   scenarios: Scenario[],
   pairings: Pairing[],
-  python: { path: string; version: string; twisted: string } | null,
+  python: PythonInfo | null,
   values: { "keep-traffic"?: boolean; "no-replay"?: boolean; report?: string; timeout?: string },
   filters: { names: string[]; families: string[] },
 ): Promise<number> {
@@ -99,6 +121,8 @@ async function matrix(
     `conformance: ${scenarios.length} scenario(s) x ${pairings.join(", ")}${replay ? " + replays" : ""}` +
       (python ? `; Twisted ${python.twisted} on Python ${python.version} (${python.path})` : ""),
   );
+  const fixtureDir = python ? fixtureDirFor(python) : FIXTURE_DIR;
+  if (replay) console.log(`replays: recordings of ${relative(REPO_ROOT, fixtureDir)}/${existsSync(fixtureDir) ? "" : " (none for this version: replay cells are skipped; record them with --record)"}`);
   const report = await runMatrix({
     scenarios,
     pairings,
@@ -106,6 +130,7 @@ async function matrix(
     python,
     keepTraffic: values["keep-traffic"] ? join(reportDir, "traffic") : null,
     timeoutMs: Number(values.timeout),
+    fixtureDir,
     onProgress: (row, i, total) => console.log(progressLine(row, i, total, columns)),
   });
   if (filters.names.length) report.options.scenario = filters.names.join(",");

@@ -85,8 +85,11 @@ export const Step = z.discriminatedUnion("op", [
 ]);
 export type Step = z.infer<typeof Step>;
 
-/** Columns a known difference may be declared for (never py-py: that is the control). */
-export const DIFFERENCE_COLUMNS = ["ts-ts", "ts-py", "py-ts", "replay-client", "replay-server"] as const;
+/**
+ * Columns a known difference may be declared for. py-py (the control) only for a difference of
+ * one Twisted version's own (`twisted` given): that version fails between two Twisted peers too.
+ */
+export const DIFFERENCE_COLUMNS = ["ts-ts", "ts-py", "py-ts", "py-py", "replay-client", "replay-server"] as const;
 
 /**
  * A difference between twisted-pb and Twisted that is known and explained: in these columns the
@@ -97,8 +100,11 @@ export const KnownDifference = z
   .object({
     columns: z.array(z.enum(DIFFERENCE_COLUMNS)).min(1),
     why: z.string(),
+    /** Only with these Twisted versions (a version or its prefix: "24.7.0", "24.7"); every version when absent. */
+    twisted: z.array(z.string()).min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((d) => !d.columns.includes("py-py") || d.twisted !== undefined, { message: "py-py is the control: a known difference there must name the Twisted versions it is theirs" });
 export type KnownDifference = z.infer<typeof KnownDifference>;
 
 export const Scenario = z

@@ -117,7 +117,7 @@ export function failureCountPair(item: Sexp): Sexp[] | null {
  * peer. In an `error` message carrying a CopyableFailure the count is set to 0; nothing else is
  * touched. Returns the item unchanged (and masked false) when there is no such count.
  */
-export function maskFailureCount(hex: string): { hex: string; masked: boolean } {
+export function maskFailureCount(hex: string, sortKeys = false): { hex: string; masked: boolean } {
   let items: Sexp[];
   try {
     items = decode(new Uint8Array(Buffer.from(hex, "hex")), { dialect: "pb" });
@@ -130,6 +130,12 @@ export function maskFailureCount(hex: string): { hex: string; masked: boolean } 
   const pair = failureCountPair(items[0]);
   if (!pair || typeof pair[1] !== "number") return { hex, masked: false };
   pair[1] = 0;
+  if (sortKeys) {
+    const state = ((items[0] as Sexp[])[2] as Sexp[])[1] as Sexp[];
+    const pairs = state.slice(1) as Sexp[][];
+    pairs.sort((a, b) => (text(a[0]) ?? "").localeCompare(text(b[0]) ?? ""));
+    state.splice(1, pairs.length, ...pairs);
+  }
   return { hex: hexOf(encode(items[0], { dialect: "pb" })), masked: true };
 }
 

@@ -301,7 +301,7 @@ export abstract class BrokerCore implements BrokerAPI {
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {
-      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, strings: this.peer.strings, maxDepth: this.limits.maxDepth, budget }).unjellyFull(sexp);
+      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, strings: this.peer.strings, bytesAsText: this.peer.strings === "bytes", maxDepth: this.limits.maxDepth, budget }).unjellyFull(sexp);
     } finally {
       this.unserializingPerspective = saved;
     }

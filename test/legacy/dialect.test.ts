@@ -98,6 +98,9 @@ class Svc extends Referenceable {
   remote_greet() {
     return "hello";
   }
+  remote_named(x: unknown) {
+    return x;
+  }
   remote_fail() {
     throw new RangeError("bad value");
   }
@@ -166,6 +169,23 @@ describe("the string mode belongs to the connection", () => {
       const missing = (await svc.callRemote("nope").catch((e: unknown) => e)) as CopiedFailure;
       expect(missing.parents[0]).toBe("twisted.spread.flavors.NoSuchMethod");
       expect(missing.parents).toContain("exceptions.AttributeError");
+    } finally {
+      p.close();
+    }
+  });
+});
+
+describe("values: js with a Python 2 peer", () => {
+  it("native str arrives as a JS string and goes back as a byte string; unicode kwargs keys are still keys", async () => {
+    const root = new SvcRoot();
+    const p = await pair(root, { strings: "bytes", values: "js" }, { strings: "bytes" });
+    try {
+      const svc = (await p.client.remoteForName("root").callRemote("get")) as { callRemote(...a: unknown[]): Promise<unknown> };
+      // The client (Python 2 style) sends "hi" as a byte string; the js-mode server sees a JS string and echoes it as bytes.
+      expect(await svc.callRemote("echo", "hi")).toEqual([utf8("hi")]);
+      // A unicode keyword key (PyUnicode in this mode) still names a keyword argument.
+      const kw = new Map([[new PyUnicode("x") as unknown as string, 41]]);
+      expect(await svc.callRemote("named", kwargs(kw))).toBe(41);
     } finally {
       p.close();
     }

@@ -385,3 +385,36 @@ function asBytes(x: unknown): Uint8Array {
   if (x instanceof Uint8Array) return x;
   return utf8(String(x));
 }
+
+// The issue's case: one server, Python 2 clients and Twisted 24.7+ clients connected at once,
+// each served as it expects (a server fixed to one string mode broke the other kind).
+const present = TWISTED_VARIANTS.filter((v) => typeof launchers.get(v) !== "string");
+describe.skipIf(present.length < 2)(`one server, ${present.length} Twisted versions' clients at once (${present.join(", ")})`, () => {
+  const realm = new LRealm();
+  let ours: PBServer;
+  const clients: PyProcess[] = [];
+
+  beforeAll(async () => {
+    ours = await PBServer.listen({ host: HOST, port: 0 }, { root: new Portal(realm, [new InMemoryPasswordChecker({ alice: "secret" })]) });
+    const port = (ours.server.address() as { port: number }).port;
+    for (const v of present) clients.push(spawnWith(launchers.get(v) as TwistedLauncher, `${v} client`, PEER, ["client", "--port", String(port), "--timeout", "50"]));
+    await Promise.all(clients.map((c) => c.waitFor((e) => e.event === "done" || e.event === "error", 40_000, "the client's steps")));
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
+    await ours?.close(200);
+  });
+
+  it.each(present.map((v, i) => [v, i] as const))("%s: every step passes", (_v, i) => {
+    const steps = clients[i].eventsOf("step");
+    expect(steps.map((s) => s.name)).toEqual(CLIENT_STEPS);
+    for (const s of steps) expect(s.ok, `${String(s.name)}: ${JSON.stringify(s.detail)}`).toBe(true);
+  });
+
+  it("each connection settled on its own peer's Python", () => {
+    const pythons = realm.brokers.map((b) => b.peer.python).sort();
+    const expected = present.map((v) => ((launchers.get(v) as TwistedLauncher).python!.startsWith("2.") ? 2 : 3)).sort();
+    expect(pythons).toEqual(expected);
+  });
+});
