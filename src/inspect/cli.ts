@@ -1,5 +1,7 @@
 // The pb-inspect command line: `decode` (captured traffic) and `proxy` (live traffic).
-import { readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { isCaptureFile, type ConnectionFilter } from "./pcap/index.ts";
+import { pcapTranscript } from "./pcapdecode.ts";
 import { parseArgs } from "node:util";
 import { InputError, loadTraffic, type InputFormat } from "./capture.ts";
 import { transcript } from "./decode.ts";
@@ -142,8 +144,16 @@ function decodeCommand(args: string[], io: Io): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...common, dir: { type: "string" }, format: { type: "string" }, "from-start": { type: "boolean" } },
+    options: { ...common, dir: { type: "string" }, format: { type: "string" }, "from-start": { type: "boolean" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
   });
+  if (positionals.length === 1 && isPcapPath(positionals[0])) {
+    const filter = connectionFilter(values);
+    const color = !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env);
+    const lines = pcapTranscript(Uint8Array.from(readFileSync(positionals[0])), positionals[0], filter, { json: values.json, hex: values.hex, full: values.full, color });
+    io.stdout.write(lines.join("\n") + "\n");
+    return 0;
+  }
+  if (values.conn !== undefined || values.host !== undefined || values.port !== undefined) throw new UsageError("--conn, --host and --port select connections of a packet capture (pcap or pcapng)");
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError("decode needs one input (or two: C->S then S->C)");
   if (values.dir !== undefined && values.dir !== "c2s" && values.dir !== "s2c") throw new UsageError("--dir takes c2s or s2c");
   const formats = ["auto", "capture", "hex", "raw"];
@@ -158,6 +168,31 @@ function decodeCommand(args: string[], io: Io): number {
   });
   io.stdout.write(lines.join("\n") + "\n");
   return 0;
+}
+
+/** --conn N, --host H, --port P. */
+export function connectionFilter(values: { conn?: string; host?: string; port?: string }): ConnectionFilter {
+  const f: ConnectionFilter = {};
+  const num = (v: string, what: string) => {
+    if (!/^\d{1,9}$/.test(v)) throw new UsageError(`${what} takes a number, not ${v}`);
+    return Number(v);
+  };
+  if (values.conn !== undefined) f.conn = num(values.conn, "--conn");
+  if (values.port !== undefined) f.port = num(values.port, "--port");
+  if (values.host !== undefined) f.host = values.host.replace(/^\[|\]$/g, "");
+  return f;
+}
+
+function isPcapPath(path: string): boolean {
+  if (path === "-" || !existsSync(path) || statSync(path).isDirectory()) return false;
+  const fd = openSync(path, "r");
+  try {
+    const head = new Uint8Array(4);
+    const n = readSync(fd, head, 0, 4, 0);
+    return n === 4 && isCaptureFile(head);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function proxyCommand(args: string[], io: Io): Promise<number> {
