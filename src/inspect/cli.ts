@@ -1,6 +1,8 @@
 // The pb-inspect command line: `decode` (captured traffic) and `proxy` (live traffic).
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { isCaptureFile, type ConnectionFilter } from "./pcap/index.ts";
+import { isCaptureFile, matches, pcapTraffic, type ConnectionFilter } from "./pcap/index.ts";
+import { trafficItems } from "./items.ts";
+import { replay, ReplayConnectError, type ReplayTarget } from "./replay.ts";
 import { pcapTranscript } from "./pcapdecode.ts";
 import { parseArgs } from "node:util";
 import { InputError, loadTraffic, type InputFormat } from "./capture.ts";
@@ -118,6 +120,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
     if (command === "decode") return decodeCommand(rest, io);
     if (command === "proxy") return await proxyCommand(rest, io);
+    if (command === "replay") return await replayCommand(rest, io);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
@@ -192,6 +195,60 @@ function isPcapPath(path: string): boolean {
     return n === 4 && isCaptureFile(head);
   } finally {
     closeSync(fd);
+  }
+}
+
+async function replayCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { against: { type: "string" }, password: { type: "string" }, timeout: { type: "string" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("replay needs one capture (a pcap/pcapng file, a capture JSON or a proxy --save conn-N directory)");
+  if (!values.against) throw new UsageError("replay needs --against HOST:PORT (or --against unix:PATH)");
+  let target: ReplayTarget;
+  if (values.against.startsWith("unix:")) target = { path: values.against.slice(5) };
+  else {
+    try {
+      target = parseHostPort(values.against);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError("--timeout takes milliseconds");
+  const path = positionals[0];
+  let traffic;
+  let what = path;
+  if (isPcapPath(path)) {
+    const p = pcapTraffic(Uint8Array.from(readFileSync(path)), path);
+    const filter = connectionFilter(values);
+    const chosen = p.conversations.filter((c) => matches(c.conn, filter) && (c.pb || filter.conn !== undefined));
+    if (chosen.length === 0) throw new InputError(`${path}: no PB connection${filter.conn !== undefined || filter.host !== undefined || filter.port !== undefined ? " matches --conn/--host/--port" : ""}`);
+    if (chosen.length > 1) io.stderr.write(`pb-inspect: ${chosen.length} PB connections match; replaying connection ${chosen[0].conn.number} (--conn N to choose)\n`);
+    traffic = chosen[0].traffic;
+    what = `${path} connection ${chosen[0].conn.number}`;
+  } else {
+    if (values.conn !== undefined || values.host !== undefined || values.port !== undefined) throw new UsageError("--conn, --host and --port select connections of a packet capture");
+    traffic = loadTraffic([path]);
+  }
+  let items;
+  try {
+    items = trafficItems(traffic).items;
+  } catch (e) {
+    throw new InputError(`${path}: ${(e as Error).message}`);
+  }
+  if (!items.some((i) => i.dir === "c2s")) throw new InputError(`${path}: the client's side is not in this capture: nothing to replay`);
+  io.stdout.write(`# replay of ${what} against ${target.path ?? `${target.host}:${target.port}`}: ${items.filter((i) => i.dir === "c2s").length} client items, ${items.filter((i) => i.dir === "s2c").length} server items captured\n`);
+  try {
+    const r = await replay(items, { target, timeoutMs, ...(values.password !== undefined ? { password: values.password } : {}), out: (l) => io.stdout.write(l + "\n") });
+    return r.same ? 0 : 1;
+  } catch (e) {
+    if (e instanceof ReplayConnectError) {
+      io.stderr.write(`pb-inspect: cannot connect to ${values.against}: ${e.message}\n`);
+      return 3;
+    }
+    throw e;
   }
 }
 
