@@ -1,5 +1,8 @@
 // The pb-inspect command line: `decode` (captured traffic) and `proxy` (live traffic).
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { htmlPage } from "./html.ts";
+import { endpointText } from "./pcap/tcp.ts";
 import { isCaptureFile, matches, pcapTraffic, type ConnectionFilter } from "./pcap/index.ts";
 import { trafficItems } from "./items.ts";
 import { replay, ReplayConnectError, type ReplayTarget } from "./replay.ts";
@@ -147,8 +150,9 @@ function decodeCommand(args: string[], io: Io): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...common, dir: { type: "string" }, format: { type: "string" }, "from-start": { type: "boolean" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+    options: { ...common, dir: { type: "string" }, format: { type: "string" }, "from-start": { type: "boolean" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" }, html: { type: "string" } },
   });
+  if (values.html !== undefined) return htmlCommand(positionals, values, io);
   if (positionals.length === 1 && isPcapPath(positionals[0])) {
     const filter = connectionFilter(values);
     const color = !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env);
@@ -170,6 +174,30 @@ function decodeCommand(args: string[], io: Io): number {
     start: values["from-start"] ? "connection" : "auto",
   });
   io.stdout.write(lines.join("\n") + "\n");
+  return 0;
+}
+
+function htmlCommand(positionals: string[], values: { html?: string; conn?: string; host?: string; port?: string; dir?: string; format?: string }, io: Io): number {
+  const out = values.html!;
+  let page: string;
+  if (positionals.length === 1 && isPcapPath(positionals[0])) {
+    const path = positionals[0];
+    const p = pcapTraffic(Uint8Array.from(readFileSync(path)), path);
+    const filter = connectionFilter(values);
+    const chosen = p.conversations.filter((c) => matches(c.conn, filter) && (c.pb || filter.conn !== undefined));
+    const header = [...p.header];
+    if (chosen.length === 0) header.push("no PB connection selected");
+    page = htmlPage(
+      chosen.map((c) => ({ title: `connection ${c.conn.number}: client ${endpointText(c.conn.client)} → server ${endpointText(c.conn.server)}`, traffic: c.traffic })),
+      { title: `pb-inspect: ${basename(path)}`, header },
+    );
+  } else {
+    if (positionals.length < 1 || positionals.length > 2) throw new UsageError("decode needs one input (or two: C->S then S->C)");
+    const traffic = loadTraffic(positionals, { dir: values.dir as Dir | undefined, format: values.format as InputFormat | undefined, readStdin: io.readStdin });
+    page = htmlPage([{ title: positionals.join(" + "), traffic }], { title: `pb-inspect: ${positionals.map((p) => basename(p)).join(" + ")}` });
+  }
+  writeFileSync(out, page);
+  io.stderr.write(`pb-inspect: wrote ${out}\n`);
   return 0;
 }
 
