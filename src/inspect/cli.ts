@@ -10,7 +10,7 @@ import { pcapTranscript } from "./pcapdecode.ts";
 import { parseArgs } from "node:util";
 import { InputError, loadTraffic, type InputFormat } from "./capture.ts";
 import { transcript } from "./decode.ts";
-import { parseHostPort, startProxy } from "./proxy.ts";
+import { endpointName, parseHostPort, startProxy } from "./proxy.ts";
 import { shouldColor } from "./render.ts";
 import type { Dir } from "./session.ts";
 
@@ -284,8 +284,33 @@ async function proxyCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...common, listen: { type: "string" }, target: { type: "string" }, save: { type: "string" } },
+    options: {
+      ...common,
+      listen: { type: "string" },
+      target: { type: "string" },
+      save: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "target-tls": { type: "boolean" },
+      "target-ca": { type: "string" },
+      "target-servername": { type: "string" },
+      "target-insecure": { type: "boolean" },
+    },
   });
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  const targetTlsAsked = values["target-tls"] || values["target-ca"] !== undefined || values["target-servername"] !== undefined || values["target-insecure"];
+  const readPem = (path: string, what: string) => {
+    if (!existsSync(path)) throw new InputError(`${what} ${path}: no such file`);
+    return readFileSync(path);
+  };
+  const tls = values["tls-cert"] !== undefined ? { cert: readPem(values["tls-cert"], "--tls-cert"), key: readPem(values["tls-key"]!, "--tls-key") } : undefined;
+  const targetTls = targetTlsAsked
+    ? {
+        ...(values["target-ca"] !== undefined ? { ca: readPem(values["target-ca"], "--target-ca") } : {}),
+        ...(values["target-servername"] !== undefined ? { servername: values["target-servername"] } : {}),
+        ...(values["target-insecure"] ? { insecure: true } : {}),
+      }
+    : undefined;
   if (positionals.length) throw new UsageError(`proxy takes no file arguments (got ${positionals.join(" ")})`);
   if (!values.listen || !values.target) throw new UsageError("proxy needs --listen HOST:PORT and --target HOST:PORT");
   let listen, target;
@@ -302,11 +327,15 @@ async function proxyCommand(args: string[], io: Io): Promise<number> {
     hex: values.hex,
     full: values.full,
     save: values.save,
+    ...(tls ? { tls } : {}),
+    ...(targetTls ? { targetTls } : {}),
     color: !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env),
     out: (line) => io.stdout.write(line + "\n"),
     log: (line) => io.stderr.write(line + "\n"),
   });
-  io.stderr.write(`pb-inspect: listening on ${proxy.address.host}:${proxy.address.port}, forwarding to ${target.host}:${target.port}${values.save ? `, saving to ${values.save}` : ""} (Ctrl-C to stop)\n`);
+  io.stderr.write(
+    `pb-inspect: listening on ${endpointName(proxy.address)}${tls ? " (TLS)" : ""}, forwarding to ${endpointName(target)}${targetTls ? ` (TLS${targetTls.insecure ? ", certificate NOT checked" : ""})` : ""}${values.save ? `, saving to ${values.save}` : ""} (Ctrl-C to stop)\n`,
+  );
   const stop =
     io.stopSignal ??
     (() =>
