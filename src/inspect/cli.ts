@@ -17,8 +17,13 @@ import type { Dir } from "./session.ts";
 export const HELP = `pb-inspect: see what Twisted Perspective Broker (PB) peers say to each other.
 
 Usage:
-  pb-inspect decode [options] FILE       decode captured traffic (see "Inputs")
+  pb-inspect decode [options] FILE       decode captured traffic (see "Inputs"),
+                                         a pcap/pcapng file included
   pb-inspect decode [options] C2S S2C    the two directions as separate files
+  pb-inspect decode FILE --html PAGE     write the conversation as an HTML page
+  pb-inspect replay CAPTURE --against HOST:PORT [--password P]
+                                         play the client's side against a live server
+                                         and report where its answers differ
   pb-inspect proxy --listen HOST:PORT --target HOST:PORT [options]
                                          forward a live connection and print it
   pb-inspect help                        this text
@@ -34,7 +39,24 @@ Examples:
   # Raw bytes saved some other way (one file per direction, e.g. from tcpflow).
   npx pb-inspect decode client-to-server.bin server-to-client.bin
 
+  # A tcpdump or Wireshark capture: every PB connection in it, or one of them.
+  sudo tcpdump -i lo -w pb.pcap tcp port 8787
+  npx pb-inspect decode pb.pcap --port 8787 --conn 2
+
+  # The conversation as a page: ladder diagram, object tables, values and bytes.
+  npx pb-inspect decode pb.pcap --html pb.html
+
+  # Does the new (Node) server answer like the old one did? (exit 0: same, 1: different)
+  npx pb-inspect replay pb.pcap --conn 1 --against 127.0.0.1:9999 --password secret
+
 Inputs (decode):
+  - a packet capture: pcap (either byte order, micro- or nanosecond times) or pcapng
+    (tcpdump -w, Wireshark, dumpcap); link types Ethernet, Linux cooked SLL and SLL2,
+    BSD loopback (NULL), raw IP; IPv4 and IPv6. TCP is reassembled (out-of-order,
+    retransmitted and overlapping segments); every PB connection is its own transcript.
+    Bytes the capture lacks (snaplen cuts, lost packets, a capture that starts in the
+    middle) are shown as gaps where they are; decoding resumes at the first message
+    boundary that is certain, saying what it skipped, with dialect pb assumed.
   - a capture: JSON {"writes": [{"dir": "c2s", "hex": "0280...", "t": 1.5}, ...]}
     (written by "proxy --save" and by the conformance harness; see src/inspect/CAPTURE.md)
   - a directory holding capture.json, or c2s.bin and s2c.bin
@@ -74,16 +96,38 @@ Options:
   --format F      auto (default), capture, hex or raw
   --from-start    the capture starts with the connection (by default a capture that
                   starts with PB messages is taken as starting mid-session)
+  --conn N        packet captures: only connection N (numbered in the header)
+  --host H        packet captures: only connections with an endpoint at address H
+  --port P        packet captures: only connections with an endpoint on port P
+  --html PAGE     write a self-contained HTML page instead of printing: client and
+                  server lanes, an arrow per message, answers joined to their calls,
+                  failures and time gaps marked, the object tables after each message,
+                  each message expandable to its full value and its bytes
+  replay only:
+  --against HOST:PORT  the server to play the capture's client against (or unix:PATH)
+  --password P    the password of the captured login: the response to the server's new
+                  challenge is computed afresh (without it the login is refused)
+  --timeout MS    how long to wait for each server message (default 5000)
+  --conn/--host/--port  which connection of a packet capture (default: the first PB one)
+  The server's messages are compared in order, byte for byte, with the login challenge
+  and Failure.count masked (they differ every run).
   proxy only:
-  --listen HOST:PORT   where PB clients connect (port 0: any free port)
-  --target HOST:PORT   the PB server to forward to
+  --listen HOST:PORT   where PB clients connect (port 0: any free port; unix:PATH
+                       for a Unix socket)
+  --target HOST:PORT   the PB server to forward to (or unix:PATH)
+  --tls-cert FILE --tls-key FILE
+                  accept TLS from clients with this certificate and key (PEM)
+  --target-tls    connect to the target with TLS (its certificate checked against the
+                  system's CAs, or --target-ca FILE; --target-servername NAME;
+                  --target-insecure skips the check, and says so on every connection)
   --save DIR      keep the bytes: DIR/conn-N/{c2s.bin,s2c.bin,capture.json}
                   (N goes on after the conn-N already in DIR: nothing is overwritten)
   Every byte is forwarded unchanged, also when it cannot be decoded: the transcript
   then shows the error and the byte offset where decoding failed. Stop with Ctrl-C.
 
 Exit status: 0 done (also when the traffic is malformed: the transcript says where),
-1 unreadable input, 2 bad command line.
+1 unreadable input, 2 bad command line. replay: 0 the server answered as captured,
+1 it did not (or the capture cannot be replayed), 2 bad command line, 3 no connection.
 `;
 
 export interface Io {
