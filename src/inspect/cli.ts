@@ -1,17 +1,29 @@
 // The pb-inspect command line: `decode` (captured traffic) and `proxy` (live traffic).
-import { readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { htmlPage } from "./html.ts";
+import { endpointText } from "./pcap/tcp.ts";
+import { isCaptureFile, matches, pcapTraffic, type ConnectionFilter } from "./pcap/index.ts";
+import { trafficItems } from "./items.ts";
+import { replay, ReplayConnectError, type ReplayTarget } from "./replay.ts";
+import { pcapTranscript } from "./pcapdecode.ts";
 import { parseArgs } from "node:util";
 import { InputError, loadTraffic, type InputFormat } from "./capture.ts";
 import { transcript } from "./decode.ts";
-import { parseHostPort, startProxy } from "./proxy.ts";
+import { endpointName, parseHostPort, startProxy } from "./proxy.ts";
 import { shouldColor } from "./render.ts";
 import type { Dir } from "./session.ts";
 
 export const HELP = `pb-inspect: see what Twisted Perspective Broker (PB) peers say to each other.
 
 Usage:
-  pb-inspect decode [options] FILE       decode captured traffic (see "Inputs")
+  pb-inspect decode [options] FILE       decode captured traffic (see "Inputs"),
+                                         a pcap/pcapng file included
   pb-inspect decode [options] C2S S2C    the two directions as separate files
+  pb-inspect decode FILE --html PAGE     write the conversation as an HTML page
+  pb-inspect replay CAPTURE --against HOST:PORT [--password P]
+                                         play the client's side against a live server
+                                         and report where its answers differ
   pb-inspect proxy --listen HOST:PORT --target HOST:PORT [options]
                                          forward a live connection and print it
   pb-inspect help                        this text
@@ -27,7 +39,24 @@ Examples:
   # Raw bytes saved some other way (one file per direction, e.g. from tcpflow).
   npx pb-inspect decode client-to-server.bin server-to-client.bin
 
+  # A tcpdump or Wireshark capture: every PB connection in it, or one of them.
+  sudo tcpdump -i lo -w pb.pcap tcp port 8787
+  npx pb-inspect decode pb.pcap --port 8787 --conn 2
+
+  # The conversation as a page: ladder diagram, object tables, values and bytes.
+  npx pb-inspect decode pb.pcap --html pb.html
+
+  # Does the new (Node) server answer like the old one did? (exit 0: same, 1: different)
+  npx pb-inspect replay pb.pcap --conn 1 --against 127.0.0.1:9999 --password secret
+
 Inputs (decode):
+  - a packet capture: pcap (either byte order, micro- or nanosecond times) or pcapng
+    (tcpdump -w, Wireshark, dumpcap); link types Ethernet, Linux cooked SLL and SLL2,
+    BSD loopback (NULL), raw IP; IPv4 and IPv6. TCP is reassembled (out-of-order,
+    retransmitted and overlapping segments); every PB connection is its own transcript.
+    Bytes the capture lacks (snaplen cuts, lost packets, a capture that starts in the
+    middle) are shown as gaps where they are; decoding resumes at the first message
+    boundary that is certain, saying what it skipped, with dialect pb assumed.
   - a capture: JSON {"writes": [{"dir": "c2s", "hex": "0280...", "t": 1.5}, ...]}
     (written by "proxy --save" and by the conformance harness; see src/inspect/CAPTURE.md)
   - a directory holding capture.json, or c2s.bin and s2c.bin
@@ -67,16 +96,38 @@ Options:
   --format F      auto (default), capture, hex or raw
   --from-start    the capture starts with the connection (by default a capture that
                   starts with PB messages is taken as starting mid-session)
+  --conn N        packet captures: only connection N (numbered in the header)
+  --host H        packet captures: only connections with an endpoint at address H
+  --port P        packet captures: only connections with an endpoint on port P
+  --html PAGE     write a self-contained HTML page instead of printing: client and
+                  server lanes, an arrow per message, answers joined to their calls,
+                  failures and time gaps marked, the object tables after each message,
+                  each message expandable to its full value and its bytes
+  replay only:
+  --against HOST:PORT  the server to play the capture's client against (or unix:PATH)
+  --password P    the password of the captured login: the response to the server's new
+                  challenge is computed afresh (without it the login is refused)
+  --timeout MS    how long to wait for each server message (default 5000)
+  --conn/--host/--port  which connection of a packet capture (default: the first PB one)
+  The server's messages are compared in order, byte for byte, with the login challenge
+  and Failure.count masked (they differ every run).
   proxy only:
-  --listen HOST:PORT   where PB clients connect (port 0: any free port)
-  --target HOST:PORT   the PB server to forward to
+  --listen HOST:PORT   where PB clients connect (port 0: any free port; unix:PATH
+                       for a Unix socket)
+  --target HOST:PORT   the PB server to forward to (or unix:PATH)
+  --tls-cert FILE --tls-key FILE
+                  accept TLS from clients with this certificate and key (PEM)
+  --target-tls    connect to the target with TLS (its certificate checked against the
+                  system's CAs, or --target-ca FILE; --target-servername NAME;
+                  --target-insecure skips the check, and says so on every connection)
   --save DIR      keep the bytes: DIR/conn-N/{c2s.bin,s2c.bin,capture.json}
                   (N goes on after the conn-N already in DIR: nothing is overwritten)
   Every byte is forwarded unchanged, also when it cannot be decoded: the transcript
   then shows the error and the byte offset where decoding failed. Stop with Ctrl-C.
 
 Exit status: 0 done (also when the traffic is malformed: the transcript says where),
-1 unreadable input, 2 bad command line.
+1 unreadable input, 2 bad command line. replay: 0 the server answered as captured,
+1 it did not (or the capture cannot be replayed), 2 bad command line, 3 no connection.
 `;
 
 export interface Io {
@@ -116,6 +167,7 @@ export async function main(argv: string[], io: Io = defaultIo()): Promise<number
     }
     if (command === "decode") return decodeCommand(rest, io);
     if (command === "proxy") return await proxyCommand(rest, io);
+    if (command === "replay") return await replayCommand(rest, io);
     throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
@@ -142,8 +194,17 @@ function decodeCommand(args: string[], io: Io): number {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...common, dir: { type: "string" }, format: { type: "string" }, "from-start": { type: "boolean" } },
+    options: { ...common, dir: { type: "string" }, format: { type: "string" }, "from-start": { type: "boolean" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" }, html: { type: "string" } },
   });
+  if (values.html !== undefined) return htmlCommand(positionals, values, io);
+  if (positionals.length === 1 && isPcapPath(positionals[0])) {
+    const filter = connectionFilter(values);
+    const color = !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env);
+    const lines = pcapTranscript(Uint8Array.from(readFileSync(positionals[0])), positionals[0], filter, { json: values.json, hex: values.hex, full: values.full, color });
+    io.stdout.write(lines.join("\n") + "\n");
+    return 0;
+  }
+  if (values.conn !== undefined || values.host !== undefined || values.port !== undefined) throw new UsageError("--conn, --host and --port select connections of a packet capture (pcap or pcapng)");
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError("decode needs one input (or two: C->S then S->C)");
   if (values.dir !== undefined && values.dir !== "c2s" && values.dir !== "s2c") throw new UsageError("--dir takes c2s or s2c");
   const formats = ["auto", "capture", "hex", "raw"];
@@ -160,12 +221,140 @@ function decodeCommand(args: string[], io: Io): number {
   return 0;
 }
 
+function htmlCommand(positionals: string[], values: { html?: string; conn?: string; host?: string; port?: string; dir?: string; format?: string }, io: Io): number {
+  const out = values.html!;
+  let page: string;
+  if (positionals.length === 1 && isPcapPath(positionals[0])) {
+    const path = positionals[0];
+    const p = pcapTraffic(Uint8Array.from(readFileSync(path)), path);
+    const filter = connectionFilter(values);
+    const chosen = p.conversations.filter((c) => matches(c.conn, filter) && (c.pb || filter.conn !== undefined));
+    const header = [...p.header];
+    if (chosen.length === 0) header.push("no PB connection selected");
+    page = htmlPage(
+      chosen.map((c) => ({ title: `connection ${c.conn.number}: client ${endpointText(c.conn.client)} → server ${endpointText(c.conn.server)}`, traffic: c.traffic })),
+      { title: `pb-inspect: ${basename(path)}`, header },
+    );
+  } else {
+    if (positionals.length < 1 || positionals.length > 2) throw new UsageError("decode needs one input (or two: C->S then S->C)");
+    const traffic = loadTraffic(positionals, { dir: values.dir as Dir | undefined, format: values.format as InputFormat | undefined, readStdin: io.readStdin });
+    page = htmlPage([{ title: positionals.join(" + "), traffic }], { title: `pb-inspect: ${positionals.map((p) => basename(p)).join(" + ")}` });
+  }
+  writeFileSync(out, page);
+  io.stderr.write(`pb-inspect: wrote ${out}\n`);
+  return 0;
+}
+
+/** --conn N, --host H, --port P. */
+export function connectionFilter(values: { conn?: string; host?: string; port?: string }): ConnectionFilter {
+  const f: ConnectionFilter = {};
+  const num = (v: string, what: string) => {
+    if (!/^\d{1,9}$/.test(v)) throw new UsageError(`${what} takes a number, not ${v}`);
+    return Number(v);
+  };
+  if (values.conn !== undefined) f.conn = num(values.conn, "--conn");
+  if (values.port !== undefined) f.port = num(values.port, "--port");
+  if (values.host !== undefined) f.host = values.host.replace(/^\[|\]$/g, "");
+  return f;
+}
+
+function isPcapPath(path: string): boolean {
+  if (path === "-" || !existsSync(path) || statSync(path).isDirectory()) return false;
+  const fd = openSync(path, "r");
+  try {
+    const head = new Uint8Array(4);
+    const n = readSync(fd, head, 0, 4, 0);
+    return n === 4 && isCaptureFile(head);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function replayCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { against: { type: "string" }, password: { type: "string" }, timeout: { type: "string" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new UsageError("replay needs one capture (a pcap/pcapng file, a capture JSON or a proxy --save conn-N directory)");
+  if (!values.against) throw new UsageError("replay needs --against HOST:PORT (or --against unix:PATH)");
+  let target: ReplayTarget;
+  if (values.against.startsWith("unix:")) target = { path: values.against.slice(5) };
+  else {
+    try {
+      target = parseHostPort(values.against);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError("--timeout takes milliseconds");
+  const path = positionals[0];
+  let traffic;
+  let what = path;
+  if (isPcapPath(path)) {
+    const p = pcapTraffic(Uint8Array.from(readFileSync(path)), path);
+    const filter = connectionFilter(values);
+    const chosen = p.conversations.filter((c) => matches(c.conn, filter) && (c.pb || filter.conn !== undefined));
+    if (chosen.length === 0) throw new InputError(`${path}: no PB connection${filter.conn !== undefined || filter.host !== undefined || filter.port !== undefined ? " matches --conn/--host/--port" : ""}`);
+    if (chosen.length > 1) io.stderr.write(`pb-inspect: ${chosen.length} PB connections match; replaying connection ${chosen[0].conn.number} (--conn N to choose)\n`);
+    traffic = chosen[0].traffic;
+    what = `${path} connection ${chosen[0].conn.number}`;
+  } else {
+    if (values.conn !== undefined || values.host !== undefined || values.port !== undefined) throw new UsageError("--conn, --host and --port select connections of a packet capture");
+    traffic = loadTraffic([path]);
+  }
+  let items;
+  try {
+    items = trafficItems(traffic).items;
+  } catch (e) {
+    throw new InputError(`${path}: ${(e as Error).message}`);
+  }
+  if (!items.some((i) => i.dir === "c2s")) throw new InputError(`${path}: the client's side is not in this capture: nothing to replay`);
+  io.stdout.write(`# replay of ${what} against ${target.path ?? `${target.host}:${target.port}`}: ${items.filter((i) => i.dir === "c2s").length} client items, ${items.filter((i) => i.dir === "s2c").length} server items captured\n`);
+  try {
+    const r = await replay(items, { target, timeoutMs, ...(values.password !== undefined ? { password: values.password } : {}), out: (l) => io.stdout.write(l + "\n") });
+    return r.same ? 0 : 1;
+  } catch (e) {
+    if (e instanceof ReplayConnectError) {
+      io.stderr.write(`pb-inspect: cannot connect to ${values.against}: ${e.message}\n`);
+      return 3;
+    }
+    throw e;
+  }
+}
+
 async function proxyCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ...common, listen: { type: "string" }, target: { type: "string" }, save: { type: "string" } },
+    options: {
+      ...common,
+      listen: { type: "string" },
+      target: { type: "string" },
+      save: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "target-tls": { type: "boolean" },
+      "target-ca": { type: "string" },
+      "target-servername": { type: "string" },
+      "target-insecure": { type: "boolean" },
+    },
   });
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  const targetTlsAsked = values["target-tls"] || values["target-ca"] !== undefined || values["target-servername"] !== undefined || values["target-insecure"];
+  const readPem = (path: string, what: string) => {
+    if (!existsSync(path)) throw new InputError(`${what} ${path}: no such file`);
+    return readFileSync(path);
+  };
+  const tls = values["tls-cert"] !== undefined ? { cert: readPem(values["tls-cert"], "--tls-cert"), key: readPem(values["tls-key"]!, "--tls-key") } : undefined;
+  const targetTls = targetTlsAsked
+    ? {
+        ...(values["target-ca"] !== undefined ? { ca: readPem(values["target-ca"], "--target-ca") } : {}),
+        ...(values["target-servername"] !== undefined ? { servername: values["target-servername"] } : {}),
+        ...(values["target-insecure"] ? { insecure: true } : {}),
+      }
+    : undefined;
   if (positionals.length) throw new UsageError(`proxy takes no file arguments (got ${positionals.join(" ")})`);
   if (!values.listen || !values.target) throw new UsageError("proxy needs --listen HOST:PORT and --target HOST:PORT");
   let listen, target;
@@ -182,11 +371,15 @@ async function proxyCommand(args: string[], io: Io): Promise<number> {
     hex: values.hex,
     full: values.full,
     save: values.save,
+    ...(tls ? { tls } : {}),
+    ...(targetTls ? { targetTls } : {}),
     color: !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env),
     out: (line) => io.stdout.write(line + "\n"),
     log: (line) => io.stderr.write(line + "\n"),
   });
-  io.stderr.write(`pb-inspect: listening on ${proxy.address.host}:${proxy.address.port}, forwarding to ${target.host}:${target.port}${values.save ? `, saving to ${values.save}` : ""} (Ctrl-C to stop)\n`);
+  io.stderr.write(
+    `pb-inspect: listening on ${endpointName(proxy.address)}${tls ? " (TLS)" : ""}, forwarding to ${endpointName(target)}${targetTls ? ` (TLS${targetTls.insecure ? ", certificate NOT checked" : ""})` : ""}${values.save ? `, saving to ${values.save}` : ""} (Ctrl-C to stop)\n`,
+  );
   const stop =
     io.stopSignal ??
     (() =>

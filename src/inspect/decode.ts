@@ -11,6 +11,8 @@ export interface DecodeOptions {
   /** Do not shorten long strings and containers. */
   full?: boolean;
   start?: SessionOptions["start"];
+  /** Added to every JSON line (e.g. {conn: 2} for a connection of a packet capture). */
+  extra?: Record<string, unknown>;
 }
 
 /** The whole transcript, one string per output line (text mode) or per JSON object. */
@@ -18,12 +20,12 @@ export function transcript(traffic: LoadedTraffic, opts: DecodeOptions = {}): st
   const session = new Session({ oneSided: traffic.oneSided, start: opts.start ?? "auto", limits: opts.full ? FULL_LIMITS : DEFAULT_LIMITS });
   const out: string[] = [];
   const text: TextOptions = { color: opts.color ?? false, times: traffic.timed, hex: opts.hex ?? false };
-  if (opts.json) out.push(JSON.stringify({ kind: "header", text: traffic.header }));
+  if (opts.json) out.push(JSON.stringify({ ...opts.extra, kind: "header", text: traffic.header }));
   else for (const h of traffic.header) out.push(`# ${h}`);
   const emit = (entries: ReturnType<Session["push"]>) => {
-    for (const e of entries) out.push(opts.json ? entryJson(e) : entryText(e, text));
+    for (const e of entries) out.push(opts.json ? entryJson(e, opts.extra) : entryText(e, text));
   };
-  for (const chunk of traffic.chunks) emit(session.push(chunk));
+  for (const chunk of traffic.chunks) emit(session.take(chunk));
   emit(session.end());
   return out;
 }

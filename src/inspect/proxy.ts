@@ -1,7 +1,8 @@
 // A transparent TCP proxy that prints the PB conversation passing through it. Every byte is
 // forwarded unchanged and before it is decoded; a decoding failure only shows up in the transcript.
 import { closeSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from "node:fs";
-import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
+import { createConnection, createServer, isIP, type AddressInfo, type Socket } from "node:net";
+import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions } from "node:tls";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { Capture, CaptureWrite } from "./capture.ts";
@@ -12,11 +13,33 @@ import { Session, type Dir, type Entry } from "./session.ts";
 export interface HostPort {
   host: string;
   port: number;
+  /** A Unix socket path instead of host and port (then `host` is "" and `port` 0). */
+  path?: string;
+}
+
+/** TLS on the listening side: the proxy terminates TLS with this certificate. */
+export interface ProxyTlsServer {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+/** TLS towards the target. */
+export interface ProxyTlsClient {
+  /** Certificates to trust (default: the system's). */
+  ca?: string | Buffer;
+  /** Name to check the target's certificate against (default: the target host). */
+  servername?: string;
+  /** Do not check the target's certificate (a debugging aid; says so on every connection). */
+  insecure?: boolean;
 }
 
 export interface ProxyOptions {
   listen: HostPort;
   target: HostPort;
+  /** Terminate TLS from clients with this certificate and key. */
+  tls?: ProxyTlsServer;
+  /** Connect onward with TLS. */
+  targetTls?: ProxyTlsClient;
   /** JSON Lines instead of text. */
   json?: boolean;
   hex?: boolean;
@@ -36,8 +59,18 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** Parses HOST:PORT, [v6]:PORT or PORT (host 127.0.0.1). */
+/** Text for an endpoint: host:port, [v6]:port or unix:path. */
+export function endpointName(e: HostPort): string {
+  if (e.path !== undefined) return `unix:${e.path}`;
+  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+/** Parses HOST:PORT, [v6]:PORT, PORT (host 127.0.0.1) or unix:PATH. */
 export function parseHostPort(s: string): HostPort {
+  if (s.startsWith("unix:")) {
+    if (s.length === 5) throw new Error(`expected unix:PATH, got ${JSON.stringify(s)}`);
+    return { host: "", port: 0, path: s.slice(5) };
+  }
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(s) ?? /^()()(\d+)$/.exec(s);
   const port = m ? Number(m[3]) : NaN;
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`expected HOST:PORT, got ${JSON.stringify(s)}`);
@@ -67,10 +100,11 @@ class Connection {
       mkdirSync(this.dir, { recursive: true });
       for (const d of ["c2s", "s2c"] as const) this.files[d] = openSync(join(this.dir, `${d}.bin`), "w");
     }
-    const from = `${client.remoteAddress}:${client.remotePort}`;
-    const to = `${opts.target.host}:${opts.target.port}`;
-    this.status(`connection ${id}: ${from} -> ${to}, opened ${this.started.toISOString()}`, { kind: "connect", from, to, time: this.started.toISOString() });
-    this.upstream = createConnection({ host: opts.target.host, port: opts.target.port, allowHalfOpen: true });
+    const from = client.remoteAddress ? `${client.remoteAddress}:${client.remotePort}` : opts.listen.path !== undefined ? `unix:${opts.listen.path}` : "?";
+    const to = endpointName(opts.target);
+    const how = [opts.tls ? "TLS from the client" : "", opts.targetTls ? `TLS to the target${opts.targetTls.insecure ? " (its certificate NOT checked)" : ""}` : ""].filter(Boolean).join(", ");
+    this.status(`connection ${id}: ${from} -> ${to}${how ? ` (${how})` : ""}, opened ${this.started.toISOString()}`, { kind: "connect", from, to, time: this.started.toISOString(), ...(how ? { tls: how } : {}) });
+    this.upstream = connectTarget(opts);
     this.pipe(client, this.upstream, "c2s");
     this.pipe(this.upstream, client, "s2c");
     this.upstream.on("error", (e) => {
@@ -144,6 +178,21 @@ class Connection {
   }
 }
 
+function connectTarget(opts: ProxyOptions): Socket {
+  const t = opts.target;
+  const where = t.path !== undefined ? { path: t.path } : { host: t.host, port: t.port };
+  if (!opts.targetTls) return createConnection({ ...where, allowHalfOpen: true });
+  const v = opts.targetTls;
+  const o: ConnectionOptions = { ...where, rejectUnauthorized: !v.insecure };
+  if (v.ca !== undefined) o.ca = v.ca;
+  // An IP address is checked against the certificate's IP names (Node does so without a servername).
+  if (v.servername !== undefined) o.servername = v.servername;
+  else if (t.path === undefined && !isIP(t.host)) o.servername = t.host;
+  const s = tlsConnect(o);
+  s.allowHalfOpen = true;
+  return s;
+}
+
 export function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const open = new Set<Connection>();
   let count = 0;
@@ -155,23 +204,30 @@ export function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       if (m) count = Math.max(count, Number(m[1]));
     }
   }
-  const server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
+  const onSocket = (socket: Socket) => {
     const c = new Connection(++count, socket, opts, (done) => open.delete(done));
     open.add(c);
-  });
+  };
+  const server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true }, onSocket) : createServer({ allowHalfOpen: true, pauseOnConnect: false }, onSocket);
+  if (opts.tls) {
+    // A client that fails the handshake never becomes a connection: say so, keep listening.
+    server.on("tlsClientError", (e: Error) => opts.log?.(`pb-inspect: TLS handshake with a client failed: ${e.message}`));
+  }
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.listen.port, opts.listen.host, () => {
+    const ready = () => {
       server.off("error", reject);
-      const a = server.address() as AddressInfo;
+      const a = server.address();
       resolve({
-        address: { host: a.address, port: a.port },
+        address: typeof a === "string" || a === null ? { host: "", port: 0, path: opts.listen.path ?? String(a) } : { host: (a as AddressInfo).address, port: (a as AddressInfo).port },
         close: () =>
           new Promise<void>((done) => {
             for (const c of [...open]) c.finish();
             server.close(() => done());
           }),
       });
-    });
+    };
+    if (opts.listen.path !== undefined) server.listen(opts.listen.path, ready);
+    else server.listen(opts.listen.port, opts.listen.host, ready);
   });
 }

@@ -48,8 +48,8 @@ export function entryText(e: Entry, opts: TextOptions = {}): string {
   const prefix = (opts.prefix ?? "") + (opts.times ? timeText(e.t) + "  " : "");
   const lines: string[] = [];
   const indent = prefix.replace(/./g, " ") + "       ";
-  if (e.kind === "note" || e.kind === "end") {
-    lines.push(prefix + paint("dim", `-- ${e.text}`));
+  if (e.kind === "note" || e.kind === "end" || e.kind === "gap") {
+    lines.push(prefix + (e.kind === "gap" ? paint("red", `-- ${e.text}`) : paint("dim", `-- ${e.text}`)));
     for (const d of e.details) lines.push(indent + paint("dim", d));
     return lines.join("\n");
   }

@@ -7,6 +7,7 @@ import { tagText } from "../jelly/text.ts";
 import { summarizeFailure } from "./failure.ts";
 import { DEFAULT_LIMITS, Pretty, pretty, type PbHooks, type PrettyLimits } from "./pretty.ts";
 import { bytesText, isBytes, isInt, isList, rawRepr, scalarRepr, utf8OrNull, type List } from "./sexp.ts";
+import { Resync, type Boundary } from "./resync.ts";
 import { Direction, hexOf, startsWithPbMessage } from "./stream.ts";
 import { ObjectTable, otherSide, type ObjKind, type Side, type TableEntry } from "./table.ts";
 import { DIRS, arrow, peerDir, type Chunk, type Dir, type Entry, type EntryKind } from "./types.ts";
@@ -72,8 +73,18 @@ export class Session {
     d.t = chunk.t;
     if (chunk.t !== undefined) this.lastT = chunk.t;
     d.total += chunk.bytes.length;
-    if (d.failure) return []; // counted in the summary, not decoded
+    if (d.skipping > 0) {
+      const n = Math.min(d.skipping, chunk.bytes.length);
+      d.skipping -= n;
+      chunk = { ...chunk, bytes: chunk.bytes.subarray(n) };
+    }
     if (chunk.bytes.length === 0) return [];
+    if (d.resync) {
+      const found = d.resync.push(chunk.bytes);
+      if (found) this.resynced(d, found);
+      return this.flush();
+    }
+    if (d.failure) return []; // counted in the summary, not decoded
     if (this.startMode === "auto" && !d.negotiated && d.items === 0 && d.decoder.offset === 0 && d.chunks.length === 0) {
       if (startsWithPbMessage(chunk.bytes)) {
         this.assumeNegotiated();
@@ -81,13 +92,87 @@ export class Session {
       }
       this.startMode = "connection";
     }
-    d.chunks.push(chunk.bytes);
+    this.feed(d, chunk.bytes);
+    return this.flush();
+  }
+
+  /**
+   * Bytes of one direction the capture does not hold: `lost` of them (null: an unknown number,
+   * the capture starting in the middle of the connection). Decoding resumes at the first message
+   * boundary after them that is certain (resync.ts); what is skipped to get there is reported.
+   */
+  gap(g: { dir: Dir; lost: number | null; why: string; t?: number; skip?: number }): Entry[] {
+    const d = this.dirs[g.dir];
+    if (g.t !== undefined) {
+      d.t = g.t;
+      this.lastT = g.t;
+    }
+    const e: Entry = { kind: "gap", dir: g.dir, offset: d.total, text: "", details: [], changes: [], warnings: [] };
+    if (g.t !== undefined) e.t = g.t;
+    if (d.resync && d.resync.held > 0) e.details.push(`${plural(d.resync.held, "byte")} from byte ${d.resyncAt} before it skipped: no message boundary found in them`);
+    if (g.lost === null) {
+      e.text = `${arrow(g.dir)} starts mid-stream (${g.why}): decoding begins at the first message boundary it can be sure of, dialect pb assumed`;
+    } else {
+      e.text = `${plural(g.lost, "byte")} of ${arrow(g.dir)} missing at byte ${d.total} (${g.why})`;
+      if (!d.resync && !d.failure && (d.decoder.pending || d.fed > d.itemStart)) e.details.push(`the item from byte ${d.at(d.itemStart)} is lost with them`);
+      d.total += g.lost;
+      e.details.push("objects and calls in the missing bytes are unknown: references to them are shown as unknown, without warnings");
+    }
+    this.midSession = true;
+    this.chosen ??= "pb";
+    this.startMode = "connection";
+    d.resync = null;
+    d.resyncAt = d.total;
+    if (g.skip === undefined) d.resync = new Resync();
+    else {
+      // The caller looked ahead (a packet capture is all there): resume right away.
+      const at = d.total + g.skip;
+      e.details.push(`decoding resumes at byte ${at}, the first message boundary it can be sure of${g.skip ? ` (${plural(g.skip, "byte")} from byte ${d.total} skipped)` : ""}`);
+      d.restart(at, this.chosen);
+      d.negotiated = true;
+      d.skipping = g.skip;
+    }
+    this.out.push(e);
+    return this.flush();
+  }
+
+  /** A direction ended (FIN: its sender closed; RST: the connection was reset). */
+  closed(dir: Dir, how: "fin" | "rst", t?: number): Entry[] {
+    const e = this.note(how === "fin" ? `${arrow(dir)}: ${sideOf(dir)} closed its side of the connection (FIN)` : `${arrow(dir)}: ${sideOf(dir)} reset the connection (RST)`);
+    e.dir = dir;
+    if (t !== undefined) {
+      e.t = t;
+      this.lastT = t;
+    }
+    this.out.push(e);
+    return this.flush();
+  }
+
+  /** Feeds one chunk of any kind: bytes, a gap or a close. */
+  take(chunk: Chunk): Entry[] {
+    if (chunk.gap) return this.gap({ dir: chunk.dir, ...chunk.gap, t: chunk.t });
+    if (chunk.close) return this.closed(chunk.dir, chunk.close, chunk.t);
+    return this.push(chunk);
+  }
+
+  private feed(d: Direction, bytes: Uint8Array): void {
+    d.chunks.push(bytes);
+    d.fed += bytes.length;
     try {
-      d.decoder.feed(chunk.bytes);
+      d.decoder.feed(bytes);
     } catch (e) {
       this.decodeError(d, e);
     }
-    return this.flush();
+  }
+
+  private resynced(d: Direction, found: Boundary): void {
+    const at = d.resyncAt + found.skipped;
+    d.resync = null;
+    const skipped = found.skipped ? `; ${plural(found.skipped, "byte")} from byte ${d.resyncAt} skipped` : "";
+    this.out.push(this.note(`${arrow(d.dir)}: decoding resumes at byte ${at}, the first message boundary it can be sure of${skipped}`));
+    d.restart(at, this.chosen ?? "pb");
+    d.negotiated = true;
+    this.feed(d, found.rest);
   }
 
   /** Ends the capture (at time `t`, if known): what was left incomplete, what is still registered, what was never answered. */
@@ -97,9 +182,19 @@ export class Session {
     const details: string[] = [];
     for (const dir of DIRS) {
       const d = this.dirs[dir];
+      if (!d.resync) continue;
+      const found = d.resync.finish();
+      if (found) this.resynced(d, found);
+      else if (d.resync.held) {
+        this.out.push(this.note(`${arrow(dir)}: ${plural(d.resync.held, "byte")} from byte ${d.resyncAt} not decoded: no message boundary found in them`));
+        d.resync = null;
+      }
+    }
+    for (const dir of DIRS) {
+      const d = this.dirs[dir];
       const head = `${arrow(dir)}: ${plural(d.total, "byte")}, ${plural(d.items, "item")}`;
-      if (d.failure) details.push(`${head}; ${d.total - d.itemStart} bytes from byte ${d.itemStart} on not decoded (decode error at byte ${d.failure.offset})`);
-      else if (d.decoder.pending || d.total > d.itemStart) details.push(`${head}; the capture ends inside an item: ${d.total - d.itemStart} bytes from byte ${d.itemStart} incomplete`);
+      if (d.failure) details.push(`${head}; ${d.total - d.at(d.itemStart)} bytes from byte ${d.at(d.itemStart)} on not decoded (decode error at byte ${d.at(d.failure.offset)})`);
+      else if (d.decoder.pending || d.fed > d.itemStart) details.push(`${head}; the capture ends inside an item: ${d.total - d.at(d.itemStart)} bytes from byte ${d.at(d.itemStart)} incomplete`);
       else details.push(head);
     }
     const live = this.table.live();
@@ -151,8 +246,8 @@ export class Session {
     const pendingBytes = d.pendingBytes();
     const upTo = Math.max(0, Math.min(pendingBytes.length, err.offset - d.itemStart + 1));
     const shown = pendingBytes.subarray(Math.max(0, upTo - 48), upTo);
-    const entry = this.entry("decode-error", d, d.itemStart, pendingBytes.subarray(0, upTo), undefined, `decode error at byte ${err.offset}: ${err.message}`);
-    entry.details.push(`in the item starting at byte ${d.itemStart}; bytes up to the failing one:${shown.length < upTo ? " ..." : ""} ${Buffer.from(shown).toString("hex").replace(/(..)(?!$)/g, "$1 ")}`);
+    const entry = this.entry("decode-error", d, d.at(d.itemStart), pendingBytes.subarray(0, upTo), undefined, `decode error at byte ${d.at(err.offset)}: ${err.message}`);
+    entry.details.push(`in the item starting at byte ${d.at(d.itemStart)}; bytes up to the failing one:${shown.length < upTo ? " ..." : ""} ${Buffer.from(shown).toString("hex").replace(/(..)(?!$)/g, "$1 ")}`);
     entry.warnings.push("Twisted logs this and drops the connection; the rest of this direction is not decoded");
     this.out.push(entry);
   }

@@ -12,10 +12,15 @@ export interface Chunk {
   dir: Dir;
   bytes: Uint8Array;
   t?: number;
+  /** Not bytes but a hole in this direction (a packet capture's gap); `bytes` is then empty. */
+  gap?: { lost: number | null; why: string; skip?: number };
+  /** Not bytes: this direction ended here (FIN or RST seen in a packet capture). */
+  close?: "fin" | "rst";
 }
 
 export type EntryKind =
   | "note"
+  | "gap"
   | "dialect"
   | "version"
   | "message"

@@ -1,0 +1,157 @@
+// pb-inspect replay: captures of Twisted client <-> Twisted server conversations (fixtures/pcap,
+// recorded with tcpdump; the proxy's capture of the same traffic) played against a live Twisted
+// server and a live twisted-pb server, both ways; differences are found and the exit status says so.
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findPython } from "../../interop/find-python.mjs";
+import { startPyService, type PyService } from "../../interop/conformance/pyproc.ts";
+import { startTsService, type TsService } from "../../interop/conformance/service.ts";
+import { challengeResponse, normalizeServerItem } from "../../src/inspect/replay.ts";
+import { splitItems } from "../../src/inspect/items.ts";
+import { encode } from "../../src/banana/index.ts";
+import { runBin } from "./support.ts";
+
+const python = findPython();
+const PCAP = join("fixtures", "pcap");
+const login = join(PCAP, "twisted-login.pcap");
+const calls = join(PCAP, "twisted-calls-sll2.pcap");
+
+describe("replay helpers", () => {
+  it("the challenge response is pb.respond's md5(md5(password) + challenge)", () => {
+    // Twisted 22.4: pb.respond(b"0123456789abcdef", b"secret").hex()
+    const r = challengeResponse(new TextEncoder().encode("0123456789abcdef"), new TextEncoder().encode("secret"));
+    expect(Buffer.from(r).toString("hex")).toBe("fb654aad50303a26b539858afb969f27");
+  });
+
+  it("masks only the login challenge of an answer to login, and Failure.count", () => {
+    const answer = (fill: number) => encode(["answer", 1, ["tuple", new Uint8Array(16).fill(fill), ["remote", 1]]], { dialect: "pb" });
+    const a = normalizeServerItem(answer(0), new Set(["1"]));
+    const b = normalizeServerItem(answer(255), new Set(["1"]));
+    expect(a.masked).toEqual(["login challenge"]);
+    expect(a.hex).toBe(b.hex);
+    // the same answer to a call that was not a login is compared as it is
+    expect(normalizeServerItem(answer(0), new Set(["2"])).hex).not.toBe(normalizeServerItem(answer(255), new Set(["2"])).hex);
+    const failure = (count: number) =>
+      encode(["error", 3, ["twisted.spread.pb.CopyableFailure", ["dictionary", [new TextEncoder().encode("count"), count], [new TextEncoder().encode("type"), new TextEncoder().encode("x.Y")]]]], { dialect: "pb" });
+    expect(normalizeServerItem(failure(7), new Set()).hex).toBe(normalizeServerItem(failure(9), new Set()).hex);
+    expect(normalizeServerItem(failure(7), new Set()).masked).toEqual(["Failure.count"]);
+  });
+
+  it("splits banana streams into items, keeping an unfinished one", () => {
+    const { items, rest } = splitItems(new Uint8Array(Buffer.from("02800282706204826e6f6e65" + "02827062" + "0280", "hex")));
+    expect(items.map((i) => Buffer.from(i).toString("hex"))).toEqual(["02800282706204826e6f6e65", "02827062"]);
+    expect(Buffer.from(rest).toString("hex")).toBe("0280");
+  });
+});
+
+describe.skipIf(!python)("replay against live servers (Twisted and twisted-pb)", () => {
+  let py: PyService;
+  let ts: TsService;
+
+  beforeAll(async () => {
+    py = await startPyService(python!.path);
+    ts = await startTsService();
+  }, 30_000);
+
+  afterAll(async () => {
+    await py?.proc.stop();
+    await ts?.close();
+  });
+
+  const against = (port: number) => `127.0.0.1:${port}`;
+
+  it("a Twisted login conversation replayed against the same Twisted server: same, exit 0", async () => {
+    const r = await runBin(["replay", login, "--conn", "1", "--against", against(py.portalPort), "--password", "secret"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toContain("[response recomputed for the server's new challenge]");
+    expect(r.stdout).toContain("[login challenge masked]");
+    expect(r.stdout).toContain("[Failure.count masked]");
+    expect(r.stdout).toMatch(/^same: all 7 server messages as captured/m);
+    expect(r.code).toBe(0);
+  });
+
+  it("the same capture replayed against a twisted-pb server: same, exit 0", async () => {
+    const r = await runBin(["replay", login, "--conn", "1", "--against", against(ts.portalPort), "--password", "secret"]);
+    expect(r.stdout).toMatch(/^same: all 7 server messages as captured/m);
+    expect(r.code).toBe(0);
+  });
+
+  it("without --password the login is refused: the answers differ, message by message, exit 1", async () => {
+    const r = await runBin(["replay", login, "--conn", "1", "--against", against(ts.portalPort)]);
+    expect(r.stdout).toContain("give --password");
+    expect(r.stdout).toMatch(/S->C {2}DIFFERENT\n {8}captured: answer #2 \(obj 1\.respond\) = <remote #2 avatar of b'alice'>\n {8}now: {6}error #2 \(obj 1\.respond\): twisted\.cred\.error\.UnauthorizedLogin/);
+    expect(r.stdout).toMatch(/^different: /m);
+    expect(r.code).toBe(1);
+  });
+
+  it("a wrong password is noticed (the captured response does not match it) and the login fails", async () => {
+    const r = await runBin(["replay", login, "--conn", "1", "--against", against(py.portalPort), "--password", "wrong"]);
+    expect(r.stdout).toContain("--password does not give the captured response");
+    expect(r.code).toBe(1);
+  });
+
+  it("against a different server (the root server instead of the portal) every difference is reported", async () => {
+    const r = await runBin(["replay", login, "--conn", "1", "--against", against(py.rootPort), "--password", "secret"]);
+    expect(r.stdout).toMatch(/DIFFERENT|MISSING/);
+    expect(r.code).toBe(1);
+  });
+
+  for (const conn of [1, 3, 5]) {
+    it(`calls capture, connection ${conn} (echo, references, callbacks from the server): same against Twisted and twisted-pb`, async () => {
+      for (const port of [py.rootPort, ts.rootPort]) {
+        const r = await runBin(["replay", calls, "--conn", String(conn), "--against", against(port)]);
+        expect(r.stdout, r.stdout).toMatch(/^same: all \d+ server messages as captured/m);
+        expect(r.code).toBe(0);
+      }
+    });
+  }
+
+  it("replays the proxy's own capture (proxy --save conn-N) as well", async () => {
+    const dir = join(PCAP, "twisted-login.proxy", "proxy-1", "conn-1");
+    for (const port of [py.portalPort, ts.portalPort]) {
+      const r = await runBin(["replay", dir, "--against", against(port), "--password", "secret"]);
+      expect(r.stdout).toMatch(/^same: all 7 server messages as captured/m);
+      expect(r.code).toBe(0);
+    }
+  });
+});
+
+describe("replay: errors", () => {
+  let closed: Server;
+  let port = 0;
+  beforeAll(async () => {
+    // a port that accepts and immediately closes: the server "answers" nothing
+    closed = createServer((s) => s.destroy());
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    port = (closed.address() as { port: number }).port;
+  });
+  afterAll(() => new Promise<void>((r) => closed.close(() => r())));
+
+  it("a server that hangs up: every captured answer is missing, exit 1", async () => {
+    const r = await runBin(["replay", login, "--conn", "1", "--against", `127.0.0.1:${port}`, "--timeout", "500"]);
+    expect(r.stdout).toContain("MISSING");
+    expect(r.code).toBe(1);
+  });
+
+  it("nothing listening: exit 3", async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const free = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const r = await runBin(["replay", login, "--conn", "1", "--against", `127.0.0.1:${free}`]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("cannot connect");
+  });
+
+  it("a capture with a gap in the client's side cannot be replayed: exit 1 with the reason", async () => {
+    const r = await runBin(["replay", join(PCAP, "twisted-calls-lost.pcap"), "--conn", "1", "--against", "127.0.0.1:9"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot be replayed");
+  });
+
+  it("usage errors: exit 2", async () => {
+    expect((await runBin(["replay", login])).code).toBe(2);
+    expect((await runBin(["replay", "--against", "127.0.0.1:1"])).code).toBe(2);
+  });
+});
