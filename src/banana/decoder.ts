@@ -18,6 +18,7 @@ export class BananaDecodeError extends BananaError {
   }
 }
 
+/** Options of a {@link BananaDecoder}. */
 export interface BananaDecoderOptions {
   dialect?: Dialect | null;
   limits?: Partial<BananaLimits>;
@@ -34,6 +35,7 @@ const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 // Lists up to this long get their array at full size when their header arrives.
 const PREALLOCATE = 16;
 
+/** Streaming banana decoder: feed it bytes split anywhere; it yields each complete top-level expression, in linear time, within its limits. */
 export class BananaDecoder {
   /** Vocabulary tokens are accepted only in dialect "pb"; may be changed between items. */
   dialect: Dialect | null;

@@ -3,6 +3,7 @@ import { ANONYMOUS, IAnonymous, IUsernameHashedPassword, IUsernameMD5Password, t
 import { UnauthorizedLogin } from "./errors.ts";
 import { md5, toBytes } from "./hash.ts";
 
+/** Checks credentials of the kinds it lists (Twisted's ICredentialsChecker): resolves with the avatar id or rejects with UnauthorizedLogin. */
 export interface CredentialsChecker {
   readonly credentialInterfaces: readonly string[];
   /** The avatar id for valid credentials; rejects with UnauthorizedLogin otherwise. */

@@ -3,10 +3,14 @@ import { constantTimeEqual, md5, toBytes } from "./hash.ts";
 
 /** Interface names, as Twisted's qualified names. */
 export const IUsernamePassword = "twisted.cred.credentials.IUsernamePassword";
+/** Interface name of credentials that can check a password given in clear. */
 export const IUsernameHashedPassword = "twisted.cred.credentials.IUsernameHashedPassword";
+/** Interface name of PB's challenge/response credentials (md5 of the password and a challenge). */
 export const IUsernameMD5Password = "twisted.spread.pb.IUsernameMD5Password";
+/** Interface name of anonymous credentials. */
 export const IAnonymous = "twisted.cred.credentials.IAnonymous";
 
+/** Credentials offered to a {@link Portal}: the interface names they provide. */
 export interface Credentials {
   /** The credential interfaces this object provides. */
   readonly interfaces: readonly string[];
@@ -23,6 +27,7 @@ export interface UsernameMD5Password extends UsernameHashedPassword {
   checkMD5Password(md5Password: Uint8Array): boolean | Promise<boolean>;
 }
 
+/** A username and a clear password, checkable against PB's challenge/response as well. */
 export class UsernamePassword implements UsernameMD5Password {
   readonly interfaces = [IUsernamePassword, IUsernameHashedPassword, IUsernameMD5Password];
   constructor(
@@ -37,10 +42,12 @@ export class UsernamePassword implements UsernameMD5Password {
   }
 }
 
+/** Anonymous credentials (Twisted's credentials.Anonymous). */
 export class Anonymous implements Credentials {
   readonly interfaces = [IAnonymous];
 }
 
 /** The avatar id the anonymous checker gives (Twisted's empty tuple). */
 export const ANONYMOUS: unique symbol = Symbol("ANONYMOUS");
+/** Who logged in: the checker's answer (a username), or the anonymous marker. */
 export type AvatarId = string | typeof ANONYMOUS;

@@ -1,10 +1,12 @@
 // twisted/cred/error.py, with the qualified names and MROs a Twisted peer traps them by.
 
+/** twisted.cred.error.Unauthorized. */
 export class Unauthorized extends Error {
   static pythonType = "twisted.cred.error.Unauthorized";
   override name = "Unauthorized";
 }
 
+/** twisted.cred.error.LoginFailed: the base of the login errors. */
 export class LoginFailed extends Error {
   static pythonType = "twisted.cred.error.LoginFailed";
   override name = "LoginFailed";
@@ -23,6 +25,7 @@ export class UnhandledCredentials extends LoginFailed {
   override name = "UnhandledCredentials";
 }
 
+/** twisted.cred.error.LoginDenied: the realm refused an authenticated user. */
 export class LoginDenied extends LoginFailed {
   static override pythonType = "twisted.cred.error.LoginDenied";
   override name = "LoginDenied";

@@ -1,6 +1,7 @@
 // The hashing of PB's challenge/response login (pb.py respond/challenge), on Node's crypto.
 import { createHash, randomFillSync, timingSafeEqual } from "node:crypto";
 
+/** MD5 of the concatenated parts (PB's challenge/response uses MD5, as Twisted does). */
 export function md5(...parts: Uint8Array[]): Uint8Array {
   const h = createHash("md5");
   for (const p of parts) h.update(p);

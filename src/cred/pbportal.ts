@@ -30,6 +30,7 @@ function avatarForPeer(broker: Broker, [, avatar, logout]: LoginResult): object 
   return sendable;
 }
 
+/** Options of the root that serves a Portal to PB clients. */
 export interface PortalRootOptions {
   /**
    * Where login challenges come from (16 random bytes by default). Replace it only to replay
@@ -116,6 +117,7 @@ export async function login(root: RemoteReference, username: string | Uint8Array
   return (await avatar) as RemoteReference;
 }
 
+/** Logs in anonymously through a PB server's root (Twisted's PBClientFactory.login with Anonymous); resolves with the avatar. */
 export async function loginAnonymous(root: RemoteReference, mind: unknown = null): Promise<RemoteReference> {
   return (await root.callRemote("loginAnonymous", mind)) as RemoteReference;
 }

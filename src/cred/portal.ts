@@ -6,12 +6,15 @@ import { UnhandledCredentials } from "./errors.ts";
 /** The interface PB asks realms for. */
 export const IPerspective = "twisted.spread.pb.IPerspective";
 
+/** What a realm returns: the interface, the avatar, and what to call on logout. */
 export type LoginResult = [iface: string, avatar: object, logout: () => void];
 
+/** Makes avatars for authenticated ids (Twisted's IRealm). */
 export interface Realm {
   requestAvatar(avatarId: AvatarId, mind: unknown, ...interfaces: string[]): LoginResult | Promise<LoginResult>;
 }
 
+/** Twisted's cred Portal: checks credentials with its checkers, then asks the realm for the avatar. */
 export class Portal {
   private readonly checkers = new Map<string, CredentialsChecker>();
   constructor(

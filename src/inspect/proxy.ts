@@ -14,6 +14,7 @@ export interface HostPort {
   port: number;
 }
 
+/** Where the proxy listens, where it forwards, and how it prints. */
 export interface ProxyOptions {
   listen: HostPort;
   target: HostPort;
@@ -30,6 +31,7 @@ export interface ProxyOptions {
   log?: (line: string) => void;
 }
 
+/** A running capture proxy. */
 export interface RunningProxy {
   address: HostPort;
   /** Stops listening, closes open connections and prints their summaries. */
@@ -144,6 +146,7 @@ class Connection {
   }
 }
 
+/** Starts pb-inspect's transparent proxy: forwards every byte both ways and prints the decoded conversation. */
 export function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const open = new Set<Connection>();
   let count = 0;

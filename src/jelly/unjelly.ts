@@ -9,6 +9,7 @@ import { globalSecurity, moduleOf, type Taster } from "./security.ts";
 import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
 import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, Tuple, Unpersistable } from "./types.ts";
 
+/** Options of {@link unjelly} and {@link Unjellier}. */
 export interface UnjellyOptions {
   /** What may be received; PB's default (globalSecurity) when omitted. */
   security?: Taster;
@@ -60,6 +61,7 @@ function arity(n: number, min: number, max: number, what: string): void {
   if (n < min || n > max) throw new JellyError(`${what} takes ${min === max ? min : `${min} to ${max}`} fields, got ${n}`);
 }
 
+/** Turns jelly expressions back into values, under a security policy and a registry (one per deserialization). */
 export class Unjellier {
   readonly security: Taster;
   readonly registry: UnjellyableRegistry;

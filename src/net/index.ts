@@ -13,6 +13,7 @@ import { Portal } from "../cred/portal.ts";
 
 export { filePager, FilePublishedStore } from "./files.ts";
 
+/** Broker options for a connection made by {@link PBClient} or accepted by {@link PBServer}. */
 export type ConnectionOptions = Omit<BrokerOptions, "role" | "root" | "onReady">;
 
 /** Where to connect or listen: TCP host/port (optionally TLS) or a Unix socket path. */
@@ -220,6 +221,7 @@ export class PBClient {
   }
 }
 
+/** Options of {@link PBServer.listen}. */
 export interface ServeOptions extends ConnectionOptions {
   /** A fixed root, one root per connection (PBRoot), or a Portal for login. */
   root: PBRoot | Portal;
@@ -282,6 +284,7 @@ export class PBServer {
   }
 }
 
+/** Options of {@link ReconnectingPBClient}. */
 export interface ReconnectOptions extends ConnectionOptions {
   /** Logs in after every connect; without it the client only fetches the root. */
   credentials?: { username: string | Uint8Array; password: string | Uint8Array } | "anonymous";

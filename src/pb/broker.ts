@@ -22,14 +22,17 @@ import { copyRegistry } from "./registry.ts";
 import { RemoteReference, type CallOptions } from "./remote.ts";
 import type { Transport } from "./transport.ts";
 
+/** "initiator" made the connection (Twisted's isClient); "listener" accepted it. */
 export type Role = "initiator" | "listener";
 
+/** Something the broker reports that Twisted would log. */
 export interface LogEntry {
   level: "info" | "error";
   message: string;
   error?: unknown;
 }
 
+/** Options of a {@link Broker}. */
 export interface BrokerOptions {
   /** "initiator" connected (Twisted's isClient); "listener" accepted the connection. */
   role: Role;
@@ -119,6 +122,7 @@ function truthy(x: Sexp): boolean {
   return Number(x) !== 0;
 }
 
+/** One PB connection (Twisted's pb.Broker): object tables, calls and answers, caches. It never touches a socket: it reads and writes through a {@link Transport}. */
 export class Broker {
   readonly role: Role;
   readonly security: Taster;

@@ -4,6 +4,7 @@
 import type { Sexp } from "../banana/values.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 
+/** Keyword arguments of a call: passed last to callRemote, received last by a remote_ method. */
 export class Kwargs {
   readonly values: Readonly<Record<string, unknown>>;
   constructor(values: Record<string, unknown> | Map<string, unknown> = {}) {
@@ -33,6 +34,7 @@ export class Kwargs {
   }
 }
 
+/** Keyword arguments for callRemote: `callRemote("f", 1, kwargs({ key: "v" }))` is Python's `f(1, key="v")`. */
 export function kwargs(values: Record<string, unknown> | Map<string, unknown>): Kwargs {
   return new Kwargs(values);
 }

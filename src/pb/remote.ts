@@ -5,6 +5,7 @@ import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { Broker } from "./broker.ts";
 import { Kwargs, splitArgs } from "./kwargs.ts";
 
+/** Options of one call made with {@link RemoteReference.call}. */
 export interface CallOptions {
   /** Positional arguments. */
   args?: readonly unknown[];
@@ -16,6 +17,7 @@ export interface CallOptions {
   timeout?: number;
 }
 
+/** A function bound to one remote method (pb.RemoteMethod). */
 export type RemoteMethod = ((...args: unknown[]) => Promise<unknown>) & {
   readonly obj: RemoteReference;
   readonly methodName: string;
