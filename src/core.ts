@@ -1,7 +1,9 @@
 // twisted-pb/core: the platform-neutral part (banana, jelly, pb) with no Node built-in, for
 // browsers, workers and other runtimes. A broker runs over any `Transport` (a WebSocket bridge,
 // `connectInMemory`); sockets, cred's hashing and pb-inspect live in the main entry.
+/** Banana, PB's s-expression codec: the streaming decoder, the encoder, dialects, limits. */
 export * as banana from "./banana/index.ts";
+/** Jelly, Python values on the wire: jelly and unjelly, Python value types, security, the registry. */
 export * as jelly from "./jelly/index.ts";
 export * from "./pb/index.ts";
 export {

@@ -1,5 +1,7 @@
 // twisted-pb: Twisted's Perspective Broker in TypeScript, wire-compatible with Python Twisted.
+/** Banana, PB's s-expression codec: the streaming decoder, the encoder, dialects, limits. */
 export * as banana from "./banana/index.ts";
+/** Jelly, Python values on the wire: jelly and unjelly, Python value types, security, the registry. */
 export * as jelly from "./jelly/index.ts";
 export * from "./pb/index.ts";
 export * from "./cred/index.ts";

@@ -18,6 +18,7 @@ export class BananaDecodeError extends BananaError {
   }
 }
 
+/** Options of a {@link BananaDecoder}. */
 export interface BananaDecoderOptions {
   dialect?: Dialect | null;
   limits?: Partial<BananaLimits>;
@@ -37,6 +38,7 @@ const PREALLOCATE = 16;
 // and doubles as bytes arrive: a header announcing 640 KiB reserves nothing the peer has not sent.
 const STRING_FIRST_ROOM = 4096;
 
+/** Streaming banana decoder: feed it bytes split anywhere; it yields each complete top-level expression, in linear time, within its limits. */
 export class BananaDecoder {
   /** Vocabulary tokens are accepted only in dialect "pb"; may be changed between items. */
   dialect: Dialect | null;

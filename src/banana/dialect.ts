@@ -5,12 +5,15 @@ import { BananaError } from "./errors.ts";
 import { encode } from "./encoder.ts";
 import { byteString, type Sexp } from "./values.ts";
 
+/** Which side of the dialect negotiation: the listener offers, the initiator chooses. */
 export type Role = "listener" | "initiator";
 
+/** The peer offered or chose no dialect we know, or broke the negotiation. */
 export class DialectError extends BananaError {
   override name = "DialectError";
 }
 
+/** What one step of the dialect negotiation produced. */
 export interface NegotiationStep {
   /** Bytes to send now, if any. */
   send?: Uint8Array;
@@ -22,6 +25,7 @@ function isKnown(s: string, known: readonly Dialect[]): s is Dialect {
   return (known as readonly string[]).includes(s);
 }
 
+/** Banana's dialect negotiation (the listener's offer, the initiator's choice), fed the first items of a connection. */
 export class DialectNegotiator {
   private done = false;
   constructor(

@@ -51,6 +51,7 @@ function vocabCodeOfText(s: string): number {
 /** Objects with this method write themselves where they stand in an expression given to encode(). */
 export const bananaWrite: unique symbol = Symbol.for("twisted-pb.bananaWrite");
 
+/** An object that writes its own banana bytes where it stands in an expression given to the encoder. */
 export interface BananaWritable {
   /** Writes the bytes of one expression element through the encoder's writing methods. */
   [bananaWrite](encoder: BananaEncoder): void;
@@ -63,12 +64,14 @@ function isWritable(x: object): x is BananaWritable {
   return typeof (x as Partial<BananaWritable>)[bananaWrite] === "function";
 }
 
+/** Options of a {@link BananaEncoder}. */
 export interface BananaEncoderOptions {
   /** "pb" compresses vocabulary atoms; "none" or null (not negotiated yet) never does. */
   dialect?: Dialect | null;
   limits?: Partial<BananaLimits>;
 }
 
+/** Banana encoder: writes expressions (lists, ints, floats, byte strings, vocabulary atoms) into a reusable buffer. */
 export class BananaEncoder {
   dialect: Dialect | null;
   readonly limits: BananaLimits;

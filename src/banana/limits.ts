@@ -1,5 +1,6 @@
 // Banana's limits, with Twisted's defaults (banana.py setPrefixLimit(64), SIZE_LIMIT).
 
+/** Banana's limits on one connection (Twisted's defaults in {@link DEFAULT_BANANA_LIMITS}). */
 export interface BananaLimits {
   /** Most header digits before the type byte (banana.py `_PREFIX_LIMIT`). Also bounds ints: +-(2**(7*prefixLimit) - 1). */
   readonly prefixLimit: number;
@@ -7,9 +8,12 @@ export interface BananaLimits {
   readonly sizeLimit: number;
 }
 
+/** Twisted's default prefix limit: 64 header digits. */
 export const PREFIX_LIMIT = 64;
+/** Twisted's banana SIZE_LIMIT: 640 KiB per string, 640 Ki elements per list. */
 export const SIZE_LIMIT = 640 * 1024;
 
+/** Twisted's banana limits. */
 export const DEFAULT_BANANA_LIMITS: BananaLimits = Object.freeze({
   prefixLimit: PREFIX_LIMIT,
   sizeLimit: SIZE_LIMIT,
@@ -25,6 +29,7 @@ export function withLimits<T extends { readonly [K in keyof T]: number }>(defaul
   return Object.freeze(limits);
 }
 
+/** Banana limits: Twisted's defaults with `overrides` applied, checked (a bad value throws). */
 export function bananaLimits(overrides?: Partial<BananaLimits>): BananaLimits {
   return withLimits(DEFAULT_BANANA_LIMITS, overrides, "banana");
 }

@@ -65,6 +65,7 @@ export function latin1Bytes(s: string): Uint8Array {
   return out;
 }
 
+/** Whether two byte arrays hold the same bytes. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

@@ -27,6 +27,7 @@ export interface Capture {
   [other: string]: unknown;
 }
 
+/** Traffic read from files, ready to decode. */
 export interface LoadedTraffic {
   /** What was read and how it is shown (printed as "# ..." header lines). */
   header: string[];
@@ -37,6 +38,7 @@ export interface LoadedTraffic {
   timed: boolean;
 }
 
+/** The input files cannot be read as PB traffic (a message for the user, not a crash). */
 export class InputError extends Error {
   override name = "InputError";
 }
@@ -68,6 +70,7 @@ export function parseCapture(text: string, source = "capture"): Capture {
   return c;
 }
 
+/** Turns a parsed capture (capture.json) into traffic to decode; `source` names it in messages. */
 export function captureTraffic(c: Capture, source: string): LoadedTraffic {
   const header = [`${source}: capture${c.name ? ` "${c.name}"` : ""}, ${c.writes.length} writes in recorded order`];
   if (c.title) header.push(String(c.title));

@@ -4,6 +4,7 @@ import { DEFAULT_LIMITS, FULL_LIMITS } from "./pretty.ts";
 import { entryJson, entryText, type TextOptions } from "./render.ts";
 import { Session, type SessionOptions } from "./session.ts";
 
+/** How a transcript is written. */
 export interface DecodeOptions {
   json?: boolean;
   hex?: boolean;

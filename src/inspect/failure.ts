@@ -7,6 +7,7 @@ import { bytesText, isBytes, isList, utf8OrNull } from "./sexp.ts";
 
 export const FAILURE_TAG = "twisted.spread.pb.CopyableFailure";
 
+/** The readable parts of a CopyableFailure's state. */
 export interface FailureSummary {
   /** Qualified type as sent, e.g. builtins.ValueError. */
   type: string;

@@ -8,6 +8,7 @@ import { summarizeFailure } from "./failure.ts";
 import { strRepr } from "./pyrepr.ts";
 import { bytesText, isBytes, isInt, isList, rawRepr, scalarRepr, utf8OrNull, type List } from "./sexp.ts";
 
+/** How much of a value pb-inspect prints. */
 export interface PrettyLimits {
   /** Longest byte/text string shown in full (longer ones are cut, with their length). */
   maxString: number;
@@ -17,7 +18,9 @@ export interface PrettyLimits {
   maxDepth: number;
 }
 
+/** The default limits of pb-inspect's output. */
 export const DEFAULT_LIMITS: PrettyLimits = { maxString: 300, maxItems: 100, maxDepth: 64 };
+/** No shortening (`--full`). */
 export const FULL_LIMITS: PrettyLimits = { maxString: Infinity, maxItems: Infinity, maxDepth: 200 };
 
 /** How PB's own objects are shown; the session fills these in from its object table. */

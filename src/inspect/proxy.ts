@@ -33,6 +33,7 @@ export interface ProxyTlsClient {
   insecure?: boolean;
 }
 
+/** Where the proxy listens, where it forwards, and how it prints. */
 export interface ProxyOptions {
   listen: HostPort;
   target: HostPort;
@@ -53,6 +54,7 @@ export interface ProxyOptions {
   log?: (line: string) => void;
 }
 
+/** A running capture proxy. */
 export interface RunningProxy {
   address: HostPort;
   /** Stops listening, closes open connections and prints their summaries. */

@@ -17,6 +17,7 @@ export { startsWithPbMessage } from "./stream.ts";
 
 const sideOf = (d: Dir): Side => (d === "c2s" ? "client" : "server");
 
+/** Options of a {@link Session}. */
 export interface SessionOptions {
   limits?: PrettyLimits;
   /** Only one direction was captured: answers without calls and unknown luids are expected. */
@@ -40,6 +41,7 @@ interface Hint {
   user?: string;
 }
 
+/** Decodes one PB connection's two directions into transcript entries, following the object table. */
 export class Session {
   readonly table = new ObjectTable();
   private readonly dirs: Record<Dir, Direction>;

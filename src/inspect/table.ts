@@ -5,6 +5,7 @@
 export type Side = "client" | "server";
 export type ObjKind = "obj" | "cache";
 
+/** One object of a connection's tables: whose it is, its id, what it is. */
 export interface TableEntry {
   side: Side;
   kind: ObjKind;
@@ -35,6 +36,7 @@ export interface TableChange {
 
 export const otherSide = (s: Side): Side => (s === "client" ? "server" : "client");
 
+/** The objects each side of a connection has handed out, as seen on the wire. */
 export class ObjectTable {
   private readonly entries = new Map<string, TableEntry>();
 

@@ -2,8 +2,10 @@
 import type { Sexp } from "../banana/index.ts";
 import type { TableChange } from "./table.ts";
 
+/** A direction: client to server, or server to client. */
 export type Dir = "c2s" | "s2c";
 export const DIRS: readonly Dir[] = ["c2s", "s2c"];
+/** The arrow a transcript shows for a direction ("C->S" or "S->C"). */
 export const arrow = (d: Dir): string => (d === "c2s" ? "C->S" : "S->C");
 export const peerDir = (d: Dir): Dir => (d === "c2s" ? "s2c" : "c2s");
 
@@ -18,6 +20,7 @@ export interface Chunk {
   close?: "fin" | "rst";
 }
 
+/** What a transcript entry is. */
 export type EntryKind =
   | "note"
   | "gap"

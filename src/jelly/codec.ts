@@ -8,6 +8,7 @@ import { Jellied } from "./jellied.ts";
 import { type JellyOptions } from "./jelly.ts";
 import { unjelly, type UnjellyOptions } from "./unjelly.ts";
 
+/** Options of {@link dumps}. */
 export interface DumpOptions extends JellyOptions, Pick<BananaEncoderOptions, "limits"> {
   /** Banana dialect; "pb" (vocabulary compression) by default. */
   dialect?: "pb" | "none";

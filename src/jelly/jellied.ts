@@ -6,6 +6,7 @@ import { PyFloat, type Sexp } from "../banana/values.ts";
 import { DEFAULT_MAX_DEPTH, jelly, jellyFor, type JellyOptions } from "./jelly.ts";
 import { FrozenSet, PyUnicode, Tuple } from "./types.ts";
 
+/** Options of {@link Jellied}. */
 export interface JelliedOptions extends JellyOptions {
   /**
    * The jelly expression of a value that is not plain data; by default jelly(value, options). PB's

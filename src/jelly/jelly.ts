@@ -8,10 +8,12 @@ import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime,
 /** Objects with this method serialize themselves (jelly.py IJellyable.jellyFor). */
 export const jellyFor: unique symbol = Symbol.for("twisted-pb.jellyFor");
 
+/** An object that serializes itself (Twisted's jellyFor). */
 export interface Jellyable {
   [jellyFor](jellier: Jellier): Sexp;
 }
 
+/** Options of {@link jelly} and {@link Jellier}. */
 export interface JellyOptions {
   /** The object that drives serialization (PB's broker); Jellyable hooks read it. */
   invoker?: unknown;
@@ -21,6 +23,7 @@ export interface JellyOptions {
   maxDepth?: number;
 }
 
+/** Deepest container nesting jelly accepts either way by default. */
 export const DEFAULT_MAX_DEPTH = 1000;
 
 /** Stands where a container's tag goes while its contents are written (never seen outside). */
@@ -45,6 +48,7 @@ function className(x: object): string {
   return (x as { constructor?: { name?: string } }).constructor?.name || "Object";
 }
 
+/** Turns values into jelly expressions, with shared and cyclic references (one per serialization). */
 export class Jellier {
   readonly invoker: unknown;
   readonly strings: "unicode" | "bytes";

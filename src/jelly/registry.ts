@@ -33,6 +33,7 @@ export interface UnjellyableClass<T extends object = object> {
   readonly prototype: T & { unjellyFor(unjellier: Unjellier, sexp: readonly Sexp[]): unknown };
 }
 
+/** Maps jelly type tags to the classes or factories that rebuild them; may fall back to a parent registry. */
 export class UnjellyableRegistry {
   private readonly handlers = new Map<string, UnjellyHandler>();
 

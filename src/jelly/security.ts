@@ -9,12 +9,14 @@ const INITIAL_TYPES = [
 /** SecurityOptions.basicTypes, added by allowBasicTypes(). */
 export const BASIC_TYPES = ["dictionary", "list", "tuple", "reference", "dereference", "unpersistable", "persistent", "long_int", "long", "dict"];
 
+/** Decides what may be unjellied (Twisted's SecurityOptions interface). */
 export interface Taster {
   isTypeAllowed(typeName: string): boolean;
   isModuleAllowed(moduleName: string): boolean;
   isClassAllowed(qualifiedName: string): boolean;
 }
 
+/** Twisted's SecurityOptions: the types, modules and classes that may be received. */
 export class SecurityOptions implements Taster {
   readonly allowedTypes = new Set<string>(INITIAL_TYPES);
   readonly allowedModules = new Set<string>();
@@ -78,8 +80,10 @@ export function pbSecurity(): SecurityOptions {
   return new SecurityOptions().allowBasicTypes();
 }
 
+/** PB's default security: the basic types only, no classes (pb.globalSecurity). */
 export const globalSecurity: SecurityOptions = pbSecurity();
 
+/** The module part of a qualified name ("a.b.C" gives "a.b"). */
 export function moduleOf(qualifiedName: string): string {
   const i = qualifiedName.lastIndexOf(".");
   return i < 0 ? "" : qualifiedName.slice(0, i);

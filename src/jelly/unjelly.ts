@@ -10,6 +10,7 @@ import { globalSecurity, moduleOf, type Taster } from "./security.ts";
 import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
 import { FrozenSet, ReceivedDict, ReceivedSet, PyDate, PyDateTime, PyDecimal, PyGlobal, PyInstance, PyTime, PyTimeDelta, PyUnicode, Tuple, Unpersistable } from "./types.ts";
 
+/** Options of {@link unjelly} and {@link Unjellier}. */
 export interface UnjellyOptions {
   /** What may be received; PB's default (globalSecurity) when omitted. */
   security?: Taster;

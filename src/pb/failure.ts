@@ -135,6 +135,7 @@ export function pythonTypeOf(err: unknown, python: PythonMajor = 3): { type: str
 // process sends 5, 7, 9... (two Failures per remote error), and so do we.
 let failureCount = 3;
 
+/** How an exception is sent as a CopyableFailure. */
 export interface FailureOptions {
   /** Send the JS stack as the traceback (Twisted's unsafeTracebacks); "Traceback unavailable\n" otherwise. */
   unsafeTracebacks?: boolean;

@@ -49,4 +49,5 @@ export function setUnjellyableFactoryForClass(tag: string, factory: (state: unkn
 
 /** Twisted's older names. */
 export const setCopierForClass = setUnjellyableForClass;
+/** Twisted's older name of {@link setUnjellyableFactoryForClass}. */
 export const setFactoryForClass = setUnjellyableFactoryForClass;

@@ -1,6 +1,7 @@
 // The broker's only view of the connection: bytes out, a way to hang up, optional flow control.
 // The network layer (src/net) and the in-memory pair below implement it.
 
+/** What a broker writes to: a socket adapter, or an in-memory pipe in tests. */
 export interface Transport {
   write(data: Uint8Array): void;
   /** Close the connection; the owner then calls broker.connectionLost(). */
@@ -20,6 +21,7 @@ export interface Protocol {
   connectionLost(reason?: Error): void;
 }
 
+/** Two protocols connected in memory; close() loses the connection on both sides. */
 export interface InMemoryConnection {
   /** Hangs up both ends. */
   close(reason?: Error): void;

@@ -11,6 +11,7 @@ import { check, RemoteValidationError } from "./validation.ts";
 
 export { RemoteValidationError, checkState } from "./validation.ts";
 
+/** One method of a {@link remoteInterface}: zod schemas of its arguments, keyword arguments and result. */
 export interface MethodSpec<A extends readonly z.ZodType[] = readonly z.ZodType[], R extends z.ZodType = z.ZodType, K extends z.ZodType | undefined = z.ZodType | undefined> {
   readonly args: A;
   readonly result: R;
@@ -18,17 +19,21 @@ export interface MethodSpec<A extends readonly z.ZodType[] = readonly z.ZodType[
   readonly kwargs?: K;
 }
 
+/** Declares one method of a {@link remoteInterface} (keeps its schema types for inference). */
 export function method<const A extends readonly z.ZodType[], R extends z.ZodType, K extends z.ZodType | undefined = undefined>(spec: MethodSpec<A, R, K>): MethodSpec<A, R, K> {
   return spec;
 }
 
+/** The methods of a remote interface, by name. */
 export type Methods = Record<string, MethodSpec>;
 
+/** A named set of typed remote methods, made by {@link remoteInterface}. */
 export interface RemoteInterface<M extends Methods> {
   readonly name: string;
   readonly methods: M;
 }
 
+/** Describes a remote interface once: calls through {@link typedRemote} and implementations given to {@link typedReferenceable} are typed and checked at run time. */
 export function remoteInterface<M extends Methods>(name: string, methods: M): RemoteInterface<M> {
   return { name, methods };
 }

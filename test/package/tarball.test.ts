@@ -234,18 +234,14 @@ export { connectInMemory };
     expect(r.status).toBe(0);
   }, 180_000);
 
-  it("twisted-pb/core in a browser project without @types/node (bundler and node16)", () => {
-    const bundler = compile("ts-browser", { module: "esnext", moduleResolution: "bundler", lib: ["ES2022", "DOM"], types: [] }, browserTs);
-    expect(bundler.out).toBe("");
-    const node16 = compile("ts-browser16", { module: "node16", moduleResolution: "node16", lib: ["ES2022", "DOM"], types: [] }, browserTs);
-    expect(node16.out).toBe("");
+  it("twisted-pb/core in a browser project without @types/node (bundler resolution, DOM lib)", () => {
+    const r = compile("ts-browser", { module: "esnext", moduleResolution: "bundler", lib: ["ES2022", "DOM"], types: [] }, browserTs);
+    expect(r.out).toBe("");
+    expect(r.status).toBe(0);
   }, 180_000);
 
-  it("a type error in the consumer is reported (the check can fail)", () => {
-    const r = compile("ts-broken", { module: "node16", moduleResolution: "node16", ...nodeTypes }, `import { PBClient } from "twisted-pb";\nconst n: number = PBClient;\n`);
-    expect(r.status).not.toBe(0);
-    expect(r.out).toMatch(/TS2322/);
-  }, 180_000);
+  // No separate "a type error is reported" compile: the consumer's @ts-expect-error line fails
+  // the two compiles above if the declarations ever degrade to `any`.
 
   it("installed files list", () => {
     expect(readdirSync(join(consumer, "node_modules", "twisted-pb")).sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "bin", "dist", "package.json"]);
