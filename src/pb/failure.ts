@@ -290,8 +290,9 @@ export class CopiedFailure extends Error {
     budget?.charge(entries.length);
     for (const [k, v] of entries) f.state.set(text(k), v);
     const rawType = f.state.get("type");
-    f.typeRaw = rawType instanceof Uint8Array ? rawType : text(rawType);
+    // Rendered once: the text is paid for from the message's budget.
     f.type = text(rawType);
+    f.typeRaw = rawType instanceof Uint8Array ? rawType : f.type;
     f.value = text(f.state.get("value"));
     f.traceback = text(f.state.get("traceback"));
     const parents = f.state.get("parents");
