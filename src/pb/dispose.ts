@@ -8,4 +8,13 @@ for (const name of ["dispose", "asyncDispose"] as const) {
   }
 }
 
+// The same declaration as TypeScript's esnext.disposable lib and @types/node: a consumer whose
+// `lib` lacks them (a browser project on ES2022) still compiles our declarations.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 export {};
