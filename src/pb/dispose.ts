@@ -8,4 +8,13 @@ for (const name of ["dispose", "asyncDispose"] as const) {
   }
 }
 
+// Declared here too, so that our declarations compile where neither TypeScript's
+// esnext.disposable lib nor @types/node is loaded (identical declarations merge).
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 export {};
