@@ -8,8 +8,8 @@ for (const name of ["dispose", "asyncDispose"] as const) {
   }
 }
 
-// The same declaration as TypeScript's esnext.disposable lib and @types/node: a consumer whose
-// `lib` lacks them (a browser project on ES2022) still compiles our declarations.
+// Declared here too, so that our declarations compile where neither TypeScript's
+// esnext.disposable lib nor @types/node is loaded (identical declarations merge).
 declare global {
   interface SymbolConstructor {
     readonly dispose: unique symbol;
