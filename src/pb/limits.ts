@@ -11,13 +11,13 @@ export interface PBLimits extends BananaLimits, JellyBudgetLimits {
   /** Deepest jelly nesting accepted either way (Python's recursion limit stops Twisted earlier). */
   readonly maxDepth: number;
   /**
-   * Unsent output (bytes) above which the socket transport stops reading from the peer until it
-   * drains (Twisted has no such limit: it buffers without bound). See docs/net.md.
+   * Unsent output (bytes) above which the socket transport stops reading from a peer whose
+   * input it is answering, until the output drains (Twisted buffers without bound). docs/net.md.
    */
   readonly outputHighWaterMark: number;
   /** Unsent output (bytes) past which the socket transport drops the connection. */
   readonly maxOutputBuffer: number;
-  /** Milliseconds the output may stay above outputHighWaterMark without draining before the connection is dropped. */
+  /** Milliseconds reading may stay paused (output above outputHighWaterMark, not draining) before the connection is dropped. */
   readonly outputStallTimeout: number;
   /**
    * Most pagers sending at once on one connection (Twisted has no limit). Each holds what it

