@@ -9,7 +9,7 @@ import type { Sexp } from "../../src/banana/index.ts";
 import {
   CopiedFailure, DEFAULT_PB_LIMITS, method, pbLimits, RemoteCopy, remoteInterface, Root, copyRegistry, typedReferenceable, type PBServer, type RemoteReference,
 } from "../../src/index.ts";
-import { BudgetExceeded, DEFAULT_JELLY_BUDGET, JellyError, unjelly, UnjellyableRegistry } from "../../src/jelly/index.ts";
+import { BudgetExceeded, DEFAULT_JELLY_BUDGET, dumps, JellyError, loads, unjelly, UnjellyableRegistry } from "../../src/jelly/index.ts";
 import { pair } from "../pb/support.ts";
 import { call, failureWith, listen, maliciousServer, memoryAfterGC, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
 
@@ -35,6 +35,13 @@ describe("the budget's limits", () => {
     expect(unjelly(refs(10), { limits: { maxMessageReferences: 10 } })).toHaveLength(10);
     expect(() => unjelly(refs(11), { limits: { maxMessageReferences: 10 } })).toThrow(/more than 10 references/);
     expect(new BudgetExceeded("x")).toBeInstanceOf(JellyError);
+  });
+
+  it("reach loads() with banana's limits in one object", () => {
+    const bytes = dumps([1, 2, 3]);
+    expect(loads(bytes, { limits: { maxMessageNodes: 4, sizeLimit: 10 } })).toEqual([1, 2, 3]);
+    expect(() => loads(bytes, { limits: { maxMessageNodes: 3 } })).toThrow(BudgetExceeded);
+    expect(() => loads(bytes, { limits: { sizeLimit: 2 } })).toThrow(/List too long/);
   });
 
   // Construction: one message with just more references than the default allows (655,361).
