@@ -15,4 +15,6 @@ def stop_when_stdin_closes(reactor, stop, *args):
             pass
         reactor.callFromThread(stop, *args)
 
-    threading.Thread(target=watch, daemon=True).start()
+    t = threading.Thread(target=watch)
+    t.daemon = True  # (the daemon= argument is Python 3 only)
+    t.start()

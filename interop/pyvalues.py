@@ -19,11 +19,27 @@ Conventions of to_desc (VALUES.md leaves them open):
   made of the digits, so Decimal("-0") is described as "0").
 """
 
+import binascii
 import datetime
 import decimal
 import random
 import struct
 import sys
+
+# One source for Python 2.7 and 3. On Python 2 the native str is bytes: it is described as "str"
+# when it is text (UTF-8), since that is what a Python 2 program means by it; unicode is "str" too.
+PY2 = sys.version_info[0] == 2
+TEXT = type(u"")
+STRINGS = (str, TEXT)
+INTS = (int, type(2 ** 64)) if PY2 else (int,)
+
+
+def _unhex(h):
+    return binascii.unhexlify(h)
+
+
+def _hex(b):
+    return binascii.hexlify(b).decode("ascii")
 
 from twisted.spread import banana as _banana
 from twisted.spread import jelly as _jelly
@@ -58,11 +74,11 @@ _IMMUTABLE_CONTAINERS = ("tuple", "set", "frozenset")
 
 
 def float_to_hex(x):
-    return struct.pack("!d", x).hex()
+    return _hex(struct.pack("!d", x))
 
 
 def float_from_hex(h):
-    raw = bytes.fromhex(h)
+    raw = _unhex(h)
     if len(raw) != 8:
         raise DescError("float needs 8 bytes of hex, got %r" % (h,))
     return struct.unpack("!d", raw)[0]
@@ -107,7 +123,7 @@ def _expect_len(desc, n):
 
 def _parse(desc, table):
     """Turn a description into a tree of _Node/_Ref/_Leaf, recording ids in table."""
-    if not isinstance(desc, list) or not desc or not isinstance(desc[0], str):
+    if not isinstance(desc, list) or not desc or not isinstance(desc[0], STRINGS):
         raise DescError("not a description node: %r" % (desc,))
     kind = desc[0]
     if kind == "none":
@@ -126,12 +142,12 @@ def _parse(desc, table):
         return _Leaf(float_from_hex(desc[1]))
     if kind == "bytes":
         _expect_len(desc, 2)
-        return _Leaf(bytes.fromhex(desc[1]))
+        return _Leaf(_unhex(desc[1]))
     if kind == "str":
         _expect_len(desc, 2)
-        if not isinstance(desc[1], str):
+        if not isinstance(desc[1], STRINGS):
             raise DescError("str node needs a string: %r" % (desc,))
-        return _Leaf(desc[1])
+        return _Leaf(TEXT(desc[1]))
     if kind == "datetime":
         _expect_len(desc, 2)
         return _Leaf(datetime.datetime(*[int(x) for x in desc[1]]))
@@ -317,13 +333,18 @@ def _leaf_desc(value):
         return ["none"]
     if t is bool:
         return ["bool", value]
-    if t is int:
+    if t in INTS:
         return ["int", str(value)]
     if t is float:
         return ["float", float_to_hex(value)]
     if t is bytes:
-        return ["bytes", value.hex()]
-    if t is str:
+        if PY2:
+            try:
+                return ["str", value.decode("utf-8")]
+            except UnicodeDecodeError:
+                pass
+        return ["bytes", _hex(value)]
+    if t is TEXT:
         return ["str", value]
     if t is datetime.datetime:
         if value.tzinfo is not None:
@@ -351,7 +372,7 @@ def _leaf_desc(value):
         if sign:
             coeff = -coeff
         return ["decimal", str(coeff), exponent]
-    if t is _jelly.Unpersistable:
+    if t is _jelly.Unpersistable or isinstance(value, _jelly.Unpersistable):  # (old-style class on Python 2)
         return ["unpersistable", value.reason]
     raise DescError("no description for %s value %r" % (t.__name__, value))
 
@@ -433,7 +454,7 @@ def sexp_from_desc(desc):
     if kind == "float":
         return float_from_hex(desc[1])
     if kind == "bytes":
-        return bytes.fromhex(desc[1])
+        return _unhex(desc[1])
     if kind == "list":
         if desc[1] is not None:
             raise DescError("banana lists carry no ID: %r" % (desc,))
@@ -443,12 +464,12 @@ def sexp_from_desc(desc):
 
 def sexp_to_desc(sexp):
     t = type(sexp)
-    if t is bool or t is int:
+    if t is bool or t in INTS:
         return ["int", str(int(sexp))]
     if t is float:
         return ["float", float_to_hex(sexp)]
     if t is bytes:
-        return ["bytes", sexp.hex()]
+        return ["bytes", _hex(sexp)]
     if t is list or t is tuple:
         return ["list", None, [sexp_to_desc(x) for x in sexp]]
     raise DescError("not a banana value: %r" % (sexp,))
@@ -477,7 +498,7 @@ class _CollectingTransport(object):
 
 
 def _dialect_bytes(dialect):
-    if isinstance(dialect, str):
+    if isinstance(dialect, TEXT):
         dialect = dialect.encode("ascii")
     if dialect not in (b"pb", b"none"):
         raise ValueError("dialect must be pb or none, not %r" % (dialect,))

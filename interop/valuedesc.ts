@@ -1,6 +1,6 @@
 // Value descriptions (interop/VALUES.md) <-> lossless JS values, independent of the codec.
 import { floatValue, PyFloat } from "../src/banana/values.ts";
-import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyTime, PyTimeDelta, Tuple, Unpersistable } from "../src/jelly/types.ts";
+import { FrozenSet, PyDate, PyDateTime, PyDecimal, PyTime, PyTimeDelta, PyUnicode, Tuple, Unpersistable } from "../src/jelly/types.ts";
 
 export type Desc = readonly unknown[];
 
@@ -125,6 +125,7 @@ export function toDesc(value: unknown): Desc {
     }
     if (typeof v === "bigint") return ["int", v.toString()];
     if (typeof v === "string") return ["str", v];
+    if (v instanceof PyUnicode) return ["str", v.text]; // unicode from a Python 2 peer (the "bytes" string mode)
     if (v instanceof PyFloat) return ["float", floatToHex(v.value)];
     if (v instanceof Uint8Array) return ["bytes", bytesToHex(v)];
     if (v instanceof PyDateTime) return ["datetime", [v.year, v.month, v.day, v.hour, v.minute, v.second, v.microsecond]];

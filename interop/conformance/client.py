@@ -167,10 +167,11 @@ def describe(v):
         pass
     if isinstance(v, pb.RemoteReference):
         return ["remoteref"]
+    cls = getattr(v, "__class__", type(v))  # (type() of an old-style instance is `instance` on Python 2)
     if isinstance(v, pb.RemoteCache):
-        return ["cache", getattr(type(v), "TAG", reflect.qual(type(v))), describe_state(v.__dict__)]
+        return ["cache", getattr(cls, "TAG", reflect.qual(cls)), describe_state(v.__dict__)]
     if isinstance(v, pb.RemoteCopy):
-        return ["copy", getattr(type(v), "TAG", reflect.qual(type(v))), describe_state(v.__dict__)]
+        return ["copy", getattr(cls, "TAG", reflect.qual(cls)), describe_state(v.__dict__)]
     if isinstance(v, Callback):
         return ["local", v.name]
     t = type(v)
@@ -222,6 +223,7 @@ class Runner(object):
         self.factory = None
         self.broker = None
         self.root = None
+        self._ret = None
 
     def callback(self, name):
         if name not in self.callbacks:
@@ -253,7 +255,7 @@ class Runner(object):
                 raise ValueError("['index'] outside an inFlight step")
             return index
         if kind == "copyable":
-            return TaggedCopy(d[1], {k: self.build(v, index) for k, v in d[2].items()})
+            return TaggedCopy(d[1], dict((str(k), self.build(v, index)) for k, v in d[2].items()))
         if kind in ("list", "tuple"):
             items = [self.build(x, index) for x in d[2]]
             return items if kind == "list" else tuple(items)
@@ -280,74 +282,92 @@ class Runner(object):
             return self.value_result(o.value, save)
         return {"failure": failure_desc(o.value)}
 
+    # call() and step() are generators for inlineCallbacks that leave their result in self._ret:
+    # Python 2 generators cannot return a value, and defer.returnValue raises an exception whose
+    # traceback (with cyclic GC off) would keep the frames, and every value in them, alive, so a
+    # released copy would never be decached.
     @defer.inlineCallbacks
     def call(self, step):
         target = self.lookup(step["target"])
         args = [self.build(a) for a in step["args"]]
-        kw = {k: self.build(v) for k, v in step["kwargs"].items()}
+        kw = dict((str(k), self.build(v)) for k, v in step["kwargs"].items())  # native str keys, as on Python 2
         if step["noAnswer"]:
             kw["pbanswer"] = False
-            target.callRemote(step["method"], *args, **kw)
-            return {"sent": True}
-        d = target.callRemote(step["method"], *args, **kw)
+            target.callRemote(str(step["method"]), *args, **kw)
+            self._ret = {"sent": True}
+            return
+        d = target.callRemote(str(step["method"]), *args, **kw)
         if step["async"]:
             self.pending[step.get("save") or "_"] = outcome(d)
-            return {"ok": True}
+            self._ret = {"ok": True}
+            return
         o = yield outcome(d)
-        return self.outcome_result(o, step.get("save"))
+        self._ret = self.outcome_result(o, step.get("save"))
+        return
 
     @defer.inlineCallbacks
     def step(self, step):
         op = step["op"]
         if op == "call":
-            r = yield self.call(step)
-            return r
+            yield self.call(step)  # sets self._ret
+            return
         if op == "await":
             o = yield self.pending.pop(step["target"])
-            return self.outcome_result(o, step.get("save"))
+            self._ret = self.outcome_result(o, step.get("save"))
+            return
         if op == "login":
             mind = self.callback(step["mind"]) if step.get("mind") else None
             creds = credentials.UsernamePassword(step["username"].encode("utf-8"), step["password"].encode("utf-8"))
             o = yield outcome(self.factory.login(creds, client=mind))
-            return self.outcome_result(o, step.get("save"))
+            self._ret = self.outcome_result(o, step.get("save"))
+            return
         if op == "loginAnonymous":
             mind = self.callback(step["mind"]) if step.get("mind") else None
             o = yield outcome(self.factory.login(credentials.Anonymous(), client=mind))
-            return self.outcome_result(o, step.get("save"))
+            self._ret = self.outcome_result(o, step.get("save"))
+            return
         if op == "release":
             for name in step["targets"]:
                 obj = self.vars.pop(name)
                 self.keep = [k for k in self.keep if k is not obj]
                 del obj
-            return {"ok": True}
+            self._ret = {"ok": True}
+            return
         if op == "mindCalls":
             cb = self.callback(step["target"])
-            return {"value": describe([(m, list(a)) for m, a in cb.calls])}
+            self._ret = {"value": describe([(m, list(a)) for m, a in cb.calls])}
+            return
         if op == "cacheValue":
-            return {"value": describe(getattr(self.lookup(step["target"]), step["attr"]))}
+            self._ret = {"value": describe(getattr(self.lookup(step["target"]), step["attr"]))}
+            return
         if op == "read":
-            return {"value": describe(self.lookup(step["target"]))}
+            self._ret = {"value": describe(self.lookup(step["target"]))}
+            return
         if op == "pages":
             target = self.lookup(step["target"])
             args = [self.build(a) for a in step["args"]]
-            o = yield outcome(util.getAllPages(target, step["method"], *args))
+            o = yield outcome(util.getAllPages(target, str(step["method"]), *args))
             if not o.ok:
-                return {"failure": failure_desc(o.value)}
+                self._ret = {"failure": failure_desc(o.value)}
+                return
             data = b"".join(o.value)
             summary = (len(o.value), len(data), hashlib.sha256(data).hexdigest())
-            return {"value": describe(summary)}
+            self._ret = {"value": describe(summary)}
+            return
         if op == "inFlight":
             target = self.lookup(step["target"])
             ds = []
             for i in range(step["count"]):
                 args = [self.build(a, i) for a in step["args"]]
-                ds.append(outcome(target.callRemote(step["method"], *args)))
+                ds.append(outcome(target.callRemote(str(step["method"]), *args)))
             outs = yield defer.gatherResults(ds)
-            return {"each": [self.outcome_result(o) for o in outs]}
+            self._ret = {"each": [self.outcome_result(x) for x in outs]}
+            return
         if op == "disconnect":
             self.factory.disconnect()
             yield self.broker.lost
-            return {"ok": True}
+            self._ret = {"ok": True}
+            return
         if op == "waitLost":
             lost = defer.Deferred()
             self.broker.lost.addBoth(lambda r: lost.called or lost.callback(True))
@@ -355,10 +375,12 @@ class Runner(object):
             gone = yield lost
             if timer.active():
                 timer.cancel()
-            return {"ok": True} if gone else {"error": "still connected after %d ms" % step["timeoutMs"]}
+            self._ret = {"ok": True} if gone else {"error": "still connected after %d ms" % step["timeoutMs"]}
+            return
         if op == "wait":
             yield task.deferLater(reactor, step["ms"] / 1000.0, lambda: None)
-            return {"ok": True}
+            self._ret = {"ok": True}
+            return
         raise ValueError("unknown op %r" % (op,))
 
     @defer.inlineCallbacks
@@ -370,7 +392,8 @@ class Runner(object):
         self.broker = self.factory.broker
         for i, step in enumerate(self.sc["steps"]):
             try:
-                r = yield self.step(step)
+                yield self.step(step)
+                r = self._ret
             except Exception as e:
                 r = {"failure": exception_desc(e)}
             self.results.append({"i": i, "op": step["op"], "result": r})
@@ -455,7 +478,7 @@ def main():
 
     def reader():
         try:
-            for line in sys.stdin:
+            for line in iter(sys.stdin.readline, ""):  # (Python 2's file iterator reads ahead)
                 line = line.strip()
                 if line:
                     reactor.callFromThread(server.submit, line)
@@ -463,7 +486,9 @@ def main():
             traceback.print_exc()
         reactor.callFromThread(lambda: reactor.running and reactor.stop())
 
-    threading.Thread(target=reader, daemon=True).start()
+    t = threading.Thread(target=reader)
+    t.daemon = True
+    t.start()
     reactor.callWhenRunning(emit, event="ready", twisted=twisted_version, python=sys.version.split()[0])
     reactor.run()
 

@@ -10,10 +10,15 @@ const CONTAINERS = new Set(["list", "tuple", "set", "frozenset", "dict"]);
  * Renumbers container ids in order of first appearance (also inside copy/cache nodes), and puts
  * set members in a fixed order: a set's iteration order is not part of its value.
  */
-export function canonical(d: Desc): Desc {
+export function canonical(d: Desc, python2 = false): Desc {
   const ids = new Map<number, number>();
   const walk = (x: Desc): Desc => {
     const kind = x[0];
+    // Python 2 has one type for text and bytes (str is bytes): UTF-8 bytes are that text.
+    if (python2 && kind === "bytes") {
+      const text = utf8Text(x[1] as string);
+      if (text !== null) return ["str", text];
+    }
     if (kind === "ref") return ["ref", ids.get(x[1] as number) ?? -1];
     if (kind === "copy" || kind === "cache") return [kind, x[1], walk(x[2] as Desc)];
     if (typeof kind === "string" && CONTAINERS.has(kind)) {
@@ -23,7 +28,12 @@ export function canonical(d: Desc): Desc {
         ids.set(id, n);
         id = n;
       }
-      if (kind === "dict") return [kind, id, (x[2] as [Desc, Desc][]).map(([k, v]) => [walk(k), walk(v)])];
+      if (kind === "dict") {
+        const items = (x[2] as [Desc, Desc][]).map(([k, v]) => [walk(k), walk(v)] as [Desc, Desc]);
+        // Python 2's dicts have no order (it sends them in hash order).
+        if (python2) items.sort((a, b) => cmp(JSON.stringify(a[0]), JSON.stringify(b[0])));
+        return [kind, id, items];
+      }
       let items = (x[2] as Desc[]).map(walk);
       if ((kind === "set" || kind === "frozenset") && id === null) items = [...items].sort((a, b) => cmp(JSON.stringify(a), JSON.stringify(b)));
       return [kind, id, items];
@@ -34,6 +44,19 @@ export function canonical(d: Desc): Desc {
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function utf8Text(hex: string): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(hex, "hex"));
+  } catch {
+    return null;
+  }
+}
+
+/** A built-in's qualified name on Python 3: Python 2 names the same class exceptions.X. */
+function builtinOn3(type: string): string {
+  return type.startsWith("exceptions.") ? `builtins.${type.slice(11)}` : type;
+}
 
 /** Python-like text for a description, cut to `max` characters. */
 export function show(d: unknown, max = 100): string {
@@ -167,7 +190,7 @@ function showExpect(e: Expect): string {
 }
 
 /** First difference between one step's expectation and its result, or null. */
-export function diffStep(step: Step, r: Result | undefined): string | null {
+export function diffStep(step: Step, r: Result | undefined, python2 = false): string | null {
   if (!r) return "no result (the run stopped before this step)";
   if ("error" in r) return `driver error: ${r.error}`;
   const e = step.expect;
@@ -178,7 +201,7 @@ export function diffStep(step: Step, r: Result | undefined): string | null {
   if (e.failure) {
     if (!("failure" in r)) return `expected ${showExpect(e)}, got ${showResult(r)}`;
     const f = r.failure;
-    if (f.type !== e.failure.type) return `failure type: expected ${e.failure.type}, got ${f.type} (${JSON.stringify(f.value)})`;
+    if (f.type !== e.failure.type && !(python2 && builtinOn3(f.type) === e.failure.type)) return `failure type: expected ${e.failure.type}, got ${f.type} (${JSON.stringify(f.value)})`;
     if (e.failure.value !== undefined && f.value !== e.failure.value) return `failure value: expected ${JSON.stringify(e.failure.value)}, got ${JSON.stringify(f.value)}`;
     if (e.failure.remote !== undefined && f.remote !== e.failure.remote) return `failure: expected it ${e.failure.remote ? "from the peer" : "raised locally"}, got the other`;
     return null;
@@ -189,7 +212,7 @@ export function diffStep(step: Step, r: Result | undefined): string | null {
   }
   if (e.value) {
     if (!("value" in r)) return `expected ${showExpect(e)}, got ${showResult(r)}`;
-    const d = diffDesc(canonical(e.value), canonical(r.value), "value");
+    const d = diffDesc(canonical(e.value, python2), canonical(r.value, python2), "value");
     return d ? `${d[0]}: expected ${show(d[1])}, got ${show(d[2])}` : null;
   }
   if (e.each) {
@@ -198,7 +221,7 @@ export function diffStep(step: Step, r: Result | undefined): string | null {
     if (r.each.length !== count) return `expected ${count} results, got ${r.each.length}`;
     for (const [i, item] of r.each.entries()) {
       if (!("value" in item)) return `call #${i}: expected ${show(substituteIndex(e.each.value, i))}, got ${showResult(item)}`;
-      const d = diffDesc(canonical(substituteIndex(e.each.value, i) as Desc), canonical(item.value), `call #${i} value`);
+      const d = diffDesc(canonical(substituteIndex(e.each.value, i) as Desc, python2), canonical(item.value, python2), `call #${i} value`);
       if (d) return `${d[0]}: expected ${show(d[1])}, got ${show(d[2])}`;
     }
     return null;
@@ -225,11 +248,19 @@ function stepLabel(step: Step, i: number): string {
   return `step ${i} ${what}`;
 }
 
+export interface CompareOptions {
+  /**
+   * A Twisted peer on Python 2 took part: values are read as Python 2 means them (UTF-8 bytes are
+   * its str, dicts have no order, exceptions.X is the built-in builtins.X).
+   */
+  python2?: boolean;
+}
+
 /** Compares a whole run with its scenario: the first difference, in step order. */
-export function compareRun(scenario: Scenario, results: readonly StepResult[], runError?: string | null): RunVerdict {
+export function compareRun(scenario: Scenario, results: readonly StepResult[], runError?: string | null, options: CompareOptions = {}): RunVerdict {
   for (const [i, step] of scenario.steps.entries()) {
     const r = results.find((x) => x.i === i)?.result;
-    const d = diffStep(step, r);
+    const d = diffStep(step, r, options.python2 ?? false);
     if (d) {
       const why = !r && runError ? `${d}: ${runError.split("\n")[0]}` : d;
       return { ok: false, firstDifference: `${stepLabel(step, i)}: ${why}`, failedStep: i };

@@ -218,7 +218,8 @@ export async function runLive(sc: Scenario, pairing: Pairing, peers: Peers, time
   // let the proxy see both ends close
   for (let i = 0; i < 40 && proxy.events.filter((e) => e.close).length < 2; i++) await sleep(5);
   await proxy.close();
-  const v = compareRun(sc, results, error);
+  const py = peers.py?.python ?? peers.pyClient?.python ?? "";
+  const v = compareRun(sc, results, error, { python2: pairing !== "ts-ts" && py.startsWith("2.") });
   return { cell: { status: v.ok ? "pass" : "fail", ms, firstDifference: v.firstDifference }, results, error, proxy };
 }
 

@@ -96,6 +96,12 @@ async function main(): Promise<number> {
 }
 
 async function record(scenarios: Scenario[], python: PythonInfo): Promise<number> {
+  if (python.version.startsWith("2.")) {
+    // Our replayed side would have to write what the Python 2 drivers chose to make unicode or
+    // native str, and dicts in Python 2's hash order: not something to compare byte for byte yet.
+    console.error(`not recording Twisted ${python.twisted} on Python ${python.version}: replays of Python 2 traffic are not supported (its live columns are)`);
+    return 2;
+  }
   const dir = fixtureDirFor(python);
   console.log(`recording ${scenarios.length} scenario(s) between Twisted ${python.twisted} peers (Python ${python.version}, ${python.path}) into ${relative(REPO_ROOT, dir)}/`);
   const results = await recordScenarios(scenarios, python, (r, i, total) => {
@@ -115,7 +121,10 @@ async function matrix(
   filters: { names: string[]; families: string[] },
 ): Promise<number> {
   const reportDir = values.report!;
-  const replay = !values["no-replay"];
+  // No recordings of Python 2 traffic (see record()): its runs have the live columns only.
+  const py2 = python?.version.startsWith("2.") ?? false;
+  const replay = !values["no-replay"] && !py2;
+  if (py2 && !values["no-replay"]) console.log("replays: none for Python 2 Twisted (its traffic is not recorded: the live columns are the check)");
   const columns = [...pairings, ...(replay ? REPLAYS : [])];
   console.log(
     `conformance: ${scenarios.length} scenario(s) x ${pairings.join(", ")}${replay ? " + replays" : ""}` +

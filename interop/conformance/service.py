@@ -17,6 +17,7 @@ Cyclic garbage collection is off, so a RemoteReference sends its decref exactly 
 Python reference goes (reference counting), the same moment in every run.
 """
 
+import binascii
 import gc
 import json
 import os
@@ -101,7 +102,7 @@ class Thing(pb.Referenceable):
         self.name = name
 
     def remote_hello(self, x):
-        return ("hello", self.name, x)
+        return (u"hello", self.name, x)
 
 
 class Board(pb.Viewable):
@@ -116,7 +117,7 @@ BOARD = Board()
 
 
 def page_data(n):
-    return bytes((i * 7 + 3) & 0xFF for i in range(n))
+    return bytes(bytearray((i * 7 + 3) & 0xFF for i in range(n)))
 
 
 def _text(x):
@@ -166,7 +167,7 @@ class ConformanceRoot(pb.Referenceable):
         return ref.callRemote("called", x)
 
     def remote_callBack(self, ref, method, *args):
-        return ref.callRemote(_text(method), *args)
+        return ref.callRemote(str(_text(method)), *args)  # a native str method name on Python 2 too
 
     def remote_callEach(self, refs, x):
         return defer.gatherResults([r.callRemote("called", x) for r in refs])
@@ -192,7 +193,7 @@ class ConformanceRoot(pb.Referenceable):
         return (p, p)
 
     def remote_getLine(self):
-        return Line(Point(1, 2), Point(3, 4), Thing("owner"))
+        return Line(Point(1, 2), Point(3, 4), Thing(u"owner"))
 
     def remote_takeLine(self, line):
         if not isinstance(line, RemoteLine) or not isinstance(line.owner, pb.RemoteReference):
@@ -226,7 +227,7 @@ class ConformanceRoot(pb.Referenceable):
 
 
 @implementer(pb.IPBRoot)
-class PerConnectionRoot:
+class PerConnectionRoot(object):
     def rootObject(self, broker):
         return ConformanceRoot(broker)
 
@@ -258,17 +259,17 @@ class User(pb.Avatar):
 
 
 @implementer(portal.IRealm)
-class Realm:
+class Realm(object):
     @defer.inlineCallbacks
     def requestAvatar(self, avatarId, mind, *interfaces):
         assert pb.IPerspective in interfaces
-        name = avatarId.decode("utf-8") if isinstance(avatarId, bytes) else "anonymous"
+        name = avatarId.decode("utf-8") if isinstance(avatarId, bytes) else u"anonymous"
         user = User(name, mind)
         del mind
         if user.mind is not None:
             for i in range(1, 4):
                 yield user.mind.callRemote("greet", name, i)
-        return (pb.IPerspective, user, user.logout)
+        defer.returnValue((pb.IPerspective, user, user.logout))
 
 
 def make_portal():
@@ -291,7 +292,7 @@ def main():
 
     fixed = os.environ.get("CONFORMANCE_CHALLENGE")
     if fixed:
-        value = bytes.fromhex(fixed)
+        value = binascii.unhexlify(fixed)
         pb.challenge = lambda: value
 
     def observer(event):

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FIXTURE_DIR, FIXTURE_ROOT, applyKnown, fixtureDirFor, knownFor } from "../../interop/conformance/harness.ts";
 import { Scenario, loadScenarios } from "../../interop/conformance/scenario.ts";
+import { compareRun } from "../../interop/conformance/compare.ts";
 
 const base = { name: "x", family: "calls", server: "root", title: "t", steps: [{ op: "call", method: "echo", args: [["int", "1"]], expect: { value: ["int", "1"] } }] };
 
@@ -45,5 +46,29 @@ describe("conformance per Twisted version", () => {
   it("declares Twisted 24.7.0's failure-a-turn-later bug where it shows", () => {
     const declared = loadScenarios().filter((s) => s.knownDifferences?.some((d) => d.twisted?.includes("24.7.0")));
     expect(declared.map((s) => s.name).sort()).toEqual(["fail-deferred", "fail-relayed"]);
+  });
+
+  it("reads a Python 2 peer's values as Python 2 means them, and only where a Python 2 peer took part", () => {
+    const sc = Scenario.parse({
+      ...base,
+      steps: [
+        { op: "call", method: "echo", args: [["int", "1"]], expect: { value: ["dict", null, [[["str", "a"], ["bytes", "6869"]], [["int", "2"], ["none"]]]] } },
+        { op: "call", method: "fail", expect: { failure: { type: "builtins.ValueError", value: "oops", remote: true } } },
+      ],
+    });
+    // hash order, bytes that are its str, exceptions.ValueError
+    const got = [
+      { i: 0, op: "call", result: { value: ["dict", null, [[["int", "2"], ["none"]], [["str", "a"], ["str", "hi"]]]] } },
+      { i: 1, op: "call", result: { failure: { type: "exceptions.ValueError", value: "oops", remote: true } } },
+    ];
+    expect(compareRun(sc, got as never, null, { python2: true }).ok).toBe(true);
+    expect(compareRun(sc, got as never, null, {}).ok).toBe(false);
+    // still a difference for Python 2: other text, other bytes, another exception
+    const other = structuredClone(got);
+    (other[1].result as { failure: { type: string } }).failure.type = "exceptions.TypeError";
+    expect(compareRun(sc, other as never, null, { python2: true }).firstDifference).toMatch(/failure type/);
+    const notUtf8 = structuredClone(got);
+    ((notUtf8[0].result as { value: unknown[] }).value[2] as unknown[][])[1][1] = ["bytes", "ff"];
+    expect(compareRun(sc, notUtf8 as never, null, { python2: true }).ok).toBe(false);
   });
 });

@@ -63,6 +63,29 @@ describe("what a peer's messages show of its Python", () => {
   });
 });
 
+describe("looking for the peer's Python is bounded", () => {
+  it("a deep or wide message is looked into only so far, without recursion, and shows nothing", () => {
+    let deep: unknown = ["dictionary", [utf8("k"), 1]];
+    for (let i = 0; i < 200_000; i++) deep = ["list", deep];
+    expect(pythonShownBy(["answer", 1, deep] as never)).toBe(null);
+    const wide = ["list", ...Array.from({ length: 200_000 }, () => ["list", 1])];
+    // The evidence at the end lies past the bound (10,000 expressions): not reached, so nothing shown.
+    expect(pythonShownBy(["answer", 1, [...wide, ["x.Point", ["dictionary", [utf8("y"), 1]]]]] as never)).toBe(null);
+    expect(pythonShownBy(["answer", 1, ["list", ["x.Point", ["dictionary", [utf8("y"), 1]]], ...wide]] as never)).toBe(2);
+  });
+
+  it("stops looking once settled: a fixed or shown Python is never changed by later messages", async () => {
+    const { PeerDialect } = await import("../../src/pb/index.ts");
+    const p = new PeerDialect("auto");
+    p.observe(["message", 1, 1, "m", 1, ["tuple"], ["dictionary", [["unicode", "k"], 1]]] as never);
+    expect([p.python, p.source]).toEqual([3, "shown"]);
+    p.observe(["message", 2, 1, "m", 1, ["tuple"], ["dictionary", [utf8("k"), 1]]] as never);
+    expect(p.python).toBe(3);
+    p.assume(2);
+    expect([p.python, p.source, p.strings]).toEqual([2, "fixed", "bytes"]);
+  });
+});
+
 describe("failures named as the peer's Python names them", () => {
   it("built-ins: exceptions.* with StandardError on Python 2, builtins.* on Python 3", () => {
     expect(builtinExceptionMro("ValueError", 2)).toEqual(["exceptions.ValueError", "exceptions.StandardError", "exceptions.Exception", "exceptions.BaseException", "__builtin__.object"]);
