@@ -195,6 +195,7 @@ function connectTarget(opts: ProxyOptions): Socket {
   return s;
 }
 
+/** Starts pb-inspect's transparent proxy: forwards every byte both ways and prints the decoded conversation. */
 export function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const open = new Set<Connection>();
   let count = 0;

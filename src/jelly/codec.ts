@@ -14,6 +14,7 @@ export interface DumpOptions extends JellyOptions, Pick<BananaEncoderOptions, "l
   dialect?: "pb" | "none";
 }
 
+/** Options of {@link loads}. */
 export interface LoadOptions extends Omit<UnjellyOptions, "limits"> {
   dialect?: "pb" | "none";
   /** Banana's limits and the message budget, in one object. */

@@ -60,6 +60,7 @@ function unhashable(v: unknown): string | null {
 
 export { MAX_DATE_TEXT } from "./datefields.ts";
 
+/** Turns jelly expressions back into values, under a security policy and a registry (one per deserialization). */
 export class Unjellier implements UnjellyContext {
   readonly security: Taster;
   readonly registry: UnjellyableRegistry;

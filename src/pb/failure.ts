@@ -170,6 +170,7 @@ function tracebackText(err: unknown): string {
   return `Traceback (most recent call last):\n${stack}\n`;
 }
 
+/** Options of a failure's state as sent to one peer: its Python decides names, wording and key order. */
 export interface FailureStateOptions extends FailureOptions {
   /** The peer's Python: names, wording and key order follow it (3 by default). */
   python?: PythonMajor;
