@@ -5,6 +5,7 @@ export { PyFloat } from "../banana/values.ts";
 /** A Python tuple. An Array (so indexing and iteration work), told apart from a list on the wire. */
 export class Tuple<T = unknown> extends Array<T> {
   // map/filter/slice give plain arrays, not tuples.
+  /** map(), filter() and slice() of a Tuple give plain arrays. */
   static override get [Symbol.species](): ArrayConstructor {
     return Array;
   }
@@ -23,6 +24,7 @@ export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
  */
 export class PyUnicode {
   constructor(readonly text: string) {}
+  /** The text. */
   toString(): string {
     return this.text;
   }
@@ -84,6 +86,7 @@ export class PyDateTime {
   toWire(): string {
     return [this.year, this.month, this.day, this.hour, this.minute, this.second, this.microsecond].map(int).join(" ");
   }
+  /** As Python's str() writes it. */
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
     const frac = this.microsecond ? "." + p(this.microsecond, 6) : "";
@@ -100,9 +103,11 @@ export class PyDate {
   ) {
     checkDate(year, month, day);
   }
+  /** The date as jelly sends it ("year month day"). */
   toWire(): string {
     return `${this.year} ${this.month} ${this.day}`;
   }
+  /** As Python's str() writes it. */
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
     return `${p(this.year, 4)}-${p(this.month)}-${p(this.day)}`;
@@ -119,9 +124,11 @@ export class PyTime {
   ) {
     checkTime(hour, minute, second, microsecond);
   }
+  /** The time as jelly sends it ("hour minute second microsecond"). */
   toWire(): string {
     return `${this.hour} ${this.minute} ${this.second} ${this.microsecond}`;
   }
+  /** As Python's str() writes it. */
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
     return `${p(this.hour)}:${p(this.minute)}:${p(this.second)}${this.microsecond ? "." + p(this.microsecond, 6) : ""}`;
@@ -155,9 +162,11 @@ export class PyTimeDelta {
   get milliseconds(): number {
     return this.days * 86_400_000 + this.seconds * 1000 + this.microseconds / 1000;
   }
+  /** The timedelta as jelly sends it ("days seconds microseconds"). */
   toWire(): string {
     return `${this.days} ${this.seconds} ${this.microseconds}`;
   }
+  /** As Python's str() writes it. */
   toString(): string {
     return `timedelta(days=${this.days}, seconds=${this.seconds}, microseconds=${this.microseconds})`;
   }
@@ -180,6 +189,7 @@ export class PyDecimal {
     const coefficient = BigInt(digits) * (m[1] === "-" ? -1n : 1n);
     return new PyDecimal(coefficient, Number(m[4] ?? 0) - frac.length);
   }
+  /** As Python's str() writes the Decimal. */
   toString(): string {
     const neg = this.coefficient < 0n;
     const digits = (neg ? -this.coefficient : this.coefficient).toString();
@@ -199,6 +209,7 @@ export class PyDecimal {
     }
     return (neg ? "-" : "") + body;
   }
+  /** The nearest JS number (may lose digits). */
   toNumber(): number {
     return Number(this.toString());
   }

@@ -121,6 +121,7 @@ export class Unjellier {
     }
   }
 
+  /** Deserializes one expression (part of the current deserialization: references resolve across it). */
   unjelly(x: Sexp): unknown {
     return this.value(x, 0);
   }

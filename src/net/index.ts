@@ -204,6 +204,7 @@ export class PBClient {
     return login(await this.getRootObject(), username, password, mind);
   }
 
+  /** Logs in anonymously; resolves with the avatar. */
   async loginAnonymous(mind: unknown = null): Promise<RemoteReference> {
     return loginAnonymous(await this.getRootObject(), mind);
   }
@@ -216,6 +217,7 @@ export class PBClient {
     clearTimeout(timer);
   }
 
+  /** Resolves when the connection is gone, with the reason when it was not a clean close. */
   get closed(): Promise<Error | undefined> {
     return this.broker.closed;
   }
@@ -235,6 +237,7 @@ export class PBServer {
     private readonly sockets: Set<net.Socket>,
   ) {}
 
+  /** Listens on `endpoint`; each accepted connection gets a broker serving `options.root`. */
   static listen(endpoint: Endpoint, options: ServeOptions): Promise<PBServer> {
     const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root) : options.root;
     const brokerOptions: BrokerOptions = { ...options, role: "listener", root };
@@ -267,6 +270,7 @@ export class PBServer {
     return this.server.address() as net.AddressInfo | string;
   }
 
+  /** The TCP port listened on (0 for a Unix socket). */
   get port(): number {
     const a = this.server.address();
     return typeof a === "object" && a ? a.port : 0;
@@ -312,6 +316,7 @@ export class ReconnectingPBClient {
     this.delay = options.initialDelayMs ?? 100;
   }
 
+  /** Starts connecting; returns this. */
   start(): this {
     void this.attempt();
     return this;
@@ -346,6 +351,7 @@ export class ReconnectingPBClient {
     this.timer = setTimeout(() => void this.attempt(), wait);
   }
 
+  /** Stops reconnecting and closes the current connection. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

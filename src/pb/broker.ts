@@ -93,12 +93,15 @@ interface Registration {
 
 /** A pager as the broker drives it (util.py Pager). */
 export interface PageProducer {
+  /** Sends the next page. */
   sendNextPage(): void;
+  /** Whether there are pages left to send. */
   stillPaging(): boolean;
 }
 
 /** A cacheable's owner-side hooks (flavors.Cacheable); see cache.ts. */
 export interface CacheableLike extends Jellyable {
+  /** Called when a connection no longer observes the cached object. */
   stoppedObserving(perspective: unknown, observer: unknown): void;
 }
 
@@ -223,14 +226,17 @@ export class Broker {
     return this.closedPromise;
   }
 
+  /** Whether the connection is gone. */
   get isDisconnected(): boolean {
     return this.disconnected;
   }
 
+  /** The banana dialect agreed, or null before the negotiation ends. */
   get negotiatedDialect(): Dialect | null {
     return this.dialect;
   }
 
+  /** Feeds bytes received from the peer (Protocol.dataReceived). */
   dataReceived(data: Uint8Array): void {
     if (this.disconnected || this.dropReason) return;
     try {
@@ -254,6 +260,7 @@ export class Broker {
     this.transport?.loseConnection(graceful ? undefined : reason);
   }
 
+  /** The connection is gone: fails pending calls with PBConnectionLost, runs disconnect notifiers, drops the tables. */
   connectionLost(reason?: Error): void {
     if (this.disconnected) return;
     this.disconnected = true;
@@ -294,11 +301,13 @@ export class Broker {
     this.resolveClosed(why);
   }
 
+  /** Calls `notifier` once the connection is lost. */
   notifyOnDisconnect(notifier: () => void): void {
     if (this.disconnected) throw new DeadReferenceError("Calling Stale Broker");
     this.disconnects.push(notifier);
   }
 
+  /** Removes a notifier added by notifyOnDisconnect. */
   dontNotifyOnDisconnect(notifier: () => void): void {
     const i = this.disconnects.indexOf(notifier);
     if (i >= 0) this.disconnects.splice(i, 1);
@@ -701,6 +710,7 @@ export class Broker {
     if (!this.pageProducers.length) this.transport?.unregisterProducer?.();
   }
 
+  /** Tells the peer we no longer hold its object `luid` (PB's decref). */
   sendDecRef(luid: number | string): void {
     this.sendCall("decref", luid);
   }
@@ -711,6 +721,7 @@ export class Broker {
     if (!this.disconnected) this.sendDecRef(ref.luid);
   }
 
+  /** Tells the peer we no longer hold a copy of its cached object `luid` (PB's decache). */
   decCacheRef(luid: number): void {
     this.sendCall("decache", luid);
   }
@@ -822,6 +833,7 @@ export class Broker {
     if (local) local.observer = observer;
   }
 
+  /** The local Cacheable a peer's copy `luid` stands for (an `lcache` coming back). */
   remotelyCachedForLUID(luid: number): unknown {
     const local = this.remotelyCachedObjects.get(luid);
     if (!local) throw new ProtocolError(`lcache for unknown cache ${luid}`);
@@ -936,6 +948,7 @@ export class Broker {
     }
   }
 
+  /** Unjellies a received expression on this connection, for `perspective`. */
   unserialize(sexp: Sexp, perspective: unknown = null): unknown {
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;

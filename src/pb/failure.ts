@@ -105,6 +105,7 @@ export class CopyableFailure {
   ) {
     this.state = copyableFailureState(error, options);
   }
+  /** Serializes the failure as Twisted's CopyableFailure state. */
   [jellyFor](jellier: Jellier): Sexp {
     const sxp = jellier.prepare(this);
     sxp.push(COPYABLE_FAILURE_TAG, jellier.jelly(this.state));
@@ -152,6 +153,7 @@ export class CopiedFailure extends Error {
   /** Every key of the state as sent (byte-string keys of Python 2 peers as text). */
   state = new Map<string, unknown>();
 
+  /** Builds a failure from the state a peer sent. */
   static fromState(raw: unknown): CopiedFailure {
     const f = new CopiedFailure();
     const entries: [unknown, unknown][] = raw instanceof Map ? [...raw] : raw && typeof raw === "object" ? Object.entries(raw) : [];

@@ -71,6 +71,7 @@ export class RemoteReference {
     if (this.disconnectCallbacks.length === 1) this.broker.notifyOnDisconnect(this.brokerDisconnectHook());
   }
 
+  /** Removes a callback added by notifyOnDisconnect. */
   dontNotifyOnDisconnect(callback: (ref: RemoteReference) => void): void {
     const i = this.disconnectCallbacks.indexOf(callback);
     if (i >= 0) this.disconnectCallbacks.splice(i, 1);
@@ -95,6 +96,7 @@ export class RemoteReference {
     if (this.doRefCount) this.broker.releaseReference(this);
   }
 
+  /** Whether release() was called. */
   get isReleased(): boolean {
     return this.released;
   }
@@ -106,6 +108,7 @@ export class RemoteReference {
     return ["local", this.luid];
   }
 
+  /** A description for logs. */
   toString(): string {
     return `<RemoteReference luid=${String(this.luid)}>`;
   }
