@@ -233,14 +233,24 @@ export { connectInMemory };
     });
   }
 
-  let compiled: Record<"node16" | "bundler" | "browser", { status: number | null; out: string }>;
+  // A CommonJS TypeScript project: TypeScript 5.8+ with module "nodenext" lets it import the
+  // ESM package (compiled to require(), which Node 20.19+ runs); "node16" refuses (TS1479).
+  const cjsTs = `import { PBClient, dumps, loads, tuple } from "twisted-pb";
+export const connect = (port: number): Promise<PBClient> => PBClient.connect({ host: "127.0.0.1", port });
+console.log(JSON.stringify([...(loads(dumps(tuple(1, "two"))) as unknown[])]));
+`;
+
+  let compiled: Record<"node16" | "bundler" | "browser" | "cjs", { status: number | null; out: string }>;
   beforeAll(async () => {
-    const [node16, bundler, browser] = await Promise.all([
+    mkdirSync(join(consumer, "ts-cjs"), { recursive: true });
+    writeFileSync(join(consumer, "ts-cjs", "package.json"), JSON.stringify({ type: "commonjs" }));
+    const [node16, bundler, browser, cjs] = await Promise.all([
       compile("ts-node16", { module: "node16", moduleResolution: "node16", ...nodeTypes }, consumerTs),
       compile("ts-bundler", { module: "esnext", moduleResolution: "bundler", ...nodeTypes }, consumerTs),
       compile("ts-browser", { module: "esnext", moduleResolution: "bundler", lib: ["ES2022", "DOM"], types: [] }, browserTs),
+      compile("ts-cjs", { module: "nodenext", moduleResolution: "nodenext", noEmit: false, outDir: "out", ...nodeTypes }, cjsTs),
     ]);
-    compiled = { node16, bundler, browser };
+    compiled = { node16, bundler, browser, cjs };
   }, 200_000);
 
   // @types/node comes from the checkout (the user's project would have its own).
@@ -263,6 +273,15 @@ export { connectInMemory };
     expect(r.out).toBe("");
     expect(r.status).toBe(0);
   }, 180_000);
+
+  it("a CommonJS TypeScript project (module nodenext) compiles to require() and runs", () => {
+    expect(compiled.cjs.out).toBe("");
+    expect(compiled.cjs.status).toBe(0);
+    const js = readFileSync(join(consumer, "ts-cjs", "out", "main.js"), "utf8");
+    expect(js).toContain('require("twisted-pb")');
+    const r = mustRun(process.execPath, [join(consumer, "ts-cjs", "out", "main.js")], { cwd: consumer, timeout: 30_000 });
+    expect(r.stdout.trim()).toBe('[1,"two"]');
+  });
 
   // No separate "a type error is reported" compile: the consumer's @ts-expect-error line fails
   // the two compiles above if the declarations ever degrade to `any`.
