@@ -151,6 +151,21 @@ for (const variant of ["py2-16.6.0", "py3-24.10.0rc1"]) {
         expect(await ok(name, env)).toContain(line);
       });
     }
+
+    it(`serve-portal.ts and cacheable-server.ts serve a Twisted ${variant} client`, async () => {
+      const portal = await startTsServer(example("serve-portal.ts"));
+      try {
+        expect(twistedResult(await runTwistedClient(["login", String(portal.ports[0])], 45_000, variant))).toEqual({ whoami: "alice", ticks: [1, 2, 3], acks: ["ack 1", "ack 2", "ack 3"] });
+      } finally {
+        await portal.stop();
+      }
+      const cache = await startTsServer(example("cacheable-server.ts"));
+      try {
+        expect(twistedResult(await runTwistedClient(["cache", String(cache.ports[0])], 45_000, variant))).toEqual({ seen: [20, 21.5, 22], celsius: 22 });
+      } finally {
+        await cache.stop();
+      }
+    });
   });
 }
 

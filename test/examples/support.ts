@@ -47,9 +47,10 @@ export function runTs(file: string, env: Record<string, string> = {}, timeoutMs 
   return finish(child, timeoutMs, file);
 }
 
-/** Runs examples/twisted/client.py MODE PORT [...]: the Twisted client, to completion. */
-export function runTwistedClient(args: string[], timeoutMs = 45_000): Promise<Output> {
-  const child = spawn(PYTHON, [CLIENT_PY, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+/** Runs examples/twisted/client.py MODE PORT [...]: the Twisted client (or a legacy `variant`), to completion. */
+export function runTwistedClient(args: string[], timeoutMs = 45_000, variant?: string): Promise<Output> {
+  const [cmd, full] = variant ? [LEGACY_RUN, [variant, CLIENT_PY, ...args]] : [PYTHON, [CLIENT_PY, ...args]];
+  const child = spawn(cmd, full, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   return finish(child, timeoutMs, `client.py ${args.join(" ")}`);
 }
 
