@@ -43,9 +43,31 @@ export function undocumentedExports(root = ROOT): string[] {
       }
       if (seen.has(target) && prefix === "") continue;
       seen.add(target);
-      if (!documented(target, exported)) {
-        const where = decl ? `${relative(root, decl.getSourceFile().fileName)}:${decl.getSourceFile().getLineAndCharacterOfPosition(decl.getStart()).line + 1}` : "?";
-        missing.add(`${name} (${where})`);
+      if (!documented(target, exported)) missing.add(`${name} (${where(decl)})`);
+      if (target.flags & (ts.SymbolFlags.Class | ts.SymbolFlags.Interface)) members(target, name);
+    }
+  };
+
+  const where = (decl: ts.Node | undefined) =>
+    decl ? `${relative(root, decl.getSourceFile().fileName)}:${decl.getSourceFile().getLineAndCharacterOfPosition(decl.getStart()).line + 1}` : "?";
+  const seenMembers = new Set<ts.Node>();
+  // Public methods and accessors, inherited ones included; TypeScript's own lookup counts a
+  // comment on the member an override or implementation stands for.
+  const members = (owner: ts.Symbol, ownerName: string) => {
+    const types = [checker.getDeclaredTypeOfSymbol(owner)];
+    if (owner.flags & ts.SymbolFlags.Class) types.push(checker.getTypeOfSymbol(owner)); // statics
+    for (const type of types) {
+      for (const member of checker.getPropertiesOfType(type)) {
+        const decl = member.declarations?.[0];
+        if (!decl || !(ts.isMethodDeclaration(decl) || ts.isMethodSignature(decl) || ts.isGetAccessorDeclaration(decl) || ts.isSetAccessorDeclaration(decl))) continue;
+        if (seenMembers.has(decl)) continue;
+        seenMembers.add(decl);
+        const flags = ts.getCombinedModifierFlags(decl as ts.Declaration);
+        if (flags & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) continue;
+        if (decl.name && ts.isPrivateIdentifier(decl.name)) continue;
+        if (decl.getSourceFile().isDeclarationFile) continue; // Error, Array...: not ours
+        if (member.getDocumentationComment(checker).length > 0 || ts.getJSDocTags(decl).length > 0) continue;
+        missing.add(`${ownerName}.${member.getName().replace(/^__@(\w+)@\d+$/, "[$1]")} (${where(decl)})`);
       }
     }
   };

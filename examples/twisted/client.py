@@ -93,7 +93,7 @@ def run(mode, factory):
     elif mode == "copy":
         point = yield root.callRemote("getPoint")
         described = yield root.callRemote("describePoint", Point(3, 4))
-        result({"got": [type(point).__name__, point.x, point.y], "described": described})
+        result({"got": [point.__class__.__name__, point.x, point.y], "described": described})
     elif mode == "cache":
         thermometer = yield root.callRemote("getThermometer")
         yield root.callRemote("setCelsius", 21.5)

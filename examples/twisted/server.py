@@ -10,7 +10,6 @@
 # --exit-on-stdin-close stops it when its stdin closes (for test harnesses).
 from __future__ import print_function
 
-import json
 import sys
 
 from twisted.cred import checkers, portal
@@ -91,7 +90,8 @@ class ConnectionRoot(pb.Referenceable):
         return Point(1, "two")
 
     def remote_describePoint(self, point):
-        return "%s at (%s, %s)" % (type(point).__name__, point.x, point.y)
+        # u"": text on Python 2 as well (a Python 2 str would arrive as bytes).
+        return u"%s at (%s, %s)" % (point.__class__.__name__, point.x, point.y)
 
     def remote_getBoard(self):
         return BOARD
@@ -176,7 +176,7 @@ def main(argv):
             ports.append(reactor.listenSSL(number, factory, context, interface="127.0.0.1"))
         else:
             ports.append(reactor.listenTCP(number, factory, interface="127.0.0.1"))
-    print(json.dumps({"port": ports[0].getHost().port, "loginPort": ports[1].getHost().port}))
+    print('{"port": %d, "loginPort": %d}' % (ports[0].getHost().port, ports[1].getHost().port))
     sys.stdout.flush()
     if watch_stdin:
         reactor.callInThread(_wait_stdin_closed)

@@ -88,6 +88,7 @@ export class BananaDecoder {
     return this.stackItems.length;
   }
 
+  /** Feeds received bytes (split anywhere); complete items go to the callback as they end. */
   feed(chunk: Uint8Array): void {
     if (this.failure) throw this.failure;
     const n = chunk.length;

@@ -38,6 +38,7 @@ export class DialectNegotiator {
     return this.role === "listener" ? encode([...this.known], { dialect: null }) : null;
   }
 
+  /** Whether a dialect has been agreed. */
   get negotiated(): boolean {
     return this.done;
   }

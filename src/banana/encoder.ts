@@ -116,6 +116,7 @@ export class BananaEncoder {
     return this.pos;
   }
 
+  /** Moves the write position back to `position` (from {@link BananaEncoder.position}), dropping what was written after it. */
   rewind(position: number): void {
     if (!(position >= 0 && position <= this.pos)) throw new RangeError(`cannot rewind to ${position}`);
     this.pos = position;

@@ -8,12 +8,17 @@
  */
 export class PyFloat {
   constructor(readonly value: number) {}
+  /** The number, for arithmetic and comparisons. */
   valueOf(): number {
     return this.value;
+  /** As Python writes the float: `1.0`, `2.5`. */
   }
+  /** As Python writes the float: `1.0`, `2.5`. */
   toString(): string {
+    /** The number, in JSON. */
     return Number.isInteger(this.value) ? this.value.toFixed(1) : String(this.value);
   }
+  /** The number, in JSON. */
   toJSON(): number {
     return this.value;
   }

@@ -25,6 +25,7 @@ export class InMemoryPasswordChecker implements CredentialsChecker {
   constructor(users: Record<string, string | Uint8Array> = {}) {
     for (const [u, p] of Object.entries(users)) this.addUser(u, p);
   }
+  /** Adds or replaces a user. */
   addUser(username: string, password: string | Uint8Array): void {
     this.users.set(username, toBytes(password));
   }
@@ -47,12 +48,16 @@ export class MD5PasswordChecker implements CredentialsChecker {
   /** `users` maps a name to its password's md5 digest (16 bytes) or hex digest. */
   constructor(users: Record<string, Uint8Array | string> = {}) {
     for (const [u, h] of Object.entries(users)) this.addUserHash(u, h);
+  /** A checker for these users and clear passwords (only their md5 is kept). */
   }
+  /** A checker for these users and clear passwords (only their md5 is kept). */
   static fromPasswords(users: Record<string, string | Uint8Array>): MD5PasswordChecker {
     const c = new MD5PasswordChecker();
     for (const [u, p] of Object.entries(users)) c.addUserHash(u, md5(toBytes(p)));
+    /** Adds or replaces a user by the md5 digest of the password (16 bytes or 32 hex digits). */
     return c;
   }
+  /** Adds or replaces a user by the md5 digest of the password (16 bytes or 32 hex digits). */
   addUserHash(username: string, digest: Uint8Array | string): void {
     const bytes = typeof digest === "string" ? Uint8Array.from(digest.match(/../g) ?? [], (x) => parseInt(x, 16)) : digest;
     if (bytes.length !== 16) throw new RangeError("an md5 digest is 16 bytes");

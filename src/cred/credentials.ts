@@ -19,11 +19,13 @@ export interface Credentials {
 /** Anything that can say whether a password is right without revealing how. */
 export interface UsernameHashedPassword extends Credentials {
   readonly username: string;
+  /** Whether the password matches these credentials. */
   checkPassword(password: string | Uint8Array): boolean | Promise<boolean>;
 }
 
 /** Credentials that can also be checked against a stored md5 of the password. */
 export interface UsernameMD5Password extends UsernameHashedPassword {
+  /** Whether md5(password) matches these credentials. */
   checkMD5Password(md5Password: Uint8Array): boolean | Promise<boolean>;
 }
 
@@ -46,6 +48,7 @@ export class UsernamePassword implements UsernameMD5Password {
   checkPassword(password: string | Uint8Array): boolean {
     return constantTimeEqual(toBytes(password), toBytes(this.password));
   }
+  /** Whether md5(password) matches. */
   checkMD5Password(md5Password: Uint8Array): boolean {
     return constantTimeEqual(md5(toBytes(this.password)), md5Password);
   }

@@ -74,6 +74,7 @@ export class PortalWrapper extends Referenceable {
     super();
   }
 
+  /** First step of a PB login: answers a fresh random challenge and the object to respond to. */
   remote_login(username: unknown) {
     const c = (this.options.challenge ?? challenge)();
     const name = text(username);
@@ -102,6 +103,7 @@ export class PortalAuthChallenger extends Referenceable implements UsernameMD5Pa
     super();
   }
 
+  /** Second step of a PB login: checks the response to the challenge (once) and resolves with the avatar. */
   async remote_respond(response: unknown, mind: unknown) {
     // One answer per challenge (Twisted's challenger accepts any number; PROTOCOL.md section 7).
     if (this.used || !(response instanceof Uint8Array)) {
@@ -113,10 +115,12 @@ export class PortalAuthChallenger extends Referenceable implements UsernameMD5Pa
     return portalLogin(this.broker, this.portal, this, mind);
   }
 
+  /** Whether the client's response is md5(md5(password) + challenge) for this clear password. */
   checkPassword(password: string | Uint8Array): boolean {
     return this.checkMD5Password(md5(toBytes(password)));
   }
 
+  /** Whether the client's response matches this password's md5 digest. */
   checkMD5Password(md5Password: Uint8Array): boolean {
     return this.response !== null && constantTimeEqual(md5(md5Password, this.challenge), this.response);
   }
@@ -128,6 +132,7 @@ export class PortalRoot implements PBRoot {
     readonly portal: Portal,
     readonly options: PortalRootOptions = {},
   ) {}
+  /** The login root a new connection gets. */
   rootObject(broker: Broker): PortalWrapper {
     return new PortalWrapper(this.portal, broker, this.options);
   }

@@ -11,6 +11,7 @@ export type LoginResult = [iface: string, avatar: object, logout: () => void];
 
 /** Makes avatars (portal.IRealm). */
 export interface Realm {
+  /** Makes (or finds) the avatar of an authenticated id, for the first interface it supports. */
   requestAvatar(avatarId: AvatarId, mind: unknown, ...interfaces: string[]): LoginResult | Promise<LoginResult>;
 }
 
@@ -24,14 +25,17 @@ export class Portal {
     for (const c of checkers) this.registerChecker(c);
   }
 
+  /** Adds a checker, for the interfaces given (default: the checker's own credentialInterfaces). */
   registerChecker(checker: CredentialsChecker, ...interfaces: string[]): void {
     for (const i of interfaces.length ? interfaces : checker.credentialInterfaces) this.checkers.set(i, checker);
   }
 
+  /** The credential interfaces some checker handles. */
   listCredentialsInterfaces(): string[] {
     return [...this.checkers.keys()];
   }
 
+  /** Checks the credentials, then asks the realm for the avatar; rejects with UnauthorizedLogin or UnhandledCredentials. */
   async login(credentials: Credentials, mind: unknown, ...interfaces: string[]): Promise<LoginResult> {
     for (const i of credentials.interfaces) {
       const checker = this.checkers.get(i);

@@ -44,6 +44,7 @@ export class ObjectTable {
     return `${side}/${kind}/${id}`;
   }
 
+  /** The live entry for this side, kind and id, if any. */
   get(side: Side, kind: ObjKind, id: string): TableEntry | undefined {
     return this.entries.get(this.key(side, kind, id));
   }
@@ -61,6 +62,7 @@ export class ObjectTable {
     return { entry, isNew: true };
   }
 
+  /** Forgets an entry (released by decref, decache or uncache). */
   remove(entry: TableEntry): void {
     this.entries.delete(this.key(entry.side, entry.kind, entry.id));
   }

@@ -32,6 +32,7 @@ export class Jellied implements BananaWritable {
     readonly options: JelliedOptions = {},
   ) {}
 
+  /** Writes the jellied value's banana bytes in place (called by the encoder). */
   [bananaWrite](encoder: BananaEncoder): void {
     const start = encoder.position;
     let done = false;

@@ -10,6 +10,7 @@ export const jellyFor: unique symbol = Symbol.for("twisted-pb.jellyFor");
 
 /** An object that serializes itself (Twisted's jellyFor). */
 export interface Jellyable {
+  /** Returns this object's jelly expression; `jellier` serializes the parts. */
   [jellyFor](jellier: Jellier): Sexp;
 }
 
@@ -128,6 +129,7 @@ export class Jellier {
     return sxp;
   }
 
+  /** Serializes one value (part of the current serialization: shared references are kept). */
   jelly(obj: unknown): Sexp {
     switch (typeof obj) {
       case "string":

@@ -60,19 +60,23 @@ export class UnjellyableRegistry {
     return this.register(tag, (unjellier, sexp) => factory(unjellier.unjelly(sexp[1])));
   }
 
+  /** Removes the handler of a tag. */
   unregister(tag: string): this {
     this.handlers.delete(tag);
     return this;
   }
 
+  /** The handler of a tag, here or in the parent registry. */
   get(tag: string): UnjellyHandler | undefined {
     return this.handlers.get(tag) ?? this.parent?.get(tag);
   }
 
+  /** Whether a tag has a handler, here or in the parent registry. */
   has(tag: string): boolean {
     return this.get(tag) !== undefined;
   }
 
+  /** The tags registered here (the parent's not included). */
   tags(): string[] {
     return [...new Set([...(this.parent?.tags() ?? []), ...this.handlers.keys()])];
   }

@@ -11,8 +11,11 @@ export const BASIC_TYPES = ["dictionary", "list", "tuple", "reference", "derefer
 
 /** Decides what may be unjellied (Twisted's SecurityOptions interface). */
 export interface Taster {
+  /** Whether a jelly type tag ("list", "instance"...) may be received. */
   isTypeAllowed(typeName: string): boolean;
+  /** Whether a module may be referenced. */
   isModuleAllowed(moduleName: string): boolean;
+  /** Whether a class (qualified name) may be received. */
   isClassAllowed(qualifiedName: string): boolean;
 }
 
@@ -22,10 +25,12 @@ export class SecurityOptions implements Taster {
   readonly allowedModules = new Set<string>();
   readonly allowedClasses = new Set<string>();
 
+  /** Allows the basic types (lists, dicts, tuples, references...). */
   allowBasicTypes(): this {
     return this.allowTypes(...BASIC_TYPES);
   }
 
+  /** Allows these jelly type tags. */
   allowTypes(...types: string[]): this {
     for (const t of types) this.allowedTypes.add(t);
     return this;
@@ -43,6 +48,7 @@ export class SecurityOptions implements Taster {
     return this;
   }
 
+  /** Allows these modules (and so references to their classes and functions). */
   allowModules(...modules: string[]): this {
     for (const m of modules) this.allowedModules.add(m);
     return this;
@@ -53,10 +59,12 @@ export class SecurityOptions implements Taster {
     return this.allowedTypes.has(typeName) || typeName.includes(".");
   }
 
+  /** Whether a module was allowed. */
   isModuleAllowed(moduleName: string): boolean {
     return this.allowedModules.has(moduleName);
   }
 
+  /** Whether a class was allowed (or its module). */
   isClassAllowed(qualifiedName: string): boolean {
     return this.allowedClasses.has(qualifiedName);
   }
@@ -64,12 +72,15 @@ export class SecurityOptions implements Taster {
 
 /** Allows everything (jelly.py DummySecurityOptions): only for trusted peers. */
 export class DummySecurityOptions implements Taster {
+  /** Everything is allowed: for tests and trusted peers only. */
   isTypeAllowed(): boolean {
     return true;
   }
+  /** Everything is allowed: for tests and trusted peers only. */
   isModuleAllowed(): boolean {
     return true;
   }
+  /** Everything is allowed: for tests and trusted peers only. */
   isClassAllowed(): boolean {
     return true;
   }

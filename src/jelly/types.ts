@@ -5,6 +5,7 @@ export { PyFloat } from "../banana/values.ts";
 /** A Python tuple. An Array (so indexing and iteration work), told apart from a list on the wire. */
 export class Tuple<T = unknown> extends Array<T> {
   // map/filter/slice give plain arrays, not tuples.
+  /** map(), filter() and slice() of a Tuple give plain arrays. */
   static override get [Symbol.species](): ArrayConstructor {
     return Array;
   }
@@ -23,6 +24,7 @@ export function tuple<T extends unknown[]>(...items: T): Tuple<T[number]> {
  */
 export class PyUnicode {
   constructor(readonly text: string) {}
+  /** The text. */
   toString(): string {
     return this.text;
   }
@@ -129,6 +131,7 @@ export class PyDateTime {
   toJSON(): string {
     return this.toString().replace(" ", "T");
   }
+  /** As Python's str() writes it. */
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
     const frac = this.microsecond ? "." + p(this.microsecond, 6) : "";
@@ -145,6 +148,7 @@ export class PyDate {
   ) {
     checkDate(year, month, day);
   }
+  /** The date as jelly sends it ("year month day"). */
   toWire(): string {
     return `${this.year} ${this.month} ${this.day}`;
   }
@@ -152,6 +156,7 @@ export class PyDate {
   toJSON(): string {
     return this.toString();
   }
+  /** As Python's str() writes it. */
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
     return `${p(this.year, 4)}-${p(this.month)}-${p(this.day)}`;
@@ -168,6 +173,7 @@ export class PyTime {
   ) {
     checkTime(hour, minute, second, microsecond);
   }
+  /** The time as jelly sends it ("hour minute second microsecond"). */
   toWire(): string {
     return `${this.hour} ${this.minute} ${this.second} ${this.microsecond}`;
   }
@@ -175,6 +181,7 @@ export class PyTime {
   toJSON(): string {
     return this.toString();
   }
+  /** As Python's str() writes it. */
   toString(): string {
     const p = (n: number, w = 2) => String(n).padStart(w, "0");
     return `${p(this.hour)}:${p(this.minute)}:${p(this.second)}${this.microsecond ? "." + p(this.microsecond, 6) : ""}`;
@@ -208,6 +215,7 @@ export class PyTimeDelta {
   get milliseconds(): number {
     return this.days * 86_400_000 + this.seconds * 1000 + this.microseconds / 1000;
   }
+  /** The timedelta as jelly sends it ("days seconds microseconds"). */
   toWire(): string {
     return `${this.days} ${this.seconds} ${this.microseconds}`;
   }
@@ -215,6 +223,7 @@ export class PyTimeDelta {
   toJSON(): string {
     return this.toString();
   }
+  /** As Python's str() writes it. */
   toString(): string {
     return `timedelta(days=${this.days}, seconds=${this.seconds}, microseconds=${this.microseconds})`;
   }
@@ -241,6 +250,7 @@ export class PyDecimal {
   toJSON(): string {
     return this.toString();
   }
+  /** As Python's str() writes the Decimal. */
   toString(): string {
     const neg = this.coefficient < 0n;
     const digits = (neg ? -this.coefficient : this.coefficient).toString();
@@ -260,6 +270,7 @@ export class PyDecimal {
     }
     return (neg ? "-" : "") + body;
   }
+  /** The nearest JS number (may lose digits). */
   toNumber(): number {
     return Number(this.toString());
   }

@@ -131,6 +131,7 @@ export class Unjellier implements UnjellyContext {
     }
   }
 
+  /** Deserializes one expression (part of the current deserialization: references resolve across it). */
   unjelly(x: Sexp): unknown {
     return this.value(x, 0);
   }

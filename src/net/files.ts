@@ -14,6 +14,7 @@ export function filePager(collector: RemoteReference, path: string, callback?: (
 /** Keeps published state in `dir`/<service>-<perspective>-<id>.pub, as Twisted does in the working directory. */
 export class FilePublishedStore implements PublishedStore {
   constructor(readonly dir = ".") {}
+  /** The saved state of a published object, or null. */
   async load(name: string): Promise<Uint8Array | null> {
     try {
       return new Uint8Array(await readFile(join(this.dir, name)));
@@ -21,6 +22,7 @@ export class FilePublishedStore implements PublishedStore {
       return null;
     }
   }
+  /** Saves the state of a published object. */
   async save(name: string, data: Uint8Array): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await writeFile(join(this.dir, name), data);

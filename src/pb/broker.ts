@@ -97,10 +97,12 @@ export class Broker extends BrokerCore {
     return this.closedPromise;
   }
 
+  /** Whether the connection is gone. */
   get isDisconnected(): boolean {
     return this.disconnected;
   }
 
+  /** The banana dialect agreed, or null before the negotiation ends. */
   get negotiatedDialect(): Dialect | null {
     return this.dialect;
   }
@@ -110,6 +112,7 @@ export class Broker extends BrokerCore {
     return typeof x === "number" ? String(x) : describeValue(x, this.limits.maxRenderedText);
   }
 
+  /** Feeds bytes received from the peer (Protocol.dataReceived). */
   dataReceived(data: Uint8Array): void {
     if (this.disconnected || this.dropReason) return;
     try {
@@ -133,6 +136,7 @@ export class Broker extends BrokerCore {
     this.transport?.loseConnection(graceful ? undefined : reason);
   }
 
+  /** The connection is gone: fails pending calls with PBConnectionLost, runs disconnect notifiers, drops the tables. */
   connectionLost(reason?: Error): void {
     if (this.disconnected) return;
     this.disconnected = true;
@@ -158,11 +162,13 @@ export class Broker extends BrokerCore {
     this.resolveClosed(why);
   }
 
+  /** Calls `notifier` once the connection is lost. */
   notifyOnDisconnect(notifier: () => void): void {
     if (this.disconnected) throw new DeadReferenceError("Calling Stale Broker");
     this.disconnects.push(notifier);
   }
 
+  /** Removes a notifier added by notifyOnDisconnect. */
   dontNotifyOnDisconnect(notifier: () => void): void {
     const i = this.disconnects.indexOf(notifier);
     if (i >= 0) this.disconnects.splice(i, 1);

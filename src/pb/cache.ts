@@ -48,6 +48,7 @@ export class RemoteCacheObserver {
     void this.broker.sendMessage("cache", this.perspective, this.cacheID(), name, positional, kw, false);
   }
 
+  /** Calls a method of the remote copy with options (arguments, timeout, signal). */
   call(name: string, options: CallOptions = {}): Promise<unknown> {
     const kw = options.kwargs === undefined ? null : options.kwargs instanceof Kwargs ? options.kwargs : new Kwargs(options.kwargs);
     return this.broker.sendMessage("cache", this.perspective, this.cacheID(), name, [...(options.args ?? [])], kw, true, options) as Promise<unknown>;
@@ -65,12 +66,15 @@ export class RemoteCacheObserver {
  * stoppedObserving to forget it.
  */
 export class Cacheable extends Copyable {
+  /** The state a new copy starts from; keep `observer` to send updates to that copy. By default getStateToCopyFor(perspective). */
   getStateToCacheAndObserveFor(perspective: unknown, _observer: RemoteCacheObserver): unknown {
     return this.getStateToCopyFor(perspective);
   }
 
+  /** The copy behind `observer` was released or its connection lost: stop sending to it. */
   stoppedObserving(_perspective: unknown, _observer: RemoteCacheObserver): void {}
 
+  /** Serializes the object as a cache (the first time on a connection) or a reference to the cached copy. */
   override [jellyFor](jellier: Jellier): Sexp {
     const broker = jellier.invoker as Broker | undefined;
     if (!broker) return super[jellyFor](jellier);

@@ -237,6 +237,7 @@ export class CopyableFailure {
   stateFor(python: PythonMajor): Map<string, unknown> {
     return copyableFailureState(this.error, { ...this.options, python, count: this.count });
   }
+  /** Serializes the failure as Twisted's CopyableFailure state. */
   [jellyFor](jellier: Jellier): Sexp {
     const sxp = jellier.prepare(this);
     sxp.push(COPYABLE_FAILURE_TAG, jellier.jelly(this.stateFor(jellier.strings === "bytes" ? 2 : 3)));

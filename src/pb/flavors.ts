@@ -63,6 +63,7 @@ export class Referenceable implements RemoteMessageTarget {
     return dispatch(broker, this, "remote_", message, args, kw, null, this.perspective);
   }
 
+  /** Serializes the object as a reference (the peer gets a RemoteReference). */
   [jellyFor](jellier: Jellier): Sexp {
     return ["remote", brokerOf(jellier, "a Referenceable").registerReference(this)];
   }
@@ -90,6 +91,7 @@ export class ViewPoint extends Referenceable {
 
 /** Sent as a ViewPoint for the perspective it is serialized for. */
 export class Viewable {
+  /** Serializes the object as a reference whose view_ methods receive the caller's perspective. */
   [jellyFor](jellier: Jellier): Sexp {
     const broker = brokerOf(jellier, "a Viewable");
     return broker.viewPointFor(broker.serializingPerspective, this)[jellyFor](jellier);
@@ -111,6 +113,7 @@ export class AsReferenceable extends Referenceable {
 
 /** A logged-in user's server-side object: calls run `perspective_<name>` and see this avatar as perspective. */
 export class Avatar {
+  /** Dispatches a call to the avatar's perspective_ method. */
   perspectiveMessageReceived(broker: Broker, message: string, args: Sexp, kw: Sexp): Sexp | Promise<Sexp> {
     return dispatch(broker, this, "perspective_", message, args, kw, this, this);
   }
@@ -133,18 +136,23 @@ function ownState(obj: object): Record<string, unknown> {
  * `__main__.<ClassName>`; the state its own properties, unless the hooks say otherwise.
  */
 export class Copyable {
+  /** The state sent: by default the instance's own enumerable fields. */
   getStateToCopy(): unknown {
     return ownState(this);
   }
+  /** The state sent to a perspective: by default getStateToCopy(). */
   getStateToCopyFor(_perspective: unknown): unknown {
     return this.getStateToCopy();
   }
+  /** The type tag sent: the static `pythonType`, else "__main__." and the class name. */
   getTypeToCopy(): string {
     return defaultTypeName(this);
   }
+  /** The type tag sent to a perspective: by default getTypeToCopy(). */
   getTypeToCopyFor(_perspective: unknown): string {
     return this.getTypeToCopy();
   }
+  /** Serializes the object as `[type tag, state]`. */
   [jellyFor](jellier: Jellier): Sexp {
     const broker = jellier.invoker as Broker | undefined;
     const sxp = jellier.prepare(this);
@@ -188,6 +196,7 @@ export function assignState(target: object, state: unknown): void {
  * call) and given the sender's state. Byte-string keys (Python 2 peers) become text.
  */
 export class RemoteCopy {
+  /** Fills the copy from the state received: by default assigns the state's keys to the instance. */
   setCopyableState(state: unknown): void {
     assignState(this, state);
   }

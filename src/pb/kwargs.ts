@@ -15,18 +15,23 @@ export class Kwargs {
     for (const [k, x] of entries) v[k] = x;
     this.values = v;
   }
+  /** The value of one keyword argument. */
   get(name: string): unknown {
     return this.values[name];
   }
+  /** Whether a keyword argument was given. */
   has(name: string): boolean {
     return Object.prototype.hasOwnProperty.call(this.values, name);
   }
+  /** The names given. */
   keys(): string[] {
     return Object.keys(this.values);
   }
+  /** How many were given. */
   get size(): number {
     return Object.keys(this.values).length;
   }
+  /** As a Map. */
   toMap(): Map<string, unknown> {
     return new Map(Object.entries(this.values));
   }

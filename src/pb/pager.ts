@@ -25,12 +25,15 @@ export abstract class Pager {
     return this.paging;
   }
 
+  /** Sends the next page to the collector (gotPage). */
   sendNextPage(): void {
     this.collector.callRemoteNoAnswer("gotPage", this.nextPage());
   }
 
+  /** The next page's data. */
   abstract nextPage(): unknown;
 
+  /** Stops paging: nothing more is sent. */
   stopPaging(): void {
     this.paging = false;
   }
@@ -47,6 +50,7 @@ export class StringPager extends Pager {
   ) {
     super(collector, callback);
   }
+  /** The next chunk of the data. */
   nextPage(): Uint8Array | string {
     const page = this.data.slice(this.pointer, this.pointer + this.chunkSize);
     this.pointer += this.chunkSize;
@@ -92,6 +96,7 @@ export class IterablePager extends Pager {
     if (!this.buffered.length) this.stopPaging();
   }
 
+  /** Sends the next item, or ends paging when the iterable is done. */
   override sendNextPage(): void {
     const page = this.buffered.shift();
     if (page === undefined) return;
@@ -100,6 +105,7 @@ export class IterablePager extends Pager {
     if (this.done && !this.buffered.length) this.stopPaging();
   }
 
+  /** The next item of the iterable. */
   nextPage(): unknown {
     return this.buffered.shift();
   }
@@ -111,9 +117,11 @@ export class CallbackPageCollector extends Referenceable {
   constructor(private readonly callback: (pages: unknown[]) => void) {
     super();
   }
+  /** A page arrived. */
   remote_gotPage(page: unknown): void {
     this.pages.push(page);
   }
+  /** The last page arrived. */
   remote_endedPaging(): void {
     this.callback(this.pages);
   }

@@ -28,16 +28,20 @@ export abstract class Publishable extends Cacheable {
     this.timestamp = Date.now() / 1000;
   }
 
+  /** What a RemotePublished fetches (view_: the caller's perspective is passed). */
   view_getStateToPublish(perspective: unknown): unknown {
     return this.getStateToPublishFor(perspective);
   }
 
+  /** The state published to a perspective: by default getStateToPublish(). */
   getStateToPublishFor(_perspective: unknown): unknown {
     return this.getStateToPublish();
   }
 
+  /** The state published. */
   abstract getStateToPublish(): unknown;
 
+  /** Copies only the publication's identity and timestamp; the copy fetches the state when it is stale. */
   override getStateToCacheAndObserveFor(perspective: unknown, observer: RemoteCacheObserver): unknown {
     let pname = "None";
     let sname = "None";
@@ -58,16 +62,20 @@ export abstract class Publishable extends Cacheable {
 
 /** Where RemotePublished keeps what it fetched (Twisted writes service-perspective-id.pub files). */
 export interface PublishedStore {
+  /** The saved state of a published object, or null. */
   load(name: string): Uint8Array | null | Promise<Uint8Array | null>;
+  /** Saves the state of a published object. */
   save(name: string, data: Uint8Array): void | Promise<void>;
 }
 
 /** A store in memory, shared by the process. */
 export class MemoryPublishedStore implements PublishedStore {
   private readonly files = new Map<string, Uint8Array>();
+  /** The saved state of a published object, or null. */
   load(name: string): Uint8Array | null {
     return this.files.get(name) ?? null;
   }
+  /** Saves the state of a published object. */
   save(name: string, data: Uint8Array): void {
     this.files.set(name, data);
   }
@@ -87,10 +95,12 @@ export class RemotePublished extends RemoteCache {
   timestamp!: number;
   remote!: RemoteReference;
 
+  /** The file name Twisted uses for this publication: service-perspective-id.pub. */
   getFileName(ext = "pub"): string {
     return `${this.service}-${this.perspective}-${String(this.publishedID)}.${ext}`;
   }
 
+  /** Checks the timestamp against the stored copy and fetches the state when it is stale. */
   override setCopyableState(state: unknown): void {
     super.setCopyableState(state);
     this.activationListeners = [];
@@ -131,6 +141,7 @@ export class RemotePublished extends RemoteCache {
   /** Called once the state is complete. */
   activated(): void {}
 
+  /** Calls `callback` once the state is complete (at once if it is). */
   callWhenActivated(callback: (self: RemotePublished) => void): void {
     if (this.isActivated) callback(this);
     else this.activationListeners.push(callback);

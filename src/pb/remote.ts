@@ -72,6 +72,7 @@ export class RemoteReference {
     if (this.disconnectCallbacks.length === 1) this.broker.notifyOnDisconnect(this.brokerDisconnectHook());
   }
 
+  /** Removes a callback added by notifyOnDisconnect. */
   dontNotifyOnDisconnect(callback: (ref: RemoteReference) => void): void {
     const i = this.disconnectCallbacks.indexOf(callback);
     if (i >= 0) this.disconnectCallbacks.splice(i, 1);
@@ -96,6 +97,7 @@ export class RemoteReference {
     if (this.doRefCount) this.broker.releaseReference(this);
   }
 
+  /** Whether release() was called. */
   get isReleased(): boolean {
     return this.released;
   }
@@ -131,6 +133,7 @@ export class RemoteReference {
     return Promise.resolve();
   }
 
+  /** A description for logs. */
   toString(): string {
     return `<RemoteReference luid=${String(this.luid)}>`;
   }

@@ -3,6 +3,7 @@
 
 /** What a broker writes to: a socket adapter, or an in-memory pipe in tests. */
 export interface Transport {
+  /** Sends bytes to the peer. */
   write(data: Uint8Array): void;
   /** Close the connection; the owner then calls broker.connectionLost(). */
   loseConnection(reason?: Error): void;
@@ -11,13 +12,17 @@ export interface Transport {
    * `resume` whenever its buffers have drained, until unregistered. Pagers use it.
    */
   registerProducer?(resume: () => void): void;
+  /** Stops calling the producer registered with registerProducer. */
   unregisterProducer?(): void;
 }
 
 /** What a broker offers its transport owner. */
 export interface Protocol {
+  /** Connected: from now on write to `transport`. */
   makeConnection(transport: Transport): void;
+  /** Bytes arrived from the peer. */
   dataReceived(data: Uint8Array): void;
+  /** The connection is gone (`reason` when it was not a clean close). */
   connectionLost(reason?: Error): void;
 }
 

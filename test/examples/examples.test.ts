@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, makeCertificate, runTs, runTwistedClient, startTsServer, startTwistedServer, twistedResult, type Running } from "./support.ts";
+import { ROOT, legacyVariantAvailable, LEGACY_RUN, makeCertificate, runTs, runTwistedClient, startTsServer, startTwistedServer, twistedResult, type Running } from "./support.ts";
 
 const TESTED = new Set<string>();
 const example = (name: string) => {
@@ -123,6 +123,51 @@ describe("examples/ over TLS, both roles", () => {
     }
   });
 });
+
+// The client examples against the oldest and the newest Twisted we can run, when they are here.
+for (const variant of ["py2-16.6.0", "py3-24.10.0rc1"]) {
+  const available = legacyVariantAvailable(variant);
+  if (!available) console.log(`skipped: the client examples against Twisted ${variant} (not runnable through ${LEGACY_RUN})`);
+  describe.skipIf(!available)(`examples/ as clients of Twisted ${variant}`, () => {
+    let twisted: Running;
+    let env: Record<string, string>;
+    beforeAll(async () => {
+      twisted = await startTwistedServer(undefined, variant);
+      env = { PB_PORT: String(twisted.ports[0]), PB_LOGIN_PORT: String(twisted.ports[1]) };
+    });
+    afterAll(async () => {
+      await twisted?.stop();
+    });
+    const expectations: Record<string, string> = {
+      "login-with-mind.ts": "server called us back: [ 1, 2, 3 ] and got [ 'ack 1', 'ack 2', 'ack 3' ]",
+      "reconnecting-client.ts": "echo after reconnecting: Tuple(1) [ 'second' ]",
+      "copyable.ts": "Twisted got: ReceivedPoint at (3, 4)",
+      "cacheable-client.ts": "goes back as the original: true",
+      "values.ts": `js: { tuple: true, float: 1, text: 'text', dict: '{"k":[1,2]}', set: true }`,
+      "failures.ts": "login refused: UnauthorizedLogin",
+    };
+    for (const [name, line] of Object.entries(expectations)) {
+      it(name, async () => {
+        expect(await ok(name, env)).toContain(line);
+      });
+    }
+
+    it(`serve-portal.ts and cacheable-server.ts serve a Twisted ${variant} client`, async () => {
+      const portal = await startTsServer(example("serve-portal.ts"));
+      try {
+        expect(twistedResult(await runTwistedClient(["login", String(portal.ports[0])], 45_000, variant))).toEqual({ whoami: "alice", ticks: [1, 2, 3], acks: ["ack 1", "ack 2", "ack 3"] });
+      } finally {
+        await portal.stop();
+      }
+      const cache = await startTsServer(example("cacheable-server.ts"));
+      try {
+        expect(twistedResult(await runTwistedClient(["cache", String(cache.ports[0])], 45_000, variant))).toEqual({ seen: [20, 21.5, 22], celsius: 22 });
+      } finally {
+        await cache.stop();
+      }
+    });
+  });
+}
 
 describe("examples/", () => {
   it("every example is exercised above", () => {

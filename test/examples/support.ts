@@ -47,9 +47,10 @@ export function runTs(file: string, env: Record<string, string> = {}, timeoutMs 
   return finish(child, timeoutMs, file);
 }
 
-/** Runs examples/twisted/client.py MODE PORT [...]: the Twisted client, to completion. */
-export function runTwistedClient(args: string[], timeoutMs = 45_000): Promise<Output> {
-  const child = spawn(PYTHON, [CLIENT_PY, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+/** Runs examples/twisted/client.py MODE PORT [...]: the Twisted client (or a legacy `variant`), to completion. */
+export function runTwistedClient(args: string[], timeoutMs = 45_000, variant?: string): Promise<Output> {
+  const [cmd, full] = variant ? [LEGACY_RUN, [variant, CLIENT_PY, ...args]] : [PYTHON, [CLIENT_PY, ...args]];
+  const child = spawn(cmd, full, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   return finish(child, timeoutMs, `client.py ${args.join(" ")}`);
 }
 
@@ -104,10 +105,22 @@ function startProcess(cmd: string, args: string[], env: Record<string, string>, 
   });
 }
 
-/** examples/twisted/server.py on OS-picked ports: ports[0] the root service, ports[1] the Portal. */
-export function startTwistedServer(tls?: { cert: string; key: string }): Promise<Running> {
+/** Legacy and newest Twisted releases, runnable where /work/shared/legacy-twisted is set up. */
+export const LEGACY_RUN = process.env.TWISTED_PB_LEGACY_RUN ?? "/work/shared/legacy-twisted/run.sh";
+export function legacyVariantAvailable(variant: string): boolean {
+  if (!existsSync(LEGACY_RUN)) return false;
+  const r = spawnSync(LEGACY_RUN, [variant, "-c", "import twisted"], { timeout: 30_000 });
+  return r.status === 0;
+}
+
+/**
+ * examples/twisted/server.py on OS-picked ports: ports[0] the root service, ports[1] the
+ * Portal. `variant` runs it with that legacy Twisted (see LEGACY_RUN) instead of the default Python.
+ */
+export function startTwistedServer(tls?: { cert: string; key: string }, variant?: string): Promise<Running> {
   const args = [SERVER_PY, "--port", "0", "--login-port", "0", "--exit-on-stdin-close", ...(tls ? ["--tls", tls.cert, tls.key] : [])];
-  return startProcess(PYTHON, args, {}, /"port": (\d+), "loginPort": (\d+)/, "examples/twisted/server.py");
+  const [cmd, full] = variant ? [LEGACY_RUN, [variant, ...args]] : [PYTHON, args];
+  return startProcess(cmd, full, {}, /"port": (\d+), "loginPort": (\d+)/, `examples/twisted/server.py${variant ? ` (${variant})` : ""}`);
 }
 
 /** A TypeScript server (an example) on an OS-picked port; it prints "listening ... :PORT". */

@@ -1,12 +1,14 @@
 // What a user gets from npm: the packed tarball, installed into a fresh project outside the
 // checkout with only the runtime dependencies, used from plain Node (ESM and require), from
 // strict TypeScript (node16 and bundler resolution, no skipLibCheck) and through its bin.
-import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTwistedServer, type Running } from "../examples/support.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
@@ -205,7 +207,8 @@ export const make = (): [Broker, Broker] => [new Broker({ role: "initiator" }), 
 export { connectInMemory };
 `;
 
-  function compile(name: string, compilerOptions: Record<string, unknown>, source: string) {
+  // The three compiles run at once (each is a separate tsc process checking every .d.ts).
+  function compile(name: string, compilerOptions: Record<string, unknown>, source: string): Promise<{ status: number | null; out: string }> {
     const dir = join(consumer, name);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "main.ts"), source);
@@ -216,29 +219,69 @@ export { connectInMemory };
         files: ["main.ts"],
       }),
     );
-    return run(process.execPath, [TSC, "-p", dir], { cwd: dir, timeout: 90_000 });
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [TSC, "-p", dir], { cwd: dir, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 150_000);
+      child.once("error", reject);
+      child.once("close", (status) => {
+        clearTimeout(timer);
+        resolve({ status, out });
+      });
+    });
   }
+
+  // A CommonJS TypeScript project: TypeScript 5.8+ with module "nodenext" lets it import the
+  // ESM package (compiled to require(), which Node 20.19+ runs); "node16" refuses (TS1479).
+  const cjsTs = `import { PBClient, dumps, loads, tuple } from "twisted-pb";
+export const connect = (port: number): Promise<PBClient> => PBClient.connect({ host: "127.0.0.1", port });
+console.log(JSON.stringify([...(loads(dumps(tuple(1, "two"))) as unknown[])]));
+`;
+
+  let compiled: Record<"node16" | "bundler" | "browser" | "cjs", { status: number | null; out: string }>;
+  beforeAll(async () => {
+    mkdirSync(join(consumer, "ts-cjs"), { recursive: true });
+    writeFileSync(join(consumer, "ts-cjs", "package.json"), JSON.stringify({ type: "commonjs" }));
+    const [node16, bundler, browser, cjs] = await Promise.all([
+      compile("ts-node16", { module: "node16", moduleResolution: "node16", ...nodeTypes }, consumerTs),
+      compile("ts-bundler", { module: "esnext", moduleResolution: "bundler", ...nodeTypes }, consumerTs),
+      compile("ts-browser", { module: "esnext", moduleResolution: "bundler", lib: ["ES2022", "DOM"], types: [] }, browserTs),
+      compile("ts-cjs", { module: "nodenext", moduleResolution: "nodenext", noEmit: false, outDir: "out", ...nodeTypes }, cjsTs),
+    ]);
+    compiled = { node16, bundler, browser, cjs };
+  }, 200_000);
 
   // @types/node comes from the checkout (the user's project would have its own).
   const nodeTypes = { typeRoots: [join(ROOT, "node_modules", "@types")], types: ["node"] };
 
   it("moduleResolution node16", () => {
-    const r = compile("ts-node16", { module: "node16", moduleResolution: "node16", ...nodeTypes }, consumerTs);
+    const r = compiled.node16;
     expect(r.out).toBe("");
     expect(r.status).toBe(0);
   }, 180_000);
 
   it("moduleResolution bundler", () => {
-    const r = compile("ts-bundler", { module: "esnext", moduleResolution: "bundler", ...nodeTypes }, consumerTs);
+    const r = compiled.bundler;
     expect(r.out).toBe("");
     expect(r.status).toBe(0);
   }, 180_000);
 
   it("twisted-pb/core in a browser project without @types/node (bundler resolution, DOM lib)", () => {
-    const r = compile("ts-browser", { module: "esnext", moduleResolution: "bundler", lib: ["ES2022", "DOM"], types: [] }, browserTs);
+    const r = compiled.browser;
     expect(r.out).toBe("");
     expect(r.status).toBe(0);
   }, 180_000);
+
+  it("a CommonJS TypeScript project (module nodenext) compiles to require() and runs", () => {
+    expect(compiled.cjs.out).toBe("");
+    expect(compiled.cjs.status).toBe(0);
+    const js = readFileSync(join(consumer, "ts-cjs", "out", "main.js"), "utf8");
+    expect(js).toContain('require("twisted-pb")');
+    const r = mustRun(process.execPath, [join(consumer, "ts-cjs", "out", "main.js")], { cwd: consumer, timeout: 30_000 });
+    expect(r.stdout.trim()).toBe('[1,"two"]');
+  });
 
   // No separate "a type error is reported" compile: the consumer's @ts-expect-error line fails
   // the two compiles above if the declarations ever degrade to `any`.
@@ -246,4 +289,41 @@ export { connectInMemory };
   it("installed files list", () => {
     expect(readdirSync(join(consumer, "node_modules", "twisted-pb")).sort()).toEqual(["CHANGELOG.md", "LICENSE", "README.md", "bin", "dist", "package.json"]);
   });
+});
+
+describe("examples/ unchanged against the installed package", () => {
+  // Each client example, with its types stripped (as a user's build would), run by plain Node
+  // in the consumer project: "twisted-pb" is the installed tarball there, not src/.
+  const CLIENT_EXAMPLES: Record<string, string> = {
+    "login-with-mind.ts": "server called us back: [ 1, 2, 3 ]",
+    "reconnecting-client.ts": "echo after reconnecting: Tuple(1) [ 'second' ]",
+    "copyable.ts": "Twisted got: ReceivedPoint at (3, 4)",
+    "cacheable-client.ts": "goes back as the original: true",
+    "values.ts": "js: { tuple: true, float: 1",
+    "failures.ts": "login refused: UnauthorizedLogin",
+  };
+  let twisted: Running;
+  beforeAll(async () => {
+    twisted = await startTwistedServer();
+  });
+  afterAll(async () => {
+    await twisted?.stop();
+  });
+
+  for (const [name, expected] of Object.entries(CLIENT_EXAMPLES)) {
+    it(name, () => {
+      const source = readFileSync(join(ROOT, "examples", name), "utf8");
+      const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true } }).outputText;
+      const file = join(consumer, name.replace(/\.ts$/, ".mjs"));
+      writeFileSync(file, js);
+      const r = run(process.execPath, [file], {
+        cwd: consumer,
+        timeout: 60_000,
+        env: { ...cleanEnv(), PB_PORT: String(twisted.ports[0]), PB_LOGIN_PORT: String(twisted.ports[1]) },
+      });
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(expected);
+    }, 90_000);
+  }
 });
