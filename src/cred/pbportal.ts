@@ -81,6 +81,7 @@ export class PortalWrapper extends Referenceable {
     return tuple(c, new PortalAuthChallenger(this.portal, this.broker, name, c, username instanceof Uint8Array ? username : toBytes(name)));
   }
 
+  /** Anonymous login: resolves with the avatar the realm gives an anonymous user. */
   remote_loginAnonymous(mind: unknown) {
     return portalLogin(this.broker, this.portal, new Anonymous(), mind);
   }

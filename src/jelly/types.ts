@@ -56,6 +56,7 @@ function jsonValue(x: unknown): unknown {
  * [key, value] pairs. A plain Map would give {}.
  */
 export class ReceivedDict<K = unknown, V = unknown> extends Map<K, V> {
+  /** JSON shows the dictionary's entries: an object when every key is text, else a list of [key, value] pairs. */
   toJSON(): unknown {
     const simple = Array.from(this.keys()).every((k) => typeof k === "string" || typeof k === "number" || typeof k === "bigint" || k instanceof Uint8Array);
     if (!simple) return Array.from(this, ([k, v]) => [jsonValue(k), jsonValue(v)]);
@@ -68,6 +69,7 @@ Object.defineProperty(ReceivedDict.prototype, "constructor", { value: Map, writa
 
 /** The Set a received set becomes: a Set (constructor Set) whose JSON form is the array of its members. */
 export class ReceivedSet<T = unknown> extends Set<T> {
+  /** JSON shows the set's items as a list. */
   toJSON(): unknown[] {
     return Array.from(this, jsonValue);
   }
@@ -301,6 +303,7 @@ export class Unpersistable {
   toString(): string {
     return `Unpersistable(${pythonStrRepr(this.twistedReason)})`;
   }
+  /** JSON shows it as Twisted renders it. */
   toJSON(): string {
     return this.toString();
   }

@@ -154,6 +154,7 @@ export class PBClient {
     return this.disconnect();
   }
 
+  /** Settles when the connection is gone: with the reason, or undefined after a clean disconnect. */
   get closed(): Promise<Error | undefined> {
     return this.broker.closed;
   }

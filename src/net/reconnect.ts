@@ -82,11 +82,13 @@ export class ReconnectingPBClient extends EventEmitter<ReconnectEvents> {
     this.delay = options.initialDelayMs ?? 100;
   }
 
+  /** Starts connecting (and reconnecting); returns this client. */
   start(): this {
     void this.attempt();
     return this;
   }
 
+  /** True once stop() was called or the client gave up. */
   get isStopped(): boolean {
     return this.stopped;
   }

@@ -62,6 +62,7 @@ export class PBServer extends EventEmitter<PBServerEvents> {
     super();
   }
 
+  /** Listens on `endpoint` (TCP, TLS or a Unix socket) and serves each connection with `options`. */
   static listen(endpoint: Endpoint, options: ServeOptions): Promise<PBServer> {
     const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root) : options.root;
     const brokerOptions: BrokerOptions = { ...options, role: "listener", root };
@@ -122,6 +123,7 @@ export class PBServer extends EventEmitter<PBServerEvents> {
     return this.server.address() as net.AddressInfo | string;
   }
 
+  /** The TCP port listened on (useful with port 0). */
   get port(): number {
     const a = this.server.address();
     return typeof a === "object" && a ? a.port : 0;

@@ -31,12 +31,15 @@ export interface CallOptions {
 
 /** A pager as the broker drives it (util.py Pager). */
 export interface PageProducer {
+  /** Sends the next page. */
   sendNextPage(): void;
+  /** Whether pages remain to be sent. */
   stillPaging(): boolean;
 }
 
 /** A cacheable's owner-side hooks (flavors.Cacheable); see cache.ts. */
 export interface CacheableLike extends Jellyable {
+  /** Called when a peer's copy goes away: `observer` no longer wants updates. */
   stoppedObserving(perspective: unknown, observer: unknown): void;
 }
 
@@ -66,7 +69,9 @@ export interface BrokerAPI {
   readonly pendingCallCount: number;
   /** Hangs up on the peer. */
   loseConnection(reason?: Error): void;
+  /** Calls `notifier` once when the connection is lost (Broker.notifyOnDisconnect). */
   notifyOnDisconnect(notifier: () => void): void;
+  /** Forgets a callback given to notifyOnDisconnect. */
   dontNotifyOnDisconnect(notifier: () => void): void;
 
   /** Sends a call; with `answer` false nothing comes back and undefined is returned. */

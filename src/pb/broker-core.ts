@@ -114,7 +114,9 @@ export abstract class BrokerCore implements BrokerAPI {
   abstract readonly isDisconnected: boolean;
   abstract readonly negotiatedDialect: BrokerAPI["negotiatedDialect"];
   abstract loseConnection(reason?: Error): void;
+  /** Calls `notifier` once when the connection is lost (Broker.notifyOnDisconnect). */
   abstract notifyOnDisconnect(notifier: () => void): void;
+  /** Forgets a callback given to notifyOnDisconnect. */
   abstract dontNotifyOnDisconnect(notifier: () => void): void;
   abstract sendMessage(
     prefix: "" | "cache",
@@ -142,6 +144,7 @@ export abstract class BrokerCore implements BrokerAPI {
     this.pagers.resumeProducing();
   }
 
+  /** Tells the peer we no longer hold its object `luid` (a `decref` message). */
   sendDecRef(luid: number | string): void {
     this.sendCall("decref", luid);
   }
@@ -152,6 +155,7 @@ export abstract class BrokerCore implements BrokerAPI {
     if (!this.disconnected) this.sendDecRef(ref.luid);
   }
 
+  /** Drops one receipt of the cache `luid`; the last sends `decache` (pb.py decCacheRef). */
   decCacheRef(luid: number): void {
     this.sendCall("decache", luid);
   }

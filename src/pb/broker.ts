@@ -30,6 +30,7 @@ export { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 
 /** What a listener hands each connection as its root object (Twisted's IPBRoot). */
 export interface PBRoot {
+  /** The object a new connection gets as its root. */
   rootObject(broker: Broker): RemoteMessageTarget & object;
 }
 

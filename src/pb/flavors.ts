@@ -71,6 +71,7 @@ export class Referenceable implements RemoteMessageTarget {
 
 /** A Referenceable that is its own root for every connection (a PBRoot). */
 export class Root extends Referenceable {
+  /** The object each connection gets as its root: this one. */
   rootObject(_broker: Broker): Referenceable {
     return this;
   }
@@ -214,9 +215,11 @@ export class RemoteCopy {
  * subclass for the exception's copy tag; a call the peer fails with it rejects with this Error.
  */
 export class RemoteCopyError extends Error {
+  /** Takes the copied exception's state as its own properties. */
   setCopyableState(state: unknown): void {
     assignState(this, state);
   }
+  /** Builds the copy from a received `[tag, state]` expression. */
   unjellyFor(unjellier: Unjellier, sexp: readonly Sexp[]): unknown {
     unjellier.adopt(this);
     // Made without its constructor (as every copy is): give it what `new` would have.
