@@ -120,6 +120,7 @@ Options:
   --target-tls    connect to the target with TLS (its certificate checked against the
                   system's CAs, or --target-ca FILE; --target-servername NAME;
                   --target-insecure skips the check, and says so on every connection)
+  --html PAGE     keep an HTML page of the connections (rewritten as each one closes)
   --save DIR      keep the bytes: DIR/conn-N/{c2s.bin,s2c.bin,capture.json}
                   (N goes on after the conn-N already in DIR: nothing is overwritten)
   Every byte is forwarded unchanged, also when it cannot be decoded: the transcript
@@ -333,6 +334,7 @@ async function proxyCommand(args: string[], io: Io): Promise<number> {
       listen: { type: "string" },
       target: { type: "string" },
       save: { type: "string" },
+      html: { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "target-tls": { type: "boolean" },
@@ -371,6 +373,7 @@ async function proxyCommand(args: string[], io: Io): Promise<number> {
     hex: values.hex,
     full: values.full,
     save: values.save,
+    ...(values.html !== undefined ? { html: values.html } : {}),
     ...(tls ? { tls } : {}),
     ...(targetTls ? { targetTls } : {}),
     color: !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env),
