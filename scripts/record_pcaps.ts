@@ -76,6 +76,8 @@ type Runner = (s: Scenario, port: number, host: string) => Promise<void>;
  * every byte so they can be compared with the proxy's capture.
  */
 async function record(name: string, o: DumpOptions & { ext?: "pcap"; host?: string }, server: (s: Scenario) => number, run: Runner, names: string[]): Promise<void> {
+  // ONLY=name1,name2 re-records just those (the derived files are made again from what is there)
+  if (process.env.ONLY && !process.env.ONLY.split(",").includes(name)) return;
   for (let attempt = 1; ; attempt++) {
     await recordOnce(name, o, server, run, names);
     const p = pcapTraffic(new Uint8Array(readFileSync(join(OUT, `${name}.pcap`))), name);
@@ -252,6 +254,7 @@ async function main(): Promise<void> {
     await py.proc.stop();
     await ts.close();
   }
+
 
   // Derived captures (edited here; the names say how).
   const login = load(join(OUT, "twisted-login.pcap"));
