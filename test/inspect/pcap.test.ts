@@ -380,3 +380,64 @@ describe("hostile capture files: never a crash, bounded work", () => {
     expect(out).toMatch(/missing at byte 0/);
   });
 });
+
+describe("TCP reassembly properties (fast-check)", () => {
+  it("any order, duplication and re-cutting of a complete stream's segments gives back exactly its bytes, with no gap", async () => {
+    const fc = (await import("fast-check")).default;
+    const { TcpReassembler, parsePacket, readCaptureFile } = await import("../../src/inspect/pcap/index.ts");
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 400 }),
+        fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (data, cuts, order, dups) => {
+          // cut the stream into segments of the given sizes (cycled)
+          const segs: Seg[] = [];
+          for (let at = 0, k = 0; at < data.length; k++) {
+            const n = cuts[k % cuts.length];
+            segs.push({ dir: "c2s", rel: at, data: data.subarray(at, at + n), ack: 0 });
+            at += n;
+          }
+          // duplicates (retransmissions, and overlapping re-cuts of two neighbours)
+          const inOrder = [...segs];
+          for (const d of dups) {
+            const i = d % inOrder.length;
+            const s = inOrder[i];
+            const n = inOrder[i + 1];
+            segs.push(n ? { ...s, data: new Uint8Array(Buffer.concat([s.data!, n.data!.subarray(0, 1)])) } : s);
+          }
+          // a permutation driven by `order`
+          for (let i = 0; i < order.length && segs.length > 1; i++) {
+            const a = order[i] % segs.length;
+            const b = (order[i] >> 3) % segs.length;
+            [segs[a], segs[b]] = [segs[b], segs[a]];
+          }
+          const file = buildPcap([...handshake(), ...segs]);
+          const tcp = new TcpReassembler();
+          for (const p of readCaptureFile(file).packets) {
+            const r = parsePacket(p);
+            if (r.ok) tcp.push(r.seg);
+          }
+          const [conn] = tcp.finish();
+          const got = Buffer.concat(conn.events.filter((e) => e.kind === "data" && e.dir === "c2s").map((e) => (e as { bytes: Uint8Array }).bytes));
+          expect(conn.events.filter((e) => e.kind === "gap")).toEqual([]);
+          expect(got.equals(Buffer.from(data))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("random frames never throw in the packet parser, whatever the link type", async () => {
+    const fc = (await import("fast-check")).default;
+    const { parsePacket } = await import("../../src/inspect/pcap/index.ts");
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), fc.constantFrom(0, 1, 12, 101, 108, 113, 228, 229, 276, 999), fc.nat(200), (data, linkType, extra) => {
+        const r = parsePacket({ index: 1, time: 0, linkType, data, origLen: data.length + extra });
+        if (r.ok) expect(r.seg.missing).toBeGreaterThanOrEqual(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
