@@ -74,6 +74,37 @@ describe("recorded captures (fixtures/pcap)", () => {
     });
   }
 
+  it("the mid-stream and lost-segment captures show, direction by direction, a part of what the proxy saw, in its order", () => {
+    const dir = join(PCAP, "twisted-calls-sll2.proxy");
+    const proxied = readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith("capture.json"))
+      .map((f) => transcript(loadTraffic([join(dir, f)]), { start: "connection" }));
+    const lines = (t: string[], arrow: string) =>
+      t
+        .map((l) => l.replace(/^\s*\d+\.\d+\s+/, ""))
+        .filter((l) => l.startsWith(arrow))
+        // calls whose call was lost or skipped are shown as answers to an unknown call
+        .map((l) => l.replace(/\((unknown call|root\.\w+)\)/, "(CALL)"));
+    for (const name of ["twisted-calls-midstream.pcap", "twisted-calls-lost.pcap"]) {
+      const p = pcapTraffic(read(name), name);
+      for (const c of p.conversations) {
+        const t = transcript(c.traffic, { start: "connection" });
+        for (const arrow of ["C->S", "S->C"]) {
+          const part = lines(t, arrow);
+          expect(part.length, `${name} connection ${c.conn.number} ${arrow}`).toBeGreaterThan(0);
+          // a subsequence of one of the proxy's transcripts of that direction
+          const ok = proxied.some((full) => {
+            const whole = lines(full, arrow);
+            let k = 0;
+            for (const l of whole) if (k < part.length && l === part[k]) k++;
+            return k === part.length;
+          });
+          expect(ok, `${name} connection ${c.conn.number} ${arrow}:\n${part.join("\n")}`).toBe(true);
+        }
+      }
+    }
+  });
+
   it("twisted-snaplen.pcap: every byte it did capture is the proxy's byte at that offset", () => {
     const p = pcapTraffic(read("twisted-snaplen.pcap"), "x");
     const dir = join(PCAP, "twisted-snaplen.proxy");
