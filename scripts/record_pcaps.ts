@@ -274,6 +274,22 @@ async function main(): Promise<void> {
     return r.ok && r.seg.payload.length > 0 ? [i] : [];
   });
   writePcap(join(OUT, "twisted-calls-midstream.pcap"), { linkType: 276, nano: true, packets: calls.packets.slice(dataIdx[8]) });
+  // Mid-message: as the mid-stream one, but the first packet kept loses its first 5 payload bytes
+  // (sequence number and IP length adjusted), so the capture starts inside a message.
+  const firstKept = calls.packets[dataIdx[8]];
+  const trimmed = Buffer.from(firstKept.data);
+  const ipAt = 20; // SLL2 header
+  const ihl = (trimmed[ipAt] & 15) * 4;
+  const tcpAt = ipAt + ihl;
+  const payloadAt = tcpAt + (trimmed[tcpAt + 12] >> 4) * 4;
+  trimmed.writeUInt16BE(trimmed.readUInt16BE(ipAt + 2) - 5, ipAt + 2);
+  trimmed.writeUInt32BE((trimmed.readUInt32BE(tcpAt + 4) + 5) % 4294967296, tcpAt + 4);
+  const cutFrame = Buffer.concat([trimmed.subarray(0, payloadAt), trimmed.subarray(payloadAt + 5)]);
+  writePcap(join(OUT, "twisted-calls-midmessage.pcap"), {
+    linkType: 276,
+    nano: true,
+    packets: [{ time: firstKept.time, data: cutFrame, origLen: cutFrame.length }, ...calls.packets.slice(dataIdx[8] + 1)],
+  });
   // A lost segment: the 6th payload-carrying client-to-proxy packet of the first connection is removed.
   const first = parsePacket(calls.packets[0]);
   if (!first.ok) throw new Error("first packet is not TCP");
@@ -292,6 +308,7 @@ async function main(): Promise<void> {
         "mixed.pcapng": "tspb-cache.pcap (interface 0, Ethernet, microseconds) and twisted-calls-sll2.pcap (interface 1, SLL2, nanoseconds) merged by time into one pcapng",
         "twisted-login-be.pcapng": "twisted-login.pcap as a big-endian pcapng section",
         "twisted-calls-midstream.pcap": `twisted-calls-sll2.pcap from packet ${dataIdx[8] + 1} on (the 9th packet carrying payload)`,
+        "twisted-calls-midmessage.pcap": `twisted-calls-midstream.pcap with the first 5 payload bytes of its first packet removed (sequence number and IP length adjusted): it starts inside a message`,
         "twisted-calls-lost.pcap": `twisted-calls-sll2.pcap without packet ${drop + 1} (the 6th client-to-proxy packet carrying payload of connection 1)`,
       },
       null,

@@ -33,6 +33,7 @@ describe("recorded captures (fixtures/pcap)", () => {
     "tspb-client-twisted-server.pcap",
     "tspb-ipv6.pcap",
     "twisted-calls-midstream.pcap",
+    "twisted-calls-midmessage.pcap",
     "twisted-calls-lost.pcap",
     "mixed.pcapng",
   ];
@@ -85,7 +86,7 @@ describe("recorded captures (fixtures/pcap)", () => {
         .filter((l) => l.startsWith(arrow))
         // calls whose call was lost or skipped are shown as answers to an unknown call
         .map((l) => l.replace(/\((unknown call|root\.\w+)\)/, "(CALL)"));
-    for (const name of ["twisted-calls-midstream.pcap", "twisted-calls-lost.pcap"]) {
+    for (const name of ["twisted-calls-midstream.pcap", "twisted-calls-midmessage.pcap", "twisted-calls-lost.pcap"]) {
       const p = pcapTraffic(read(name), name);
       for (const c of p.conversations) {
         const t = transcript(c.traffic, { start: "connection" });
@@ -171,6 +172,12 @@ describe("recorded captures (fixtures/pcap)", () => {
     expect(text).toContain("S->C starts mid-stream");
     expect(text).not.toContain("! ");
     expect(text).toMatch(/C->S {2}message #\d+ -> root\.echo/);
+  });
+
+  it("a capture starting inside a message: the partial message is skipped, and how many bytes is said", () => {
+    const text = pcapTranscript(read("twisted-calls-midmessage.pcap"), "x").join("\n");
+    expect(text).toMatch(/decoding resumes at byte \d+, the first message boundary it can be sure of \(\d+ bytes from byte 0 skipped\)/);
+    expect(text).not.toMatch(/^\s+! /m);
   });
 
   it("a lost segment: the gap is reported where it is, with its size, and decoding goes on after it", () => {
