@@ -106,7 +106,9 @@ Options:
   replay only:
   --against HOST:PORT  the server to play the capture's client against (or unix:PATH)
   --password P    the password of the captured login: the response to the server's new
-                  challenge is computed afresh (without it the login is refused)
+                  challenge is computed afresh (without it the login is refused). Give it
+                  again for logins with other passwords: each login uses the one that gives
+                  its captured response
   --timeout MS    how long to wait for each server message (default 5000)
   --conn/--host/--port  which connection of a packet capture (default: the first PB one)
   The server's messages are compared in order, byte for byte, with the login challenge
@@ -275,7 +277,7 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { against: { type: "string" }, password: { type: "string" }, timeout: { type: "string" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+    options: { against: { type: "string" }, password: { type: "string", multiple: true }, timeout: { type: "string" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("replay needs one capture (a pcap/pcapng file, a capture JSON or a proxy --save conn-N directory)");
   if (!values.against) throw new UsageError("replay needs --against HOST:PORT (or --against unix:PATH)");
