@@ -7,8 +7,8 @@
 //   sudo npx tsx scripts/record_pcaps.ts          (needs tcpdump and a Python with Twisted)
 //
 // CI has no tcpdump: the files are committed and the tests read them.
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requirePython } from "../interop/find-python.mjs";
@@ -216,6 +216,60 @@ function relink(packets: RawPacket[], to: 0 | 101, bigEndian: boolean): PcapOut[
   });
 }
 
+/** tshark -z follow,tcp,raw for every stream of every capture: fixtures/pcap/tshark/NAME.follow.txt. */
+function tsharkFollow(): void {
+  const dir = join(OUT, "tshark");
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(OUT).filter((x) => /\.pcap(ng)?$/.test(x))) {
+    const file = join(OUT, f);
+    const ids = spawnSync("tshark", ["-r", file, "-T", "fields", "-e", "tcp.stream"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+    const n = new Set(ids).size;
+    let text = "";
+    for (let i = 0; i < n; i++) text += spawnSync("tshark", ["-r", file, "-q", "-z", `follow,tcp,raw,${i}`], { encoding: "utf8" }).stdout;
+    writeFileSync(join(dir, `${f}.follow.txt`), text);
+  }
+  console.log(`tshark follow output written to ${dir}`);
+}
+
+/** Twisted client and server, captured by dumpcap (pcapng as Wireshark writes it). */
+async function recordDumpcap(): Promise<void> {
+  if (process.env.ONLY && !process.env.ONLY.split(",").includes("twisted-dumpcap")) return;
+  const python = requirePython();
+  const py = await startPyService(python.path);
+  const client = await PyClient.start(python.path);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const file = join(OUT, "twisted-dumpcap.pcapng");
+      const p = spawn("dumpcap", ["-i", "lo", "-w", file, "-f", `tcp port ${py.portalPort}`], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      await new Promise<void>((resolve, reject) => {
+        p.stderr.setEncoding("utf8").on("data", (x: string) => {
+          err += x;
+          if (err.includes("Capturing on")) resolve();
+        });
+        p.on("exit", (code) => reject(new Error(`dumpcap exited (${code}): ${err}`)));
+      });
+      await sleep(1000); // "Capturing on" comes before the capture is really running
+      const r = await client.run(scenario("login-two-avatars"), py.portalPort, 10_000);
+      if (r.error || r.timedOut) throw new Error(`login-two-avatars: ${r.error ?? "timed out"}`);
+      // dumpcap hands packets over in blocks (about a second): wait for the last one
+      await sleep(2500);
+      const done = new Promise((res) => p.on("exit", res));
+      p.kill("SIGTERM");
+      await done;
+      if (process.env.DEBUG_TCPDUMP) console.error(err);
+      const t = pcapTraffic(new Uint8Array(readFileSync(file)), "dumpcap");
+      const gaps = t.conversations.flatMap((c) => c.conn.events.filter((e) => e.kind === "gap"));
+      if (gaps.length === 0 && t.conversations.length === 1 && t.conversations[0].conn.closed) break;
+      if (attempt >= 15) throw new Error("dumpcap: no complete capture");
+    }
+    console.log("recorded twisted-dumpcap.pcapng (login-two-avatars, dumpcap)");
+  } finally {
+    await client.stop();
+    await py.proc.stop();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("run as root (tcpdump captures on lo)");
   mkdirSync(OUT, { recursive: true });
@@ -315,6 +369,12 @@ async function main(): Promise<void> {
       2,
     ) + "\n",
   );
+  // A pcapng written by Wireshark's own capture tool, when it is installed (Debian: tshark).
+  if (spawnSync("dumpcap", ["--version"]).status === 0) await recordDumpcap();
+  // An independent check: Wireshark's reassembly of every stream (tshark -z follow,tcp,raw),
+  // kept beside the captures; test/inspect/pcap.test.ts compares ours with it.
+  if (spawnSync("tshark", ["--version"]).status === 0) tsharkFollow();
+  else console.log("no tshark: fixtures/pcap/tshark/ not refreshed");
   if (!existsSync(join(OUT, "README.md"))) console.log("write fixtures/pcap/README.md");
 }
 

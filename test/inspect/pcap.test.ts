@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { encode, type Sexp } from "../../src/banana/index.ts";
 import { loadTraffic } from "../../src/inspect/capture.ts";
 import { transcript } from "../../src/inspect/decode.ts";
-import { pcapTraffic, readCaptureFile } from "../../src/inspect/pcap/index.ts";
+import { endpointText, pcapTraffic, readCaptureFile } from "../../src/inspect/pcap/index.ts";
 import { pcapTranscript } from "../../src/inspect/pcapdecode.ts";
 import { buildPcap, handshake, type Seg } from "./pcap-build.ts";
 import { expectTranscript, ROOT, runBin } from "./support.ts";
@@ -36,6 +36,7 @@ describe("recorded captures (fixtures/pcap)", () => {
     "twisted-calls-midmessage.pcap",
     "twisted-calls-lost.pcap",
     "mixed.pcapng",
+    "twisted-dumpcap.pcapng",
   ];
   for (const name of golden) {
     it(`${name}: the expected transcript`, () => {
@@ -478,4 +479,55 @@ describe("TCP reassembly properties (fast-check)", () => {
       { numRuns: 2000 },
     );
   });
+});
+
+describe("against Wireshark: our TCP reassembly equals tshark's (fixtures/pcap/tshark/, made by tshark -z follow,tcp,raw)", () => {
+  const dir = join(PCAP, "tshark");
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".follow.txt")) : [];
+  it("every capture has Wireshark's streams beside it", () => expect(files.length).toBeGreaterThanOrEqual(15));
+
+  /** tshark's follow output: per stream, its two nodes and the bytes each sent (lines with a tab: node 1). */
+  function follow(text: string): { nodes: [string, string]; sent: [string, string] }[] {
+    const out: { nodes: [string, string]; sent: [string, string] }[] = [];
+    let cur: { nodes: [string, string]; sent: [string, string] } | null = null;
+    for (const line of text.split("\n")) {
+      const m = /^Node ([01]): (.+)$/.exec(line);
+      if (m) {
+        if (m[1] === "0") out.push((cur = { nodes: [m[2], ""], sent: ["", ""] }));
+        else cur!.nodes[1] = m[2];
+        continue;
+      }
+      if (!cur || line.startsWith("=") || line === "" || /^(Follow|Filter):/.test(line)) continue;
+      if (line.startsWith("\t")) cur.sent[1] += line.slice(1).trim();
+      else cur.sent[0] += line.trim();
+    }
+    return out;
+  }
+
+  for (const f of files) {
+    it(f.replace(/\.follow\.txt$/, ""), () => {
+      const p = pcapTraffic(read(f.replace(/\.follow\.txt$/, "")), f);
+      const streams = follow(readFileSync(join(dir, f), "utf8"));
+      expect(streams.length).toBe(p.conversations.length);
+      streams.forEach((st, k) => {
+        const c = p.conversations[k].conn;
+        // tshark writes a hole as the text "[N bytes missing in capture file]" and a NUL byte: ours as the same
+        const ours = (d: "c2s" | "s2c") =>
+          c.events
+            .filter((e) => e.dir === d && (e.kind === "data" || (e.kind === "gap" && e.lost !== null)))
+            .map((e) => (e.kind === "data" ? Buffer.from(e.bytes).toString("hex") : e.kind === "gap" ? Buffer.from(`[${e.lost} bytes missing in capture file]\0`).toString("hex") : ""))
+            .join("");
+        const client = endpointText(c.client);
+        const server = endpointText(c.server);
+        expect(new Set(st.nodes)).toEqual(new Set([client, server]));
+        const fromClient = st.nodes[0] === client ? st.sent[0] : st.sent[1];
+        const fromServer = st.nodes[0] === client ? st.sent[1] : st.sent[0];
+        // (a snaplen cut is no hole to tshark: it follows the bytes captured)
+        const snaplenGaps = c.events.some((e) => e.kind === "gap" && e.why.includes("snaplen"));
+        const plain = (d: "c2s" | "s2c") => Buffer.concat(c.events.filter((e) => e.kind === "data" && e.dir === d).map((e) => (e as { bytes: Uint8Array }).bytes)).toString("hex");
+        expect(snaplenGaps ? plain("c2s") : ours("c2s"), `${f} stream ${k} client to server`).toBe(fromClient);
+        expect(snaplenGaps ? plain("s2c") : ours("s2c"), `${f} stream ${k} server to client`).toBe(fromServer);
+      });
+    });
+  }
 });
