@@ -190,15 +190,22 @@ export async function replay(items: WireItem[], opts: ReplayOptions): Promise<Re
     throw new ReplayConnectError(closed);
   }
 
+  // After a wait timed out with nothing new from the server, the next waits are short: a server
+  // that stopped answering costs one timeout, not one per remaining message.
+  let stalled = false;
   const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
-    const end = Date.now() + ms;
+    const before = got.length;
+    const end = Date.now() + (stalled ? Math.min(ms, 200) : ms);
     while (!cond() && closed === null && Date.now() < end) {
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, Math.max(1, Math.min(50, end - Date.now())));
       });
     }
-    return cond();
+    const ok = cond();
+    if (got.length > before) stalled = false;
+    if (!ok && got.length === before) stalled = true;
+    return ok;
   };
 
   let n = 0; // server items compared so far

@@ -191,3 +191,29 @@ describe("replay: errors", () => {
     expect((await runBin(["replay", "--against", "127.0.0.1:1"])).code).toBe(2);
   });
 });
+
+describe("replay: a server that stops answering", () => {
+  it("costs one timeout, not one per message", async () => {
+    // accepts, sends the dialect offer and the version, then never says anything again
+    const sockets: import("node:net").Socket[] = [];
+    const silent = createServer((s) => {
+      sockets.push(s);
+      s.on("error", () => {});
+      s.write(Buffer.from("02800282706204826e6f6e65" + "028013870681", "hex"));
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const t0 = Date.now();
+      const r = await runBin(["replay", calls, "--conn", "1", "--against", `127.0.0.1:${port}`, "--timeout", "1500"]);
+      const took = Date.now() - t0;
+      expect(r.code).toBe(1);
+      expect(r.stdout.match(/MISSING/g)?.length).toBe(10);
+      // 10 answers missing: one 1.5 s timeout and short waits after it (plus process start-up)
+      expect(took).toBeLessThan(10 * 1500);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  }, 30_000);
+});
