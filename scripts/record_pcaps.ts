@@ -7,8 +7,8 @@
 //   sudo npx tsx scripts/record_pcaps.ts          (needs tcpdump and a Python with Twisted)
 //
 // CI has no tcpdump: the files are committed and the tests read them.
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requirePython } from "../interop/find-python.mjs";
@@ -76,6 +76,8 @@ type Runner = (s: Scenario, port: number, host: string) => Promise<void>;
  * every byte so they can be compared with the proxy's capture.
  */
 async function record(name: string, o: DumpOptions & { ext?: "pcap"; host?: string }, server: (s: Scenario) => number, run: Runner, names: string[]): Promise<void> {
+  // ONLY=name1,name2 re-records just those (the derived files are made again from what is there)
+  if (process.env.ONLY && !process.env.ONLY.split(",").includes(name)) return;
   for (let attempt = 1; ; attempt++) {
     await recordOnce(name, o, server, run, names);
     const p = pcapTraffic(new Uint8Array(readFileSync(join(OUT, `${name}.pcap`))), name);
@@ -214,6 +216,60 @@ function relink(packets: RawPacket[], to: 0 | 101, bigEndian: boolean): PcapOut[
   });
 }
 
+/** tshark -z follow,tcp,raw for every stream of every capture: fixtures/pcap/tshark/NAME.follow.txt. */
+function tsharkFollow(): void {
+  const dir = join(OUT, "tshark");
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(OUT).filter((x) => /\.pcap(ng)?$/.test(x))) {
+    const file = join(OUT, f);
+    const ids = spawnSync("tshark", ["-r", file, "-T", "fields", "-e", "tcp.stream"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+    const n = new Set(ids).size;
+    let text = "";
+    for (let i = 0; i < n; i++) text += spawnSync("tshark", ["-r", file, "-q", "-z", `follow,tcp,raw,${i}`], { encoding: "utf8" }).stdout;
+    writeFileSync(join(dir, `${f}.follow.txt`), text);
+  }
+  console.log(`tshark follow output written to ${dir}`);
+}
+
+/** Twisted client and server, captured by dumpcap (pcapng as Wireshark writes it). */
+async function recordDumpcap(): Promise<void> {
+  if (process.env.ONLY && !process.env.ONLY.split(",").includes("twisted-dumpcap")) return;
+  const python = requirePython();
+  const py = await startPyService(python.path);
+  const client = await PyClient.start(python.path);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const file = join(OUT, "twisted-dumpcap.pcapng");
+      const p = spawn("dumpcap", ["-i", "lo", "-w", file, "-f", `tcp port ${py.portalPort}`], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      await new Promise<void>((resolve, reject) => {
+        p.stderr.setEncoding("utf8").on("data", (x: string) => {
+          err += x;
+          if (err.includes("Capturing on")) resolve();
+        });
+        p.on("exit", (code) => reject(new Error(`dumpcap exited (${code}): ${err}`)));
+      });
+      await sleep(1000); // "Capturing on" comes before the capture is really running
+      const r = await client.run(scenario("login-two-avatars"), py.portalPort, 10_000);
+      if (r.error || r.timedOut) throw new Error(`login-two-avatars: ${r.error ?? "timed out"}`);
+      // dumpcap hands packets over in blocks (about a second): wait for the last one
+      await sleep(2500);
+      const done = new Promise((res) => p.on("exit", res));
+      p.kill("SIGTERM");
+      await done;
+      if (process.env.DEBUG_TCPDUMP) console.error(err);
+      const t = pcapTraffic(new Uint8Array(readFileSync(file)), "dumpcap");
+      const gaps = t.conversations.flatMap((c) => c.conn.events.filter((e) => e.kind === "gap"));
+      if (gaps.length === 0 && t.conversations.length === 1 && t.conversations[0].conn.closed) break;
+      if (attempt >= 15) throw new Error("dumpcap: no complete capture");
+    }
+    console.log("recorded twisted-dumpcap.pcapng (login-two-avatars, dumpcap)");
+  } finally {
+    await client.stop();
+    await py.proc.stop();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error("run as root (tcpdump captures on lo)");
   mkdirSync(OUT, { recursive: true });
@@ -253,6 +309,7 @@ async function main(): Promise<void> {
     await ts.close();
   }
 
+
   // Derived captures (edited here; the names say how).
   const login = load(join(OUT, "twisted-login.pcap"));
   writePcap(join(OUT, "twisted-login-rawip.pcap"), { linkType: 101, nano: false, packets: relink(login.packets, 101, false) });
@@ -271,6 +328,22 @@ async function main(): Promise<void> {
     return r.ok && r.seg.payload.length > 0 ? [i] : [];
   });
   writePcap(join(OUT, "twisted-calls-midstream.pcap"), { linkType: 276, nano: true, packets: calls.packets.slice(dataIdx[8]) });
+  // Mid-message: as the mid-stream one, but the first packet kept loses its first 5 payload bytes
+  // (sequence number and IP length adjusted), so the capture starts inside a message.
+  const firstKept = calls.packets[dataIdx[8]];
+  const trimmed = Buffer.from(firstKept.data);
+  const ipAt = 20; // SLL2 header
+  const ihl = (trimmed[ipAt] & 15) * 4;
+  const tcpAt = ipAt + ihl;
+  const payloadAt = tcpAt + (trimmed[tcpAt + 12] >> 4) * 4;
+  trimmed.writeUInt16BE(trimmed.readUInt16BE(ipAt + 2) - 5, ipAt + 2);
+  trimmed.writeUInt32BE((trimmed.readUInt32BE(tcpAt + 4) + 5) % 4294967296, tcpAt + 4);
+  const cutFrame = Buffer.concat([trimmed.subarray(0, payloadAt), trimmed.subarray(payloadAt + 5)]);
+  writePcap(join(OUT, "twisted-calls-midmessage.pcap"), {
+    linkType: 276,
+    nano: true,
+    packets: [{ time: firstKept.time, data: cutFrame, origLen: cutFrame.length }, ...calls.packets.slice(dataIdx[8] + 1)],
+  });
   // A lost segment: the 6th payload-carrying client-to-proxy packet of the first connection is removed.
   const first = parsePacket(calls.packets[0]);
   if (!first.ok) throw new Error("first packet is not TCP");
@@ -289,12 +362,19 @@ async function main(): Promise<void> {
         "mixed.pcapng": "tspb-cache.pcap (interface 0, Ethernet, microseconds) and twisted-calls-sll2.pcap (interface 1, SLL2, nanoseconds) merged by time into one pcapng",
         "twisted-login-be.pcapng": "twisted-login.pcap as a big-endian pcapng section",
         "twisted-calls-midstream.pcap": `twisted-calls-sll2.pcap from packet ${dataIdx[8] + 1} on (the 9th packet carrying payload)`,
+        "twisted-calls-midmessage.pcap": `twisted-calls-midstream.pcap with the first 5 payload bytes of its first packet removed (sequence number and IP length adjusted): it starts inside a message`,
         "twisted-calls-lost.pcap": `twisted-calls-sll2.pcap without packet ${drop + 1} (the 6th client-to-proxy packet carrying payload of connection 1)`,
       },
       null,
       2,
     ) + "\n",
   );
+  // A pcapng written by Wireshark's own capture tool, when it is installed (Debian: tshark).
+  if (spawnSync("dumpcap", ["--version"]).status === 0) await recordDumpcap();
+  // An independent check: Wireshark's reassembly of every stream (tshark -z follow,tcp,raw),
+  // kept beside the captures; test/inspect/pcap.test.ts compares ours with it.
+  if (spawnSync("tshark", ["--version"]).status === 0) tsharkFollow();
+  else console.log("no tshark: fixtures/pcap/tshark/ not refreshed");
   if (!existsSync(join(OUT, "README.md"))) console.log("write fixtures/pcap/README.md");
 }
 

@@ -106,7 +106,9 @@ Options:
   replay only:
   --against HOST:PORT  the server to play the capture's client against (or unix:PATH)
   --password P    the password of the captured login: the response to the server's new
-                  challenge is computed afresh (without it the login is refused)
+                  challenge is computed afresh (without it the login is refused). Give it
+                  again for logins with other passwords: each login uses the one that gives
+                  its captured response
   --timeout MS    how long to wait for each server message (default 5000)
   --conn/--host/--port  which connection of a packet capture (default: the first PB one)
   The server's messages are compared in order, byte for byte, with the login challenge
@@ -120,6 +122,7 @@ Options:
   --target-tls    connect to the target with TLS (its certificate checked against the
                   system's CAs, or --target-ca FILE; --target-servername NAME;
                   --target-insecure skips the check, and says so on every connection)
+  --html PAGE     keep an HTML page of the connections (rewritten as each one closes)
   --save DIR      keep the bytes: DIR/conn-N/{c2s.bin,s2c.bin,capture.json}
                   (N goes on after the conn-N already in DIR: nothing is overwritten)
   Every byte is forwarded unchanged, also when it cannot be decoded: the transcript
@@ -274,7 +277,7 @@ async function replayCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { against: { type: "string" }, password: { type: "string" }, timeout: { type: "string" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
+    options: { against: { type: "string" }, password: { type: "string", multiple: true }, timeout: { type: "string" }, conn: { type: "string" }, host: { type: "string" }, port: { type: "string" } },
   });
   if (positionals.length !== 1) throw new UsageError("replay needs one capture (a pcap/pcapng file, a capture JSON or a proxy --save conn-N directory)");
   if (!values.against) throw new UsageError("replay needs --against HOST:PORT (or --against unix:PATH)");
@@ -333,6 +336,7 @@ async function proxyCommand(args: string[], io: Io): Promise<number> {
       listen: { type: "string" },
       target: { type: "string" },
       save: { type: "string" },
+      html: { type: "string" },
       "tls-cert": { type: "string" },
       "tls-key": { type: "string" },
       "target-tls": { type: "boolean" },
@@ -371,6 +375,7 @@ async function proxyCommand(args: string[], io: Io): Promise<number> {
     hex: values.hex,
     full: values.full,
     save: values.save,
+    ...(values.html !== undefined ? { html: values.html } : {}),
     ...(tls ? { tls } : {}),
     ...(targetTls ? { targetTls } : {}),
     color: !values.json && shouldColor(io.stdout, colorMode(values.color, values["no-color"]), io.env),

@@ -5,7 +5,8 @@ import { createConnection, createServer, isIP, type AddressInfo, type Socket } f
 import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions } from "node:tls";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { Capture, CaptureWrite } from "./capture.ts";
+import { captureTraffic, type Capture, type CaptureWrite } from "./capture.ts";
+import { htmlPage } from "./html.ts";
 import { DEFAULT_LIMITS, FULL_LIMITS } from "./pretty.ts";
 import { entryJson, entryText } from "./render.ts";
 import { Session, type Dir, type Entry } from "./session.ts";
@@ -48,6 +49,8 @@ export interface ProxyOptions {
   color?: boolean;
   /** Directory for the raw bytes: conn-N/c2s.bin, conn-N/s2c.bin and conn-N/capture.json. */
   save?: string;
+  /** Write the conversations as an HTML page (html.ts) to this file, again each time a connection closes. */
+  html?: string;
   /** Where transcript lines go. */
   out: (line: string) => void;
   /** Where status lines go (connection errors). */
@@ -83,7 +86,9 @@ class Connection {
   private readonly t0 = performance.now();
   private readonly started = new Date();
   private readonly session: Session;
-  private readonly writes: CaptureWrite[] = [];
+  readonly writes: CaptureWrite[] = [];
+  readonly from: string;
+  readonly to: string;
   private readonly files: Partial<Record<Dir, number>> = {};
   private readonly dir?: string;
   private closedSockets = 0;
@@ -104,6 +109,8 @@ class Connection {
     }
     const from = client.remoteAddress ? `${client.remoteAddress}:${client.remotePort}` : opts.listen.path !== undefined ? `unix:${opts.listen.path}` : "?";
     const to = endpointName(opts.target);
+    this.from = from;
+    this.to = to;
     const how = [opts.tls ? "TLS from the client" : "", opts.targetTls ? `TLS to the target${opts.targetTls.insecure ? " (its certificate NOT checked)" : ""}` : ""].filter(Boolean).join(", ");
     this.status(`connection ${id}: ${from} -> ${to}${how ? ` (${how})` : ""}, opened ${this.started.toISOString()}`, { kind: "connect", from, to, time: this.started.toISOString(), ...(how ? { tls: how } : {}) });
     this.upstream = connectTarget(opts);
@@ -144,10 +151,8 @@ class Connection {
 
   private record(dir: Dir, chunk: Buffer): void {
     const t = this.now();
-    if (this.dir) {
-      writeSync(this.files[dir]!, chunk);
-      this.writes.push({ dir, hex: chunk.toString("hex"), t });
-    }
+    if (this.dir) writeSync(this.files[dir]!, chunk);
+    if (this.dir || this.opts.html) this.writes.push({ dir, hex: chunk.toString("hex"), t });
     this.print(this.session.push({ dir, bytes: Uint8Array.from(chunk), t }));
   }
 
@@ -195,9 +200,23 @@ function connectTarget(opts: ProxyOptions): Socket {
   return s;
 }
 
+/** The page of every closed connection (rewritten when one more closes). */
+function writeHtml(opts: ProxyOptions, conns: Connection[]): void {
+  const convs = conns.map((c) => ({
+    title: `connection ${c.id}: ${c.from} → ${c.to}`,
+    traffic: captureTraffic({ writes: c.writes }, `connection ${c.id}`),
+  }));
+  try {
+    writeFileSync(opts.html!, htmlPage(convs, { title: `pb-inspect proxy ${endpointName(opts.listen)} → ${endpointName(opts.target)}` }));
+  } catch (e) {
+    opts.log?.(`pb-inspect: cannot write ${opts.html}: ${(e as Error).message}`);
+  }
+}
+
 /** Starts pb-inspect's transparent proxy: forwards every byte both ways and prints the decoded conversation. */
 export function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const open = new Set<Connection>();
+  const closed: Connection[] = [];
   let count = 0;
   if (opts.save) {
     // Never overwrite an earlier run: numbering goes on after the conn-N directories already there.
@@ -208,7 +227,11 @@ export function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     }
   }
   const onSocket = (socket: Socket) => {
-    const c = new Connection(++count, socket, opts, (done) => open.delete(done));
+    const c = new Connection(++count, socket, opts, (done) => {
+      open.delete(done);
+      if (opts.html) writeHtml(opts, [...closed, done]);
+      closed.push(done);
+    });
     open.add(c);
   };
   const server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, allowHalfOpen: true }, onSocket) : createServer({ allowHalfOpen: true, pauseOnConnect: false }, onSocket);

@@ -29,10 +29,15 @@ export interface ReplayTarget {
 
 export interface ReplayOptions {
   target: ReplayTarget;
-  /** The password of the captured login: its challenge response is computed afresh. */
-  password?: string;
+  /**
+   * The password(s) of the captured logins: for each `respond`, the one that gives the captured
+   * response for the captured challenge is used to answer the server's new challenge.
+   */
+  password?: string | string[];
   /** How long to wait for each server message (default 5000 ms). */
   timeoutMs?: number;
+  /** How long to watch for server messages beyond the captured ones at the end (default 300 ms). */
+  settleMs?: number;
   /** Report lines. */
   out: (line: string) => void;
   /** Connects (default: TCP or Unix socket to `target`). */
@@ -139,7 +144,7 @@ export async function replay(items: WireItem[], opts: ReplayOptions): Promise<Re
   const timeoutMs = opts.timeoutMs ?? 5000;
   const out = opts.out;
   const result: ReplayResult = { same: true, compared: 0, differing: 0, missing: 0, extra: 0, notes: [] };
-  const password = opts.password === undefined ? undefined : new TextEncoder().encode(opts.password);
+  const passwords = (opts.password === undefined ? [] : Array.isArray(opts.password) ? opts.password : [opts.password]).map((p) => new TextEncoder().encode(p));
   const captured = new Renderer();
   const live = new Renderer();
   const expected: { bytes: Uint8Array; text: string }[] = [];
@@ -185,15 +190,22 @@ export async function replay(items: WireItem[], opts: ReplayOptions): Promise<Re
     throw new ReplayConnectError(closed);
   }
 
+  // After a wait timed out with nothing new from the server, the next waits are short: a server
+  // that stopped answering costs one timeout, not one per remaining message.
+  let stalled = false;
   const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
-    const end = Date.now() + ms;
+    const before = got.length;
+    const end = Date.now() + (stalled ? Math.min(ms, 200) : ms);
     while (!cond() && closed === null && Date.now() < end) {
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, Math.max(1, Math.min(50, end - Date.now())));
       });
     }
-    return cond();
+    const ok = cond();
+    if (got.length > before) stalled = false;
+    if (!ok && got.length === before) stalled = true;
+    return ok;
   };
 
   let n = 0; // server items compared so far
@@ -250,17 +262,18 @@ export async function replay(items: WireItem[], opts: ReplayOptions): Promise<Re
       const luid = call.target;
       const fresh = liveChallenges.get(luid);
       const old = capturedChallenges.get(luid);
-      if (fresh && old && hex(fresh) !== hex(old)) {
+      const args = call.item[5];
+      if (fresh && old && hex(fresh) !== hex(old) && isList(args) && args.length === 3 && tag(args[0]) === "tuple" && args[1] instanceof Uint8Array) {
+        const capturedResponse = hex(args[1]);
+        const password = passwords.find((pw) => hex(challengeResponse(old, pw)) === capturedResponse);
         if (password) {
-          const args = call.item[5];
-          if (isList(args) && args.length === 3 && tag(args[0]) === "tuple" && args[1] instanceof Uint8Array) {
-            const capturedResponse = challengeResponse(old, password);
-            if (hex(capturedResponse) !== hex(args[1])) note = "   [--password does not give the captured response: sent anyway]";
-            const item = cloneLists(call.item) as Sexp[];
-            (item[5] as Sexp[])[1] = challengeResponse(fresh, password);
-            bytes = encode(item, { dialect: "pb" });
-            note ||= "   [response recomputed for the server's new challenge]";
-          }
+          const item = cloneLists(call.item) as Sexp[];
+          (item[5] as Sexp[])[1] = challengeResponse(fresh, password);
+          bytes = encode(item, { dialect: "pb" });
+          note = "   [response recomputed for the server's new challenge]";
+        } else if (passwords.length) {
+          // A login that used another password (a wrong one, say): the stale response fails as it did.
+          note = "   [no --password gives the captured response: sent as captured, so the server refuses it (as it did if the captured login failed)]";
         } else {
           note = "   [sent as captured: the server drew a new challenge, so it will refuse this response; give --password]";
           result.notes.push("the login response was sent as captured (no --password): the server's answer to it is expected to differ");
@@ -273,7 +286,7 @@ export async function replay(items: WireItem[], opts: ReplayOptions): Promise<Re
   }
   await waitFor(() => got.length >= expected.length, timeoutMs);
   // a little more time: anything beyond the captured answers is reported too
-  await waitFor(() => got.length > expected.length, Math.min(300, timeoutMs));
+  await waitFor(() => got.length > expected.length, Math.min(opts.settleMs ?? 300, timeoutMs));
   compareUpTo(expected.length, true);
   for (let k = expected.length; k < got.length; k++) {
     result.extra++;

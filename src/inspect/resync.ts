@@ -1,9 +1,14 @@
 // Finding where PB messages start again in a byte stream entered at an unknown point (a capture
 // that starts mid-conversation, or bytes lost in a gap). Banana has no frame markers, so a
-// position is only taken as a message boundary when it is sure: a list header of a PB command's
-// length, followed by that command's vocabulary token, from which the stream decodes (dialect pb)
-// into at least two well-formed PB messages in a row (or one, when the bytes end there). Bytes
-// inside a string that merely look like a message fail that test at the string's end.
+// position is only taken as a message boundary when it is sure:
+// - it starts like a PB command: a list header of the command's length, then the command's
+//   vocabulary token (<n> 80 <code> 87);
+// - from there the stream decodes (dialect pb) into well-formed PB messages only, with no error,
+//   for a whole window of WINDOW bytes and at least two messages, or to the end of the bytes
+//   there are (at least one message) when no more will come.
+// A position inside a string that merely looks like a message fails at the string's end, unless
+// the string holds more than a window of valid messages. The work is bounded: each candidate
+// position is decoded for at most a window, and at most MAX_CANDIDATES are tried.
 import { BananaDecoder, VOCABULARY, type Sexp } from "../banana/index.ts";
 import { isBytes, isInt, isList } from "./sexp.ts";
 
@@ -33,6 +38,10 @@ export function wellFormedMessage(x: Sexp): boolean {
   }
 }
 
+/** Bytes decoded cleanly past a candidate before it is trusted (with at least two messages). */
+export const WINDOW = 16 * 1024;
+/** Candidate positions tried before the search gives up (hostile input full of fake headers). */
+export const MAX_CANDIDATES = 1024;
 /** Bytes kept while looking for a boundary; beyond that the oldest are given up as skipped. */
 const MAX_BUFFER = 16 * 1024 * 1024;
 const ITEMS_TO_BE_SURE = 2;
@@ -53,6 +62,9 @@ export interface Boundary {
   rest: Uint8Array;
 }
 
+/** Thrown from a trial decoder's callback to stop it at once. */
+class StopTrial extends Error {}
+
 export class Resync {
   private store: Uint8Array = new Uint8Array(0);
   private len = 0;
@@ -60,6 +72,9 @@ export class Resync {
   private trial: Trial | null = null;
   /** Bytes dropped because the buffer limit was reached. */
   private dropped = 0;
+  private tried = 0;
+  /** Too many candidates failed: everything is skipped. */
+  gaveUp = false;
 
   /** Adds bytes; returns the boundary once it is sure, else null (keep feeding). */
   push(bytes: Uint8Array): Boundary | null {
@@ -75,7 +90,7 @@ export class Resync {
     return this.search(false);
   }
 
-  /** No more bytes will come: the best boundary (one good message is enough), or null. */
+  /** No more bytes will come: the boundary if one is sure, else null (all skipped). */
   finish(): Boundary | null {
     return this.search(true);
   }
@@ -91,30 +106,40 @@ export class Resync {
 
   private search(final: boolean): Boundary | null {
     for (;;) {
+      if (this.gaveUp) return null;
       if (!this.trial) {
         const start = this.nextCandidate();
         if (start < 0) {
           this.trim();
           return null;
         }
+        if (++this.tried > MAX_CANDIDATES) {
+          this.gaveUp = true;
+          return null;
+        }
         this.trial = this.newTrial(start);
       }
       const t = this.trial;
-      if (t.fed < this.buf.length) {
+      const end = Math.min(this.len, t.start + WINDOW);
+      if (t.fed < end && !t.bad) {
         try {
-          t.decoder.feed(this.buf.subarray(t.fed));
+          t.decoder.feed(this.buf.subarray(t.fed, end));
         } catch (e) {
           if (!(e instanceof StopTrial)) t.bad = true;
         }
-        t.fed = this.buf.length;
+        t.fed = end;
       }
       if (t.bad) {
         this.trial = null;
         this.scanFrom = t.start + 1;
         continue;
       }
-      if (t.items >= ITEMS_TO_BE_SURE || (final && t.items >= 1)) return { skipped: this.dropped + t.start, rest: this.buf.subarray(t.start) };
-      if (final) {
+      const windowFull = t.fed - t.start >= WINDOW;
+      if ((windowFull && t.items >= ITEMS_TO_BE_SURE) || (final && t.fed === this.len && t.items >= 1)) {
+        return { skipped: this.dropped + t.start, rest: this.buf.subarray(t.start) };
+      }
+      if (final || windowFull) {
+        // the window (or the data) ended without enough messages: not sure, try the next one
         this.trial = null;
         this.scanFrom = t.start + 1;
         continue;
@@ -127,10 +152,11 @@ export class Resync {
     const t: Trial = { start, items: 0, bad: false, fed: start, decoder: null as unknown as BananaDecoder };
     t.decoder = new BananaDecoder(
       (item) => {
-        if (t.bad) return;
         if (wellFormedMessage(item)) t.items++;
-        else t.bad = true;
-        if (t.bad || t.items >= ITEMS_TO_BE_SURE) throw new StopTrial();
+        else {
+          t.bad = true;
+          throw new StopTrial();
+        }
       },
       { dialect: "pb" },
     );
@@ -153,7 +179,7 @@ export class Resync {
   /** Forgets bytes that can no longer start a boundary (and, past the limit, the oldest ones). */
   private trim(): void {
     let cut = this.scanFrom;
-    if (this.buf.length - cut > MAX_BUFFER) cut = this.buf.length - MAX_BUFFER;
+    if (this.len - cut > MAX_BUFFER) cut = this.len - MAX_BUFFER;
     if (cut <= 0) return;
     this.dropped += cut;
     this.store = this.store.slice(cut, this.len);
@@ -161,6 +187,3 @@ export class Resync {
     this.scanFrom -= Math.min(this.scanFrom, cut);
   }
 }
-
-/** Thrown from the trial decoder's callback to stop it early (a decision is made). */
-class StopTrial extends Error {}

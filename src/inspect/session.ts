@@ -8,6 +8,7 @@ import { summarizeFailure } from "./failure.ts";
 import { DEFAULT_LIMITS, Pretty, pretty, type PbHooks, type PrettyLimits } from "./pretty.ts";
 import { bytesText, isBytes, isInt, isList, rawRepr, scalarRepr, utf8OrNull, type List } from "./sexp.ts";
 import { Resync, type Boundary } from "./resync.ts";
+import { tableHooks, type Hint } from "./hooks.ts";
 import { Direction, hexOf, startsWithPbMessage } from "./stream.ts";
 import { ObjectTable, otherSide, type ObjKind, type Side, type TableEntry } from "./table.ts";
 import { DIRS, arrow, peerDir, type Chunk, type Dir, type Entry, type EntryKind } from "./types.ts";
@@ -35,11 +36,6 @@ interface Pending {
   login?: { kind: "login" | "respond" | "anonymous"; user?: string };
 }
 
-interface Hint {
-  what: string;
-  role?: TableEntry["role"];
-  user?: string;
-}
 
 /** Decodes one PB connection's two directions into transcript entries, following the object table. */
 export class Session {
@@ -488,45 +484,8 @@ export class Session {
     this.out.push(e);
   }
 
-  /** Hooks that show PB references inside a jellied value and keep the tables up to date. */
   private hooks(d: Direction, e: Entry, from: string, generic: string, hints: Map<string, Hint>): PbHooks {
-    const sender = sideOf(d.dir);
-    const receiver = otherSide(sender);
-    const add = (kind: ObjKind, id: string, make: () => Omit<TableEntry, "side" | "kind" | "id" | "refs">): TableEntry => {
-      const { entry, isNew } = this.table.ref(sender, kind, id, make);
-      if (isNew) e.changes.push({ op: "add", side: sender, kind, id, what: entry.what, from: entry.from });
-      return entry;
-    };
-    const known = (side: Side, kind: ObjKind, id: string): string => {
-      const entry = this.table.get(side, kind, id);
-      if (!entry && this.expectsComplete()) {
-        e.warnings.push(`${side} ${kind} ${id} is not registered: ${kind === "obj" ? "Twisted's receiver gets None for it" : "Twisted fails to unjelly it (KeyError)"}`);
-      }
-      return entry ? (kind === "cache" ? (entry.className ?? entry.what) : entry.what) : "unknown";
-    };
-    return {
-      remote: (luid) => {
-        const id = String(luid);
-        const entry = add("obj", id, () => {
-          const h = hints.get(id);
-          return { what: h?.what ?? generic, from, ...(h?.role ? { role: h.role } : {}), ...(h?.user ? { user: h.user } : {}) };
-        });
-        return `<remote #${id} ${entry.what}>`;
-      },
-      local: (luid) => `<local #${luid} ${known(receiver, "obj", String(luid))}>`,
-      cache: (tag, luid, state) => {
-        add("cache", String(luid), () => ({ what: `cache of ${tag}`, from, className: tag }));
-        return `<cache #${luid} ${tag} ${state}>`;
-      },
-      cached: (luid) => {
-        const id = String(luid);
-        const entry = this.table.get(sender, "cache", id);
-        if (entry) entry.refs++;
-        else if (this.expectsComplete()) e.warnings.push(`${sender} cache ${id} was never sent in full: Twisted fails to unjelly it (KeyError)`);
-        return `<cached #${id} ${entry ? (entry.className ?? entry.what) : "unknown"}>`;
-      },
-      lcache: (luid) => `<lcache #${luid} ${known(receiver, "cache", String(luid))}>`,
-    };
+    return tableHooks(this.table, sideOf(d.dir), e, from, generic, hints, this.expectsComplete());
   }
 }
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { encode, type Sexp } from "../../src/banana/index.ts";
 import { loadTraffic } from "../../src/inspect/capture.ts";
 import { transcript } from "../../src/inspect/decode.ts";
-import { pcapTraffic, readCaptureFile } from "../../src/inspect/pcap/index.ts";
+import { endpointText, pcapTraffic, readCaptureFile } from "../../src/inspect/pcap/index.ts";
 import { pcapTranscript } from "../../src/inspect/pcapdecode.ts";
 import { buildPcap, handshake, type Seg } from "./pcap-build.ts";
 import { expectTranscript, ROOT, runBin } from "./support.ts";
@@ -33,8 +33,10 @@ describe("recorded captures (fixtures/pcap)", () => {
     "tspb-client-twisted-server.pcap",
     "tspb-ipv6.pcap",
     "twisted-calls-midstream.pcap",
+    "twisted-calls-midmessage.pcap",
     "twisted-calls-lost.pcap",
     "mixed.pcapng",
+    "twisted-dumpcap.pcapng",
   ];
   for (const name of golden) {
     it(`${name}: the expected transcript`, () => {
@@ -73,6 +75,37 @@ describe("recorded captures (fixtures/pcap)", () => {
       }
     });
   }
+
+  it("the mid-stream and lost-segment captures show, direction by direction, a part of what the proxy saw, in its order", () => {
+    const dir = join(PCAP, "twisted-calls-sll2.proxy");
+    const proxied = readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith("capture.json"))
+      .map((f) => transcript(loadTraffic([join(dir, f)]), { start: "connection" }));
+    const lines = (t: string[], arrow: string) =>
+      t
+        .map((l) => l.replace(/^\s*\d+\.\d+\s+/, ""))
+        .filter((l) => l.startsWith(arrow))
+        // calls whose call was lost or skipped are shown as answers to an unknown call
+        .map((l) => l.replace(/\((unknown call|root\.\w+)\)/, "(CALL)"));
+    for (const name of ["twisted-calls-midstream.pcap", "twisted-calls-midmessage.pcap", "twisted-calls-lost.pcap"]) {
+      const p = pcapTraffic(read(name), name);
+      for (const c of p.conversations) {
+        const t = transcript(c.traffic, { start: "connection" });
+        for (const arrow of ["C->S", "S->C"]) {
+          const part = lines(t, arrow);
+          expect(part.length, `${name} connection ${c.conn.number} ${arrow}`).toBeGreaterThan(0);
+          // a subsequence of one of the proxy's transcripts of that direction
+          const ok = proxied.some((full) => {
+            const whole = lines(full, arrow);
+            let k = 0;
+            for (const l of whole) if (k < part.length && l === part[k]) k++;
+            return k === part.length;
+          });
+          expect(ok, `${name} connection ${c.conn.number} ${arrow}:\n${part.join("\n")}`).toBe(true);
+        }
+      }
+    }
+  });
 
   it("twisted-snaplen.pcap: every byte it did capture is the proxy's byte at that offset", () => {
     const p = pcapTraffic(read("twisted-snaplen.pcap"), "x");
@@ -140,6 +173,12 @@ describe("recorded captures (fixtures/pcap)", () => {
     expect(text).toContain("S->C starts mid-stream");
     expect(text).not.toContain("! ");
     expect(text).toMatch(/C->S {2}message #\d+ -> root\.echo/);
+  });
+
+  it("a capture starting inside a message: the partial message is skipped, and how many bytes is said", () => {
+    const text = pcapTranscript(read("twisted-calls-midmessage.pcap"), "x").join("\n");
+    expect(text).toMatch(/decoding resumes at byte \d+, the first message boundary it can be sure of \(\d+ bytes from byte 0 skipped\)/);
+    expect(text).not.toMatch(/^\s+! /m);
   });
 
   it("a lost segment: the gap is reported where it is, with its size, and decoding goes on after it", () => {
@@ -379,4 +418,116 @@ describe("hostile capture files: never a crash, bounded work", () => {
     expect(performance.now() - t0).toBeLessThan(20_000);
     expect(out).toMatch(/missing at byte 0/);
   });
+});
+
+describe("TCP reassembly properties (fast-check)", () => {
+  it("any order, duplication and re-cutting of a complete stream's segments gives back exactly its bytes, with no gap", async () => {
+    const fc = (await import("fast-check")).default;
+    const { TcpReassembler, parsePacket, readCaptureFile } = await import("../../src/inspect/pcap/index.ts");
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 400 }),
+        fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (data, cuts, order, dups) => {
+          // cut the stream into segments of the given sizes (cycled)
+          const segs: Seg[] = [];
+          for (let at = 0, k = 0; at < data.length; k++) {
+            const n = cuts[k % cuts.length];
+            segs.push({ dir: "c2s", rel: at, data: data.subarray(at, at + n), ack: 0 });
+            at += n;
+          }
+          // duplicates (retransmissions, and overlapping re-cuts of two neighbours)
+          const inOrder = [...segs];
+          for (const d of dups) {
+            const i = d % inOrder.length;
+            const s = inOrder[i];
+            const n = inOrder[i + 1];
+            segs.push(n ? { ...s, data: new Uint8Array(Buffer.concat([s.data!, n.data!.subarray(0, 1)])) } : s);
+          }
+          // a permutation driven by `order`
+          for (let i = 0; i < order.length && segs.length > 1; i++) {
+            const a = order[i] % segs.length;
+            const b = (order[i] >> 3) % segs.length;
+            [segs[a], segs[b]] = [segs[b], segs[a]];
+          }
+          const file = buildPcap([...handshake(), ...segs]);
+          const tcp = new TcpReassembler();
+          for (const p of readCaptureFile(file).packets) {
+            const r = parsePacket(p);
+            if (r.ok) tcp.push(r.seg);
+          }
+          const [conn] = tcp.finish();
+          const got = Buffer.concat(conn.events.filter((e) => e.kind === "data" && e.dir === "c2s").map((e) => (e as { bytes: Uint8Array }).bytes));
+          expect(conn.events.filter((e) => e.kind === "gap")).toEqual([]);
+          expect(got.equals(Buffer.from(data))).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("random frames never throw in the packet parser, whatever the link type", async () => {
+    const fc = (await import("fast-check")).default;
+    const { parsePacket } = await import("../../src/inspect/pcap/index.ts");
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), fc.constantFrom(0, 1, 12, 101, 108, 113, 228, 229, 276, 999), fc.nat(200), (data, linkType, extra) => {
+        const r = parsePacket({ index: 1, time: 0, linkType, data, origLen: data.length + extra });
+        if (r.ok) expect(r.seg.missing).toBeGreaterThanOrEqual(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe("against Wireshark: our TCP reassembly equals tshark's (fixtures/pcap/tshark/, made by tshark -z follow,tcp,raw)", () => {
+  const dir = join(PCAP, "tshark");
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".follow.txt")) : [];
+  it("every capture has Wireshark's streams beside it", () => expect(files.length).toBeGreaterThanOrEqual(15));
+
+  /** tshark's follow output: per stream, its two nodes and the bytes each sent (lines with a tab: node 1). */
+  function follow(text: string): { nodes: [string, string]; sent: [string, string] }[] {
+    const out: { nodes: [string, string]; sent: [string, string] }[] = [];
+    let cur: { nodes: [string, string]; sent: [string, string] } | null = null;
+    for (const line of text.split("\n")) {
+      const m = /^Node ([01]): (.+)$/.exec(line);
+      if (m) {
+        if (m[1] === "0") out.push((cur = { nodes: [m[2], ""], sent: ["", ""] }));
+        else cur!.nodes[1] = m[2];
+        continue;
+      }
+      if (!cur || line.startsWith("=") || line === "" || /^(Follow|Filter):/.test(line)) continue;
+      if (line.startsWith("\t")) cur.sent[1] += line.slice(1).trim();
+      else cur.sent[0] += line.trim();
+    }
+    return out;
+  }
+
+  for (const f of files) {
+    it(f.replace(/\.follow\.txt$/, ""), () => {
+      const p = pcapTraffic(read(f.replace(/\.follow\.txt$/, "")), f);
+      const streams = follow(readFileSync(join(dir, f), "utf8"));
+      expect(streams.length).toBe(p.conversations.length);
+      streams.forEach((st, k) => {
+        const c = p.conversations[k].conn;
+        // tshark writes a hole as the text "[N bytes missing in capture file]" and a NUL byte: ours as the same
+        const ours = (d: "c2s" | "s2c") =>
+          c.events
+            .filter((e) => e.dir === d && (e.kind === "data" || (e.kind === "gap" && e.lost !== null)))
+            .map((e) => (e.kind === "data" ? Buffer.from(e.bytes).toString("hex") : e.kind === "gap" ? Buffer.from(`[${e.lost} bytes missing in capture file]\0`).toString("hex") : ""))
+            .join("");
+        const client = endpointText(c.client);
+        const server = endpointText(c.server);
+        expect(new Set(st.nodes)).toEqual(new Set([client, server]));
+        const fromClient = st.nodes[0] === client ? st.sent[0] : st.sent[1];
+        const fromServer = st.nodes[0] === client ? st.sent[1] : st.sent[0];
+        // (a snaplen cut is no hole to tshark: it follows the bytes captured)
+        const snaplenGaps = c.events.some((e) => e.kind === "gap" && e.why.includes("snaplen"));
+        const plain = (d: "c2s" | "s2c") => Buffer.concat(c.events.filter((e) => e.kind === "data" && e.dir === d).map((e) => (e as { bytes: Uint8Array }).bytes)).toString("hex");
+        expect(snaplenGaps ? plain("c2s") : ours("c2s"), `${f} stream ${k} client to server`).toBe(fromClient);
+        expect(snaplenGaps ? plain("s2c") : ours("s2c"), `${f} stream ${k} server to client`).toBe(fromServer);
+      });
+    });
+  }
 });

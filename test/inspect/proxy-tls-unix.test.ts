@@ -4,7 +4,7 @@
 // 127.0.0.1, made with
 //   openssl req -x509 -newkey rsa:2048 -nodes -days 36500 -subj "/CN=localhost" \
 //     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout key.pem -out cert.pem
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -119,6 +119,21 @@ describe("pb-inspect proxy over Unix sockets", () => {
     expect(await echo({ host: "127.0.0.1", port: plain.p.address.port }, 5)).toBe(5);
     const tls = await proxy({ listen: { host: "127.0.0.1", port: 0 }, target: { host: "", port: 0, path: join(dir, "s.sock") }, tls: { cert, key } });
     expect(await echo({ host: "127.0.0.1", port: tls.p.address.port, tls: { ca: cert } }, 6)).toBe(6);
+  });
+
+  it("--html: the proxy keeps a page of the closed connections", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pb-inspect-unix-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    await server({ path: join(dir, "s.sock") });
+    const page = join(dir, "page.html");
+    const { p, lines } = await proxy({ listen: { host: "127.0.0.1", port: 0 }, target: parseHostPort(`unix:${join(dir, "s.sock")}`), html: page });
+    expect(await echo({ host: "127.0.0.1", port: p.address.port }, "one")).toBe("one");
+    expect(await echo({ host: "127.0.0.1", port: p.address.port }, "two")).toBe("two");
+    await until(() => lines.filter((l) => l.includes("closed")).length >= 2 && existsSync(page) && readFileSync(page, "utf8").includes("connection 2:"));
+    const html = readFileSync(page, "utf8");
+    expect(html).toContain("message #1 -&gt; root.echo(&#39;one&#39;)");
+    expect(html).toContain("answer #1 (root.echo) = &#39;two&#39;");
+    expect(html.match(/<section class="conv"/g)?.length).toBe(2);
   });
 
   it("parses unix:PATH and refuses an empty path", () => {
