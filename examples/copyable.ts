@@ -32,5 +32,6 @@ const client = await PBClient.connect({ host: "127.0.0.1", port });
 const root = await client.getRootObject();
 const received = (await root.callRemote("getPoint")) as RemotePoint;
 console.log("received:", received instanceof RemotePoint, received.x, received.y, "norm", received.norm());
-console.log("Twisted got:", await root.callRemote("describePoint", new Point(3, 4)));
+// String(): a Python 2 server's unicode text arrives as a PyUnicode (so it goes back as unicode).
+console.log("Twisted got:", String(await root.callRemote("describePoint", new Point(3, 4))));
 await client.disconnect();

@@ -28,6 +28,10 @@ export class PyUnicode {
   toString(): string {
     return this.text;
   }
+  /** JSON shows the text. */
+  toJSON(): string {
+    return this.text;
+  }
 }
 
 /** A Python frozenset. */
