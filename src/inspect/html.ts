@@ -10,11 +10,13 @@ import type { TableEntry } from "./table.ts";
 import type { Entry } from "./types.ts";
 import { HTML_SCRIPT, HTML_STYLE } from "./html-assets.ts";
 
+/** One connection to draw on the HTML page: a title and its decoded traffic. */
 export interface HtmlConversation {
   title: string;
   traffic: LoadedTraffic;
 }
 
+/** Options of the HTML page. */
 export interface HtmlOptions {
   /** Page title. */
   title?: string;
@@ -25,6 +27,7 @@ export interface HtmlOptions {
 }
 
 const ESC: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+/** Escapes text for HTML (everything from the peer goes through it). */
 export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESC[c]);
 
 const FAILED = new Set(["error", "decode-error", "unknown"]);

@@ -3,6 +3,7 @@
 import type { LoadedTraffic } from "./capture.ts";
 import type { Dir } from "./types.ts";
 
+/** One banana item (one PB message) with its direction and time. */
 export interface WireItem {
   dir: Dir;
   bytes: Uint8Array;
@@ -60,12 +61,14 @@ export function splitItems(buf: Uint8Array): { items: Uint8Array[]; rest: Uint8A
 /** A streaming splitter: push bytes, get the items they complete. */
 export class ItemSplitter {
   private rest: Uint8Array = new Uint8Array(0);
+  /** Takes the next bytes of a stream; returns the whole banana items they complete. */
   push(data: Uint8Array): Uint8Array[] {
     const joined = this.rest.length ? new Uint8Array(Buffer.concat([this.rest, data])) : data;
     const { items, rest } = splitItems(joined);
     this.rest = rest.length ? Uint8Array.from(rest) : new Uint8Array(0);
     return items.map((i) => Uint8Array.from(i));
   }
+  /** Bytes held back, waiting for the rest of an item. */
   get pending(): number {
     return this.rest.length;
   }

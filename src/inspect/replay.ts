@@ -20,6 +20,7 @@ import { Session } from "./session.ts";
 import { isBytes, isInt, isList } from "./sexp.ts";
 import type { Dir, Entry } from "./types.ts";
 
+/** The live server a capture is replayed against (TCP, TLS or a Unix socket). */
 export interface ReplayTarget {
   host?: string;
   port?: number;
@@ -27,6 +28,7 @@ export interface ReplayTarget {
   path?: string;
 }
 
+/** Options of a replay: the server to replay against, the passwords, the time limits. */
 export interface ReplayOptions {
   target: ReplayTarget;
   /**
@@ -44,6 +46,7 @@ export interface ReplayOptions {
   connect?: (t: ReplayTarget) => Socket;
 }
 
+/** What a replay found: whether every answer matched, and the differences message by message. */
 export interface ReplayResult {
   same: boolean;
   /** Server messages compared. */

@@ -55,6 +55,7 @@ interface Trial {
   fed: number;
 }
 
+/** Where decoding can safely resume after a gap: the first certain message boundary found. */
 export interface Boundary {
   /** Bytes skipped before the boundary (from where this search started). */
   skipped: number;
@@ -65,6 +66,7 @@ export interface Boundary {
 /** Thrown from a trial decoder's callback to stop it at once. */
 class StopTrial extends Error {}
 
+/** Finds the first certain message boundary in a stream picked up mid-way (after a gap or a capture's start). */
 export class Resync {
   private store: Uint8Array = new Uint8Array(0);
   private len = 0;

@@ -17,6 +17,7 @@ export interface RawPacket {
   origLen: number;
 }
 
+/** A capture file as read: its format, its packets, and what went wrong while reading. */
 export interface CaptureFile {
   format: "pcap" | "pcapng";
   packets: RawPacket[];

@@ -21,6 +21,7 @@ export interface PcapConversation {
   pb: boolean;
 }
 
+/** The PB traffic of a capture file: each TCP connection decoded, with notes about the file. */
 export interface PcapTraffic {
   file: CaptureFile;
   /** Lines about the file as a whole. */
@@ -35,6 +36,7 @@ export interface ConnectionFilter {
   port?: number;
 }
 
+/** Whether a connection passes the user's filter (connection number, host, port). */
 export function matches(c: TcpConnection, f: ConnectionFilter): boolean {
   if (f.conn !== undefined && c.number !== f.conn) return false;
   if (f.host !== undefined && c.client.ip !== f.host && c.server.ip !== f.host) return false;

@@ -6,6 +6,7 @@ import type { RawPacket } from "./file.ts";
 
 export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LOOP: 108, LINUX_SLL: 113, IPV4: 228, IPV6: 229, LINUX_SLL2: 276 } as const;
 
+/** A TCP segment taken out of a captured packet (link, IP and TCP headers read). */
 export interface TcpSegment {
   packet: number;
   time: number;

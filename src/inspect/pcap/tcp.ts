@@ -12,12 +12,14 @@ export interface Endpoint {
   port: number;
 }
 
+/** What TCP reassembly gives, in stream order: data, a gap (with its size when known), or a close. */
 export type StreamEvent =
   | { kind: "data"; dir: Dir; bytes: Uint8Array; time: number; offset: number }
   /** `lost`: bytes missing (null: unknown, at the start of a connection caught mid-stream). */
   | { kind: "gap"; dir: Dir; lost: number | null; offset: number; time: number; why: string }
   | { kind: "close"; dir: Dir; how: "fin" | "rst"; time: number };
 
+/** One TCP connection found in a capture, with its reassembled events in both directions. */
 export interface TcpConnection {
   /** 1-based, in order of the first packet. */
   number: number;
@@ -206,6 +208,7 @@ export class TcpReassembler {
   private readonly live = new Map<string, Tracked>();
   readonly connections: TcpConnection[] = [];
 
+  /** Adds one captured segment to its connection. */
   push(s: TcpSegment): void {
     const a = epText(s.src, s.sport);
     const b = epText(s.dst, s.dport);
