@@ -1,6 +1,5 @@
 // The Perspective Broker (pb.py Broker): one per connection, in either role. It never touches a
 // socket: bytes come in through dataReceived() and go out through a Transport.
-import { BananaDecoder } from "../banana/decoder.ts";
 import { BananaEncoder } from "../banana/encoder.ts";
 import { BananaError } from "../banana/errors.ts";
 import { DialectNegotiator } from "../banana/dialect.ts";
@@ -12,6 +11,8 @@ import { globalSecurity, type Taster } from "../jelly/security.ts";
 import { decodeUtf8, tagText } from "../jelly/text.ts";
 import { Tuple } from "../jelly/types.ts";
 import { Unjellier } from "../jelly/unjelly.ts";
+import { FastReceiver } from "../jelly/fastreceive.ts";
+import { argumentsFor, pbJellyPositions, predecodedValue } from "./predecoded.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
 import { CallAbandoned, DeadReferenceError, PBConnectionLost, PBError, ProtocolError, RemoteError } from "./errors.ts";
 import { CopyableFailure } from "./failure.ts";
@@ -135,7 +136,7 @@ export class Broker {
 
   private transport: Transport | null = null;
   private readonly negotiator: DialectNegotiator;
-  private readonly decoder: BananaDecoder;
+  private readonly decoder: FastReceiver;
   private readonly encoder: BananaEncoder;
   private dialect: Dialect | null = null;
   private readonly log: (entry: LogEntry) => void;
@@ -183,7 +184,9 @@ export class Broker {
     this.rootFactory = options.root;
     this.negotiator = new DialectNegotiator(this.role);
     const bananaLimits = { prefixLimit: this.limits.prefixLimit, sizeLimit: this.limits.sizeLimit };
-    this.decoder = new BananaDecoder((item) => this.itemReceived(item), { limits: bananaLimits });
+    // Plain-data calls and answers arrive already unjellied (one pass); the rest as expressions.
+    const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth };
+    this.decoder = new FastReceiver((item) => this.itemReceived(item), { limits: bananaLimits, unjelly, jellyAt: pbJellyPositions });
     this.encoder = new BananaEncoder({ limits: bananaLimits });
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
@@ -390,6 +393,7 @@ export class Broker {
       const target = plain ? this.localObjectForID(objectID) : this.localCacheTarget(objectID);
       if (target === null || target === undefined) throw new PBError("Invalid Object ID");
       if (typeof (target as Partial<RemoteMessageTarget>).remoteMessageReceived !== "function") throw new PBError("Invalid Object ID");
+      [netArgs, netKw] = argumentsFor(target as RemoteMessageTarget, netArgs, netKw);
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
       if (this.firstPagesDue) this.sendFirstPages();
     } catch (e) {
@@ -933,6 +937,8 @@ export class Broker {
   }
 
   unserialize(sexp: Sexp, perspective: unknown = null): unknown {
+    const done = predecodedValue(sexp, this);
+    if (done !== this) return done;
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {

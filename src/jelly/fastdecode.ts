@@ -1,0 +1,419 @@
+// One-pass decoding for plain data: banana bytes straight to the values unjelly() would make,
+// with no s-expression tree in between (the decode-side twin of Jellied). It only ever handles
+// what it can decode exactly as BananaDecoder + Unjellier do: text, bytes, numbers, None,
+// booleans, lists, tuples and dictionaries with atom keys. Anything else (references, classes,
+// instances, copy tags, sets, dates, malformed input, a limit reached) makes it give up
+// (NOT_PLAIN), and the caller decodes those bytes the tree way, which then gives the value or
+// raises exactly the error it always did. It never throws anything else, so errors and limits
+// stay where they are enforced today. Work is linear in the bytes looked at.
+import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
+import type { BananaLimits } from "../banana/limits.ts";
+import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
+import type { UnjellyableRegistry } from "./registry.ts";
+import type { Taster } from "./security.ts";
+import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
+import { Tuple } from "./types.ts";
+
+/** Thrown (never seen outside this module's callers) when the bytes end inside the item. */
+export const INCOMPLETE: unique symbol = Symbol("fastdecode: incomplete");
+/** Thrown when the item is not plain data, or is malformed: decode it the tree way instead. */
+export const NOT_PLAIN: unique symbol = Symbol("fastdecode: not plain data");
+
+/** How the values are made: the Unjellier's options that matter for plain data. */
+export interface FastUnjellyOptions {
+  security: Taster;
+  registry: UnjellyableRegistry;
+  mode: "python" | "js";
+  bytesAsText: boolean;
+  maxDepth: number;
+}
+
+// Beyond this many nested containers, give the item to the tree path (whose stack use is known)
+// rather than recurse further here.
+const RECURSION_CAP = 200;
+// As Unjellier: arrays longer than this are not made at their final size.
+const PREALLOCATE_MAX = 1 << 20;
+// As BananaDecoder: lists up to this long are made at their final size.
+const SEXP_PREALLOCATE = 16;
+
+// Tags, as small ints. Only these are decoded here; every other tag gives up.
+const T_OTHER = 0;
+const T_UNICODE = 1;
+const T_NONE = 2;
+const T_LIST = 3;
+const T_TUPLE = 4;
+const T_DICT = 5;
+const T_BOOLEAN = 6;
+const TAG_NAMES = ["", "unicode", "None", "list", "tuple", "dictionary", "boolean"];
+
+const VOCAB_TAGS: number[] = VOCABULARY.map((atom) => {
+  const t = TAG_NAMES.indexOf(atom);
+  return t < 0 ? T_OTHER : t;
+});
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+function same(buf: Uint8Array, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (buf[at + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The tag of a byte-string tag of `n` bytes at `at`. */
+function stringTag(buf: Uint8Array, at: number, n: number): number {
+  switch (n) {
+    case 4:
+      if (same(buf, at, "list")) return T_LIST;
+      if (same(buf, at, "None")) return T_NONE;
+      return T_OTHER;
+    case 5:
+      return same(buf, at, "tuple") ? T_TUPLE : T_OTHER;
+    case 7:
+      if (same(buf, at, "unicode")) return T_UNICODE;
+      return same(buf, at, "boolean") ? T_BOOLEAN : T_OTHER;
+    case 10:
+      return same(buf, at, "dictionary") ? T_DICT : T_OTHER;
+  }
+  return T_OTHER;
+}
+
+/**
+ * Reads one item at a time from a byte range. One reader serves one connection (or one call of
+ * decodeJellyFast); it keeps no state between items but its settings.
+ */
+export class FastReader {
+  dialect: Dialect | null;
+  private readonly prefixLimit: number;
+  private readonly sizeLimit: number;
+  private readonly opts: FastUnjellyOptions;
+  private readonly js: boolean;
+  private readonly bytesAsText: boolean;
+
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private end = 0;
+  /** The type byte of the last header read. */
+  type = 0;
+  private depth = 0;
+  private nest = 0;
+  /** Per tag (list, tuple, dictionary, boolean): 0 not asked yet in this item, 1 decoded here, 2 give up. */
+  private readonly allowed = new Uint8Array(TAG_NAMES.length);
+
+  constructor(dialect: Dialect | null, limits: BananaLimits, opts: FastUnjellyOptions) {
+    this.dialect = dialect;
+    this.prefixLimit = limits.prefixLimit;
+    this.sizeLimit = limits.sizeLimit;
+    this.opts = opts;
+    this.js = opts.mode === "js";
+    this.bytesAsText = this.js && opts.bytesAsText;
+  }
+
+  /** Where the last read stopped. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Starts reading `buf` from `pos` up to `end` (exclusive). */
+  start(buf: Uint8Array, pos: number, end: number): void {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.nest = 0;
+    this.allowed.fill(0);
+  }
+
+  /** Reads one jelly expression (its own reference scope) and unjellies it. */
+  jelly(): unknown {
+    this.depth = 0;
+    return this.value();
+  }
+
+  /** Reads one banana element as BananaDecoder delivers it. */
+  sexp(): Sexp {
+    const num = this.head();
+    return this.sexpFrom(num, this.type);
+  }
+
+  /** Reads a header (base-128 digits, then the type byte, left in this.type); its value. */
+  head(): number {
+    const buf = this.buf;
+    const end = this.end;
+    let pos = this.pos;
+    if (pos >= end) throw INCOMPLETE;
+    let b = buf[pos++];
+    if (b >= 0x80) {
+      this.type = b;
+      this.pos = pos;
+      return 0;
+    }
+    let num = b;
+    let digits = 1;
+    let scale = 128;
+    for (;;) {
+      if (pos >= end) throw INCOMPLETE;
+      b = buf[pos++];
+      if (b >= 0x80) break;
+      // An 8th digit below 16 keeps the value under 2**53; past that it may need a bigint: the tree path's rules.
+      if (digits === 7 ? b >= 16 : digits > 7) throw NOT_PLAIN;
+      num += b * scale;
+      scale *= 128;
+      digits++;
+    }
+    if (digits > this.prefixLimit) throw NOT_PLAIN;
+    this.type = b;
+    this.pos = pos;
+    return num;
+  }
+
+  sexpFrom(num: number, type: number): Sexp {
+    switch (type) {
+      case LIST: {
+        if (num > this.sizeLimit || ++this.nest > RECURSION_CAP) throw NOT_PLAIN;
+        let list: Sexp[];
+        if (num <= SEXP_PREALLOCATE) {
+          list = new Array<Sexp>(num);
+          for (let i = 0; i < num; i++) list[i] = this.sexp();
+        } else {
+          list = [];
+          for (let i = 0; i < num; i++) list.push(this.sexp());
+        }
+        this.nest--;
+        return list;
+      }
+      case STRING:
+        return this.bytes(num);
+      case INT:
+      case LONGINT:
+        return num;
+      case NEG:
+      case LONGNEG:
+        return num === 0 ? 0 : -num;
+      case FLOAT:
+        return floatValue(this.float());
+      case VOCAB:
+        return this.vocab(num);
+    }
+    throw NOT_PLAIN;
+  }
+
+  private bytes(num: number): Uint8Array {
+    if (num > this.sizeLimit) throw NOT_PLAIN;
+    const pos = this.pos;
+    if (this.end - pos < num) throw INCOMPLETE;
+    this.pos = pos + num;
+    return this.buf.subarray(pos, pos + num);
+  }
+
+  private float(): number {
+    const pos = this.pos;
+    if (this.end - pos < 8) throw INCOMPLETE;
+    const buf = this.buf;
+    if (LITTLE_ENDIAN) for (let k = 0; k < 8; k++) f64Bytes[k] = buf[pos + 7 - k];
+    else for (let k = 0; k < 8; k++) f64Bytes[k] = buf[pos + k];
+    this.pos = pos + 8;
+    return f64[0];
+  }
+
+  private vocab(code: number): string {
+    if (this.dialect !== "pb" || code < 1 || code >= VOCABULARY.length) throw NOT_PLAIN;
+    return VOCABULARY[code];
+  }
+
+  // ---- jelly ----
+
+  private value(): unknown {
+    const num = this.head();
+    const type = this.type;
+    if (type === LIST) return this.container(num);
+    return this.atom(num, type);
+  }
+
+  /** Unjellier.atom of the element with this header. */
+  private atom(num: number, type: number): unknown {
+    switch (type) {
+      case STRING: {
+        const b = this.bytes(num);
+        if (this.bytesAsText) {
+          const s = tryDecodeUtf8(b);
+          if (s !== null) return s;
+        }
+        // As the Unjellier: a small view into a large receive buffer gets memory of its own.
+        return b.byteLength * 2 < b.buffer.byteLength ? new Uint8Array(b) : b;
+      }
+      case INT:
+      case LONGINT:
+        return num;
+      case NEG:
+      case LONGNEG:
+        return num === 0 ? 0 : -num;
+      case FLOAT: {
+        const v = floatValue(this.float());
+        return this.js && v instanceof PyFloat ? v.value : v;
+      }
+      case VOCAB: {
+        const atom = this.vocab(num);
+        return this.bytesAsText ? atom : asBytes(atom);
+      }
+    }
+    throw NOT_PLAIN;
+  }
+
+  /** The tag of a list with `num` elements: reads its first element. */
+  private tag(num: number): number {
+    if (num === 0 || num > this.sizeLimit) throw NOT_PLAIN;
+    const n = this.head();
+    if (this.type === VOCAB) {
+      this.vocab(n);
+      return VOCAB_TAGS[n];
+    }
+    if (this.type !== STRING) throw NOT_PLAIN;
+    const at = this.pos;
+    this.bytes(n);
+    return stringTag(this.buf, at, n);
+  }
+
+  /** The registry and the security options are asked once per item, as lazily as the Unjellier does. */
+  private check(tag: number): void {
+    let a = this.allowed[tag];
+    if (a === 0) {
+      const name = TAG_NAMES[tag];
+      a = this.opts.registry.get(name) === undefined && this.opts.security.isTypeAllowed(name) ? 1 : 2;
+      this.allowed[tag] = a;
+    }
+    if (a !== 1) throw NOT_PLAIN;
+    if (++this.depth > this.opts.maxDepth || this.depth > RECURSION_CAP) throw NOT_PLAIN;
+  }
+
+  private container(num: number): unknown {
+    const tag = this.tag(num);
+    switch (tag) {
+      case T_UNICODE:
+        if (num !== 2) throw NOT_PLAIN;
+        return this.text();
+      case T_NONE:
+        if (num !== 1) throw NOT_PLAIN;
+        return null;
+      case T_LIST:
+      case T_TUPLE: {
+        this.check(tag);
+        const n = num - 1;
+        let arr: unknown[];
+        if (n <= PREALLOCATE_MAX) {
+          arr = new Array<unknown>(n);
+          for (let i = 0; i < n; i++) arr[i] = this.value();
+        } else {
+          arr = [];
+          for (let i = 0; i < n; i++) arr.push(this.value());
+        }
+        if (tag === T_TUPLE && !this.js) Object.setPrototypeOf(arr, Tuple.prototype);
+        this.depth--;
+        return arr;
+      }
+      case T_DICT: {
+        this.check(tag);
+        const d = this.js ? this.jsDictionary(num - 1) : this.dictionary(num - 1);
+        this.depth--;
+        return d;
+      }
+      case T_BOOLEAN: {
+        this.check(tag);
+        if (num !== 2) throw NOT_PLAIN;
+        const n = this.head();
+        if (this.type !== STRING) throw NOT_PLAIN;
+        const at = this.pos;
+        this.bytes(n);
+        this.depth--;
+        if (n === 4 && same(this.buf, at, "true")) return true;
+        if (n === 5 && same(this.buf, at, "false")) return false;
+        throw NOT_PLAIN;
+      }
+    }
+    throw NOT_PLAIN;
+  }
+
+  /** The byte string of [unicode, x], as text. */
+  private text(): string {
+    const n = this.head();
+    if (this.type === VOCAB) return this.vocab(n);
+    if (this.type !== STRING) throw NOT_PLAIN;
+    const b = this.bytes(n);
+    try {
+      return decodeUtf8(b);
+    } catch {
+      throw NOT_PLAIN;
+    }
+  }
+
+  /** Reads the [key, value] pair header. */
+  private pair(): void {
+    const n = this.head();
+    if (this.type !== LIST || n !== 2) throw NOT_PLAIN;
+  }
+
+  /** A dictionary key: an atom, text, None or a boolean (anything else is decoded the tree way). */
+  private key(): unknown {
+    const num = this.head();
+    const type = this.type;
+    if (type !== LIST) return this.atom(num, type);
+    const at = this.pos;
+    const tag = this.tag(num);
+    if (tag === T_UNICODE || tag === T_NONE || tag === T_BOOLEAN) {
+      this.pos = at;
+      return this.container(num);
+    }
+    throw NOT_PLAIN;
+  }
+
+  private dictionary(n: number): Map<unknown, unknown> {
+    const map = new Map<unknown, unknown>();
+    for (let i = 0; i < n; i++) {
+      this.pair();
+      let key = this.key();
+      // As the Unjellier: a Map would turn -0 into 0; the float goes back as -0.0.
+      if (key === 0 && Object.is(key, -0)) key = new PyFloat(-0);
+      map.set(key, this.value());
+    }
+    return map;
+  }
+
+  /** "js" mode: a null-prototype object when every key is text, else a Map (Unjellier.allTextKeys). */
+  private jsDictionary(n: number): unknown {
+    const keys: unknown[] = [];
+    const values: unknown[] = [];
+    let allText = true;
+    for (let i = 0; i < n; i++) {
+      this.pair();
+      const num = this.head();
+      const type = this.type;
+      let key: unknown;
+      if (type === LIST) {
+        const at = this.pos;
+        const tag = this.tag(num);
+        if (tag !== T_UNICODE && tag !== T_NONE && tag !== T_BOOLEAN) throw NOT_PLAIN;
+        if (tag !== T_UNICODE) allText = false;
+        this.pos = at;
+        key = this.container(num);
+      } else {
+        key = this.atom(num, type);
+        // With bytesAsText, a byte string that is UTF-8 (or a vocabulary atom) is text.
+        if (typeof key !== "string") allText = false;
+      }
+      keys.push(key);
+      values.push(this.value());
+    }
+    if (allText) {
+      const obj: Record<string, unknown> = Object.create(null);
+      for (let i = 0; i < n; i++) obj[keys[i] as string] = values[i];
+      return obj;
+    }
+    const map = new Map<unknown, unknown>();
+    for (let i = 0; i < n; i++) map.set(keys[i], values[i]);
+    return map;
+  }
+}
+
+/** The tag text of a top-level command (byte string or vocabulary atom), or null. */
+export function commandOf(head: Sexp): string | null {
+  return typeof head === "string" || head instanceof Uint8Array ? tagText(head) : null;
+}
