@@ -55,6 +55,33 @@ const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
+// Dictionary keys repeat (every record of a list has the same few): short ASCII keys are looked
+// up here instead of being rebuilt, and come back as the same string, whose hash V8 has already
+// computed for the Map. Direct-mapped, checked byte for byte; shared by every reader.
+const KEY_SLOTS = 4096;
+const KEY_MAX = 24;
+const keyStrings: (string | undefined)[] = new Array(KEY_SLOTS);
+
+function cachedKey(buf: Uint8Array, at: number, n: number): string | null {
+  let h = n;
+  for (let i = 0; i < n; i++) {
+    const c = buf[at + i];
+    if (c >= 0x80) return null;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = (h ^ (h >>> 12)) & (KEY_SLOTS - 1);
+  const hit = keyStrings[slot];
+  if (hit !== undefined && hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === buf[at + i]) i++;
+    if (i === n) return hit;
+  }
+  let s = "";
+  for (let i = 0; i < n; i++) s += String.fromCharCode(buf[at + i]);
+  keyStrings[slot] = s;
+  return s;
+}
+
 function same(buf: Uint8Array, at: number, s: string): boolean {
   for (let i = 0; i < s.length; i++) if (buf[at + i] !== s.charCodeAt(i)) return false;
   return true;
@@ -198,11 +225,17 @@ export class FastReader {
   }
 
   private bytes(num: number): Uint8Array {
+    const pos = this.skip(num);
+    return this.buf.subarray(pos, pos + num);
+  }
+
+  /** Steps over a byte string's body of `num` bytes; where it starts. (No subarray: a Buffer's costs an object.) */
+  private skip(num: number): number {
     if (num > this.sizeLimit) throw NOT_PLAIN;
     const pos = this.pos;
     if (this.end - pos < num) throw INCOMPLETE;
     this.pos = pos + num;
-    return this.buf.subarray(pos, pos + num);
+    return pos;
   }
 
   private float(): number {
@@ -268,9 +301,7 @@ export class FastReader {
       return VOCAB_TAGS[n];
     }
     if (this.type !== STRING) throw NOT_PLAIN;
-    const at = this.pos;
-    this.bytes(n);
-    return stringTag(this.buf, at, n);
+    return stringTag(this.buf, this.skip(n), n);
   }
 
   /** The registry and the security options are asked once per item, as lazily as the Unjellier does. */
@@ -321,8 +352,7 @@ export class FastReader {
         if (num !== 2) throw NOT_PLAIN;
         const n = this.head();
         if (this.type !== STRING) throw NOT_PLAIN;
-        const at = this.pos;
-        this.bytes(n);
+        const at = this.skip(n);
         this.depth--;
         if (n === 4 && same(this.buf, at, "true")) return true;
         if (n === 5 && same(this.buf, at, "false")) return false;
@@ -332,14 +362,30 @@ export class FastReader {
     throw NOT_PLAIN;
   }
 
-  /** The byte string of [unicode, x], as text. */
-  private text(): string {
+  /** The byte string of [unicode, x], as text (`key`: a dictionary key, looked up in the key cache). */
+  private text(key = false): string {
     const n = this.head();
     if (this.type === VOCAB) return this.vocab(n);
     if (this.type !== STRING) throw NOT_PLAIN;
-    const b = this.bytes(n);
+    const at = this.skip(n);
+    const buf = this.buf;
+    if (key && n <= KEY_MAX) {
+      const s = cachedKey(buf, at, n);
+      if (s !== null) return s;
+    }
+    if (n <= 32) {
+      // Short ASCII, the common case, straight from the bytes (as decodeUtf8 does from a view).
+      let s = "";
+      let i = 0;
+      for (; i < n; i++) {
+        const c = buf[at + i];
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === n) return s;
+    }
     try {
-      return decodeUtf8(b);
+      return decodeUtf8(buf.subarray(at, at + n));
     } catch {
       throw NOT_PLAIN;
     }
@@ -358,7 +404,11 @@ export class FastReader {
     if (type !== LIST) return this.atom(num, type);
     const at = this.pos;
     const tag = this.tag(num);
-    if (tag === T_UNICODE || tag === T_NONE || tag === T_BOOLEAN) {
+    if (tag === T_UNICODE) {
+      if (num !== 2) throw NOT_PLAIN;
+      return this.text(true);
+    }
+    if (tag === T_NONE || tag === T_BOOLEAN) {
       this.pos = at;
       return this.container(num);
     }
@@ -391,9 +441,14 @@ export class FastReader {
         const at = this.pos;
         const tag = this.tag(num);
         if (tag !== T_UNICODE && tag !== T_NONE && tag !== T_BOOLEAN) throw NOT_PLAIN;
-        if (tag !== T_UNICODE) allText = false;
-        this.pos = at;
-        key = this.container(num);
+        if (tag === T_UNICODE) {
+          if (num !== 2) throw NOT_PLAIN;
+          key = this.text(true);
+        } else {
+          allText = false;
+          this.pos = at;
+          key = this.container(num);
+        }
       } else {
         key = this.atom(num, type);
         // With bytesAsText, a byte string that is UTF-8 (or a vocabulary atom) is text.

@@ -8,6 +8,7 @@
 // times, never once per chunk.
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
 import { BananaDecodeError, BananaDecoder, decode } from "../banana/decoder.ts";
+import { allocUninitialized } from "../banana/alloc.ts";
 import { bananaLimits, type BananaLimits } from "../banana/limits.ts";
 import type { Sexp } from "../banana/values.ts";
 import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
@@ -24,14 +25,16 @@ import { commandOf, FastReader, INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions }
 export class Predecoded {
   constructor(
     readonly value: unknown,
-    private readonly bytes: Uint8Array,
+    private readonly buf: Uint8Array,
+    private readonly start: number,
+    private readonly end: number,
     private readonly dialect: Dialect | null,
     private readonly limits: BananaLimits,
   ) {}
 
   /** The banana expression, as BananaDecoder would have delivered it. */
   sexp(): Sexp {
-    return decode(this.bytes, { dialect: this.dialect, limits: this.limits })[0];
+    return decode(this.buf.subarray(this.start, this.end), { dialect: this.dialect, limits: this.limits })[0];
   }
 }
 
@@ -146,7 +149,7 @@ class Scanner {
 function join(parts: Uint8Array[]): Uint8Array {
   let size = 0;
   for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
+  const out = allocUninitialized(size);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);
@@ -273,7 +276,7 @@ export class FastReceiver {
     r.start(buf, at, end);
     if (this.jellyAt === null) {
       const value = r.jelly();
-      return new Predecoded(value, buf.subarray(at, r.position), this.dialectValue, this.limits) as unknown as Sexp;
+      return new Predecoded(value, buf, at, r.position, this.dialectValue, this.limits) as unknown as Sexp;
     }
     const num = r.head();
     const type = r.type;
@@ -291,7 +294,7 @@ export class FastReceiver {
       }
       const from = r.position;
       const value = r.jelly();
-      list[k] = new Predecoded(value, buf.subarray(from, r.position), this.dialectValue, this.limits) as unknown as Sexp;
+      list[k] = new Predecoded(value, buf, from, r.position, this.dialectValue, this.limits) as unknown as Sexp;
     }
     return list;
   }

@@ -564,7 +564,8 @@ export class Broker {
 
   private sendCall(...exp: Sexp[]): void {
     if (!this.transport || this.disconnected) return;
-    this.transport.write(this.encoder.encode(exp));
+    // Parts: a large byte string goes to the transport as it is, not copied into the message.
+    for (const part of this.encoder.encodeParts(exp)) this.transport.write(part);
   }
 
   /**
@@ -606,14 +607,14 @@ export class Broker {
       return this.callNotSent(answerRequired, e);
     }
     const requestID = ++this.currentRequestID;
-    let bytes: Uint8Array;
+    let bytes: Uint8Array[];
     try {
-      bytes = this.encoder.encode([prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw]);
+      bytes = this.encoder.encodeParts([prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw]);
     } catch (e) {
       return this.callNotSent(answerRequired, e);
     }
     if (!answerRequired) {
-      this.transport?.write(bytes);
+      this.writeParts(bytes);
       return undefined;
     }
     let pending!: Pending;
@@ -622,8 +623,12 @@ export class Broker {
     });
     if (options.timeout !== undefined || options.signal) this.armGiveUp(pending, requestID, name, options);
     this.waitingForAnswers.set(requestID, pending);
-    this.transport?.write(bytes);
+    this.writeParts(bytes);
     return promise;
+  }
+
+  private writeParts(parts: Uint8Array[]): void {
+    for (let i = 0; i < parts.length; i++) this.transport?.write(parts[i]);
   }
 
   /** A call that cannot go out: a rejected promise, or for the no-answer form (which returns nothing) a throw, as Twisted raises DeadReferenceError at once. */
