@@ -403,6 +403,72 @@ async function tsPass(round: number): Promise<Pass> {
   return pass;
 }
 
+// ---- the size ladder: time per byte as payloads grow ---------------------------------------------
+
+interface LadderStep {
+  family: string;
+  size: string;
+  bytes: number;
+  encodeNsPerByte: number;
+  decodeNsPerByte: number;
+  encodeSpreadPct: number;
+  decodeSpreadPct: number;
+}
+
+function record(i: number) {
+  return { id: i, score: i + 0.25, name: `name${i}`, tags: [i, i + 1, i + 2], extra: null };
+}
+
+async function sizeLadder(): Promise<{ steps: LadderStep[]; flatness: Record<string, { encode: number; decode: number }> }> {
+  const families: { family: string; sizes: [string, () => unknown][] }[] = [
+    { family: "list", sizes: [1000, 10_000, 100_000].map((n) => [`${n / 1000}k`, () => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? i : utf8.encode(`item${i}`)))]) },
+    {
+      family: "dict",
+      sizes: [1000, 10_000, 100_000].map((n) => [
+        `${n / 1000}k`,
+        () => {
+          const d: Record<string, unknown> = {};
+          for (let i = 0; i < n; i++) d[`key${i}`] = record(i);
+          return d;
+        },
+      ]),
+    },
+    { family: "string", sizes: [1, 8, 64, 640].map((k) => [`${k} KiB`, () => Uint8Array.from({ length: k * 1024 }, (_, i) => (i * 7) % 251)]) },
+  ];
+  const steps: LadderStep[] = [];
+  for (const f of families) {
+    for (const [size, make] of f.sizes) {
+      const value = make();
+      const enc = f.family === "string" ? () => sendParts(encoder.encodeParts(value as Uint8Array)) : () => encoder.encode(new Jellied(value));
+      const bytes = flat(enc());
+      const chunks = chunked(bytes);
+      const dec = () => valueOf(receiveFast(valueReceiver, chunks));
+      process.stderr.write(`[bench] size ladder: ${f.family} ${size} (${bytes.length} bytes)\n`);
+      const [e, d] = await measureTogether([local(enc), local(dec)]);
+      const spread = (m: Measurement) => ((Math.max(...m.samples) - Math.min(...m.samples)) / m.ops) * 100;
+      steps.push({
+        family: f.family,
+        size,
+        bytes: bytes.length,
+        encodeNsPerByte: 1e9 / e!.ops / bytes.length,
+        decodeNsPerByte: 1e9 / d!.ops / bytes.length,
+        encodeSpreadPct: spread(e!),
+        decodeSpreadPct: spread(d!),
+      });
+    }
+  }
+  const flatness: Record<string, { encode: number; decode: number }> = {};
+  for (const f of families) {
+    const mine = steps.filter((x) => x.family === f.family);
+    // Growth: the dearest byte at any size against a byte of the smallest size. (Fixed costs make
+    // small payloads dearer per byte, which is no growth: a string sent by reference costs the
+    // same at any size.)
+    const ratio = (k: "encodeNsPerByte" | "decodeNsPerByte") => Math.max(...mine.map((x) => x[k])) / mine[0][k];
+    flatness[f.family] = { encode: ratio("encodeNsPerByte"), decode: ratio("decodeNsPerByte") };
+  }
+  return { steps, flatness };
+}
+
 const pyRuns: PyReport[] = [];
 const passes: Pass[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
@@ -590,6 +656,24 @@ if (mismatches.length) {
   out.push("WIRE MISMATCH between TS and Twisted:");
   for (const m of mismatches) out.push(`  ${m}`);
 }
+const ladder = argv.includes("--no-ladder") || ONLY ? null : await sizeLadder();
+if (ladder) {
+  out.push("");
+  out.push("size ladder (one-pass encode and decode, as the broker does them): ns per byte of banana");
+  out.push(`  ${"payload".padEnd(14)} ${"bytes".padStart(10)} ${"encode".padStart(8)} ${"spread".padStart(6)} ${"decode".padStart(8)} ${"spread".padStart(6)}`);
+  for (const x of ladder.steps) {
+    out.push(
+      `  ${`${x.family} ${x.size}`.padEnd(14)} ${String(x.bytes).padStart(10)} ${x.encodeNsPerByte.toFixed(2).padStart(8)} ${`${x.encodeSpreadPct.toFixed(0)}%`.padStart(6)} ${x.decodeNsPerByte.toFixed(2).padStart(8)} ${`${x.decodeSpreadPct.toFixed(0)}%`.padStart(6)}`,
+    );
+  }
+  for (const [family, r] of Object.entries(ladder.flatness)) {
+    for (const op of ["encode", "decode"] as const) {
+      const v = r[op];
+      targets.push({ what: `size ladder, ${family} ${op}: dearest ns per byte / smallest size's <= 2`, value: v, goal: 2, met: v <= 2 });
+      out.push(`  ${v <= 2 ? "MET " : "MISS"}  ${family} ${op}: dearest ns per byte at any size / at the smallest = ${v.toFixed(2)} (target <= 2)`);
+    }
+  }
+}
 console.log(out.join("\n"));
 
 mkdirSync(join(root, "reports"), { recursive: true });
@@ -608,6 +692,7 @@ writeFileSync(
       payloads: rows,
       memcpy,
       targets,
+      sizeLadder: ladder,
       wireMismatches: mismatches,
     },
     null,
