@@ -40,6 +40,8 @@ import {
 } from "../src/index.ts";
 import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, serverCpu, type RawScripts } from "./bench-raw.ts";
 import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
+import { Broker, type Transport } from "../src/pb/index.ts";
+import { ROOT_NAME } from "../src/pb/constants.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -339,6 +341,31 @@ const RAW_TARGETS: { name: Name; rate: number; cpu: number }[] = [
   { name: "login", rate: 0.8, cpu: 1.5 },
 ];
 
+/** CPU per small call of a client broker and a server broker joined in memory (no sockets): PB's own work. */
+async function pbAlone(seconds: number): Promise<{ cpuUsPerCall: number; samples: number[]; spreadPct: number }> {
+  const server = new Broker({ role: "listener", root: new EchoRoot() });
+  const client = new Broker({ role: "initiator" });
+  // Delivered on a microtask, as connectInMemory does, without its defensive copy.
+  const pipe = (to: Broker): Transport => ({ write: (d) => queueMicrotask(() => to.dataReceived(d)), loseConnection: () => {} });
+  server.makeConnection(pipe(client));
+  client.makeConnection(pipe(server));
+  await client.ready;
+  const ref = client.remoteForName(ROOT_NAME);
+  const batch = async (n: number) => {
+    for (let i = 0; i < n; i++) await ref.callRemote("echo", SMALL);
+  };
+  await batch(20000);
+  const samples: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const n = Math.max(1000, Math.round((seconds * 1e6) / 5 / 5));
+    const c0 = cpuSeconds();
+    await batch(n);
+    samples.push(((cpuSeconds() - c0) * 1e6) / n);
+  }
+  const m = medianOf(samples);
+  return { cpuUsPerCall: m, samples, spreadPct: ((Math.max(...samples) - Math.min(...samples)) / m) * 100 };
+}
+
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
@@ -461,6 +488,8 @@ async function conduct(): Promise<void> {
       }
     }
   }
+  // PB's own work, without sockets: two brokers in this process, back to back in memory.
+  const alone = await pbAlone(quick ? 0.5 : 1.5);
   const elapsedS = (performance.now() - began) / 1000;
 
   // ---- the table ----
@@ -535,6 +564,10 @@ async function conduct(): Promise<void> {
     console.log("\ntargets (ratios taken within each round, median over the rounds):");
     for (const t of targets) console.log(`  ${t.met ? "met    " : "MISSED "} ${t.what.padEnd(62)} ${fmt(t.achieved, 2).padStart(7)}  (target ${t.goal})`);
   }
+  console.log(
+    `\nPB alone (client and server brokers in one process, in memory, no sockets): ${fmt(alone.cpuUsPerCall, 2)} us CPU per small call for both sides together ` +
+      `(median of ${alone.samples.length} samples, spread ${fmt(alone.spreadPct, 0)}%): what a call costs beyond the socket work the raw rows do`,
+  );
   if (ladderResults.length) {
     console.log("\nconnection ladder (TS -> TS, every connection one small call in flight; memory per connection after a full GC, idle):");
     console.log(`  ${"conns".padStart(6)}  ${"calls/s".padStart(9)}  ${"p50".padStart(9)}  ${"p99".padStart(9)}  ${"server CPU/call".padStart(15)}  ${"server heap/conn".padStart(16)}  ${"server RSS/conn".padStart(15)}  ${"client heap/conn".padStart(16)}`);
@@ -574,6 +607,7 @@ async function conduct(): Promise<void> {
     ),
     targets,
     ladder: ladderResults,
+    pbAlone: alone,
     profiles,
     elapsedS,
   };
