@@ -413,13 +413,15 @@ interface LadderStep {
   decodeNsPerByte: number;
   encodeSpreadPct: number;
   decodeSpreadPct: number;
+  /** msgpackr decoding the same value, ns per byte of msgpack: the yardstick's own growth. */
+  msgpackrDecodeNsPerByte: number;
 }
 
 function record(i: number) {
   return { id: i, score: i + 0.25, name: `name${i}`, tags: [i, i + 1, i + 2], extra: null };
 }
 
-async function sizeLadder(): Promise<{ steps: LadderStep[]; flatness: Record<string, { encode: number; decode: number }> }> {
+async function sizeLadder(): Promise<{ steps: LadderStep[]; flatness: Record<string, { encode: number; decode: number; msgpackrDecode: number }> }> {
   const families: { family: string; sizes: [string, () => unknown][] }[] = [
     { family: "list", sizes: [1000, 10_000, 100_000].map((n) => [`${n / 1000}k`, () => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? i : utf8.encode(`item${i}`)))]) },
     {
@@ -443,8 +445,9 @@ async function sizeLadder(): Promise<{ steps: LadderStep[]; flatness: Record<str
       const bytes = flat(enc());
       const chunks = chunked(bytes);
       const dec = () => valueOf(receiveFast(valueReceiver, chunks));
+      const mp = new Uint8Array(pack(value));
       process.stderr.write(`[bench] size ladder: ${f.family} ${size} (${bytes.length} bytes)\n`);
-      const [e, d] = await measureTogether([local(enc), local(dec)]);
+      const [e, d, m] = await measureTogether([local(enc), local(dec), local(() => unpack(mp))]);
       const spread = (m: Measurement) => ((Math.max(...m.samples) - Math.min(...m.samples)) / m.ops) * 100;
       steps.push({
         family: f.family,
@@ -454,17 +457,22 @@ async function sizeLadder(): Promise<{ steps: LadderStep[]; flatness: Record<str
         decodeNsPerByte: 1e9 / d!.ops / bytes.length,
         encodeSpreadPct: spread(e!),
         decodeSpreadPct: spread(d!),
+        msgpackrDecodeNsPerByte: 1e9 / m!.ops / mp.length,
       });
     }
   }
-  const flatness: Record<string, { encode: number; decode: number }> = {};
+  const flatness: Record<string, { encode: number; decode: number; msgpackrDecode: number }> = {};
   for (const f of families) {
     const mine = steps.filter((x) => x.family === f.family);
     // Growth: the dearest byte at any size against a byte of the smallest size. (Fixed costs make
     // small payloads dearer per byte, which is no growth: a string sent by reference costs the
     // same at any size.)
     const ratio = (k: "encodeNsPerByte" | "decodeNsPerByte") => Math.max(...mine.map((x) => x[k])) / mine[0][k];
-    flatness[f.family] = { encode: ratio("encodeNsPerByte"), decode: ratio("decodeNsPerByte") };
+    flatness[f.family] = {
+      encode: ratio("encodeNsPerByte"),
+      decode: ratio("decodeNsPerByte"),
+      msgpackrDecode: Math.max(...mine.map((x) => x.msgpackrDecodeNsPerByte)) / mine[0].msgpackrDecodeNsPerByte,
+    };
   }
   return { steps, flatness };
 }
@@ -660,10 +668,10 @@ const ladder = argv.includes("--no-ladder") || ONLY ? null : await sizeLadder();
 if (ladder) {
   out.push("");
   out.push("size ladder (one-pass encode and decode, as the broker does them): ns per byte of banana");
-  out.push(`  ${"payload".padEnd(14)} ${"bytes".padStart(10)} ${"encode".padStart(8)} ${"spread".padStart(6)} ${"decode".padStart(8)} ${"spread".padStart(6)}`);
+  out.push(`  ${"payload".padEnd(14)} ${"bytes".padStart(10)} ${"encode".padStart(8)} ${"spread".padStart(6)} ${"decode".padStart(8)} ${"spread".padStart(6)} ${"msgpackr dec".padStart(12)}`);
   for (const x of ladder.steps) {
     out.push(
-      `  ${`${x.family} ${x.size}`.padEnd(14)} ${String(x.bytes).padStart(10)} ${x.encodeNsPerByte.toFixed(2).padStart(8)} ${`${x.encodeSpreadPct.toFixed(0)}%`.padStart(6)} ${x.decodeNsPerByte.toFixed(2).padStart(8)} ${`${x.decodeSpreadPct.toFixed(0)}%`.padStart(6)}`,
+      `  ${`${x.family} ${x.size}`.padEnd(14)} ${String(x.bytes).padStart(10)} ${x.encodeNsPerByte.toFixed(2).padStart(8)} ${`${x.encodeSpreadPct.toFixed(0)}%`.padStart(6)} ${x.decodeNsPerByte.toFixed(2).padStart(8)} ${`${x.decodeSpreadPct.toFixed(0)}%`.padStart(6)} ${x.msgpackrDecodeNsPerByte.toFixed(2).padStart(12)}`,
     );
   }
   for (const [family, r] of Object.entries(ladder.flatness)) {
@@ -672,6 +680,7 @@ if (ladder) {
       targets.push({ what: `size ladder, ${family} ${op}: dearest ns per byte / smallest size's <= 2`, value: v, goal: 2, met: v <= 2 });
       out.push(`  ${v <= 2 ? "MET " : "MISS"}  ${family} ${op}: dearest ns per byte at any size / at the smallest = ${v.toFixed(2)} (target <= 2)`);
     }
+    out.push(`        (for information) ${family}: msgpackr decoding the same values grows by ${r.msgpackrDecode.toFixed(2)}`);
   }
 }
 console.log(out.join("\n"));

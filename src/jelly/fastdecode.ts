@@ -125,7 +125,7 @@ export class FastReader {
   private depth = 0;
   private nest = 0;
   /** Per tag (list, tuple, dictionary, boolean): 0 not asked yet in this item, 1 decoded here, 2 give up. */
-  private readonly allowed = new Uint8Array(TAG_NAMES.length);
+  private readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
 
   constructor(dialect: Dialect | null, limits: BananaLimits, opts: FastUnjellyOptions) {
     this.dialect = dialect;
@@ -147,7 +147,8 @@ export class FastReader {
     this.pos = pos;
     this.end = end;
     this.nest = 0;
-    this.allowed.fill(0);
+    const a = this.allowed;
+    a[T_LIST] = a[T_TUPLE] = a[T_DICT] = a[T_BOOLEAN] = 0;
   }
 
   /** Reads one jelly expression (its own reference scope) and unjellies it. */
@@ -208,8 +209,12 @@ export class FastReader {
         this.nest--;
         return list;
       }
-      case STRING:
-        return this.bytes(num);
+      case STRING: {
+        // A plain view (a Buffer's subarray costs a JS constructor call): the bytes BananaDecoder gives.
+        const buf = this.buf;
+        const at = this.skip(num);
+        return new Uint8Array(buf.buffer, buf.byteOffset + at, num);
+      }
       case INT:
       case LONGINT:
         return num;
@@ -266,13 +271,23 @@ export class FastReader {
   private atom(num: number, type: number): unknown {
     switch (type) {
       case STRING: {
-        const b = this.bytes(num);
         if (this.bytesAsText) {
+          const b = this.bytes(num);
           const s = tryDecodeUtf8(b);
           if (s !== null) return s;
+          return b.byteLength * 2 < b.buffer.byteLength ? new Uint8Array(b) : b;
         }
-        // As the Unjellier: a small view into a large receive buffer gets memory of its own.
-        return b.byteLength * 2 < b.buffer.byteLength ? new Uint8Array(b) : b;
+        const buf = this.buf;
+        // As the Unjellier: a small view into a large receive buffer gets memory of its own. Made
+        // here without the view in between (a Buffer's subarray costs an object of its own).
+        if (num * 2 < buf.buffer.byteLength) {
+          const at = this.skip(num);
+          const out = new Uint8Array(num);
+          if (num <= 64) for (let i = 0; i < num; i++) out[i] = buf[at + i];
+          else out.set(buf.subarray(at, at + num));
+          return out;
+        }
+        return this.bytes(num);
       }
       case INT:
       case LONGINT:
