@@ -25,7 +25,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pack, unpack, isNativeAccelerationEnabled } from "msgpackr";
+import { pack, unpack, isNativeAccelerationEnabled, Packr } from "msgpackr";
 import { requirePython } from "../interop/find-python.mjs";
 import { BananaDecoder, BananaEncoder, type Sexp } from "../src/banana/index.ts";
 import { defaultRegistry, globalSecurity, jelly, Jellied, tuple, unjelly } from "../src/jelly/index.ts";
@@ -445,7 +445,8 @@ async function sizeLadder(): Promise<{ steps: LadderStep[]; flatness: Record<str
       const bytes = flat(enc());
       const chunks = chunked(bytes);
       const dec = () => valueOf(receiveFast(valueReceiver, chunks));
-      const mp = new Uint8Array(pack(value));
+      // Maps of 65,536 keys or more need msgpackr's variable map size.
+      const mp = new Uint8Array(new Packr({ variableMapSize: true }).pack(value));
       process.stderr.write(`[bench] size ladder: ${f.family} ${size} (${bytes.length} bytes)\n`);
       const [e, d, m] = await measureTogether([local(enc), local(dec), local(() => unpack(mp))]);
       const spread = (m: Measurement) => ((Math.max(...m.samples) - Math.min(...m.samples)) / m.ops) * 100;

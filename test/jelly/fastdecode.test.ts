@@ -322,3 +322,39 @@ describe("FastReceiver = BananaDecoder, on streams split anywhere", () => {
     receiveBoth([Uint8Array.of(0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x82)], "pb", "python");
   });
 });
+
+describe("the broker receiving through the one-pass decoder", () => {
+  it("hands a custom remoteMessageReceived the expressions, and Referenceables their values", async () => {
+    const { pair } = await import("../pb/support.ts");
+    const { Root } = await import("../../src/pb/flavors.ts");
+    const { jelly } = await import("../../src/jelly/index.ts");
+    let seen: unknown[] = [];
+    const custom = {
+      rootObject: () => ({
+        remoteMessageReceived(_b: unknown, message: string, args: Sexp, kw: Sexp): Sexp {
+          seen = [message, args, kw];
+          return jelly("ok") as Sexp;
+        },
+      }),
+    };
+    const p1 = await pair(custom);
+    expect(await p1.client.remoteForName("root").callRemote("hi", 1, "two", [3])).toBe("ok");
+    // Exactly the expressions BananaDecoder would have given (args: a tuple of 1, text, a list).
+    expect(seen[0]).toBe("hi");
+    expect(Array.isArray(seen[1])).toBe(true);
+    expect(encode(seen[1] as Sexp, { dialect: "pb" })).toEqual(encode(jelly(tuple(1, "two", [3])), { dialect: "pb" }));
+    expect(encode(seen[2] as Sexp, { dialect: "pb" })).toEqual(encode(jelly(new Map()), { dialect: "pb" }));
+    p1.close();
+
+    class Echo extends Root {
+      remote_echo(...xs: unknown[]) {
+        return xs;
+      }
+    }
+    const p2 = await pair(new Echo());
+    const big = new Uint8Array(100_000).fill(5);
+    const back = (await p2.client.remoteForName("root").callRemote("echo", 1, "é", big, new Map([["k", null]]))) as unknown[];
+    expect(canon(back, true)).toStrictEqual(canon([1, "é", big, new Map([["k", null]])], true));
+    p2.close();
+  });
+});
