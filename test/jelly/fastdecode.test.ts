@@ -125,8 +125,8 @@ describe("one-pass decode = decode + unjelly", () => {
       }),
       params(1500),
     );
-    // Only bigints past 49 bits and tuple keys go the tree way: most of these must not.
-    expect(onePass).toBeGreaterThan(runs * 0.6);
+    // Only bigints past 2**53 and tuple keys (half the keys drawn here) go the tree way: many of these must not.
+    expect(onePass).toBeGreaterThan(runs * 0.4);
   });
 
   it("any jelly value (references, sets, dates, decimals...): the fallback gives the same", () => {
@@ -356,5 +356,33 @@ describe("the broker receiving through the one-pass decoder", () => {
     const back = (await p2.client.remoteForName("root").callRemote("echo", 1, "é", big, new Map([["k", null]]))) as unknown[];
     expect(canon(back, true)).toStrictEqual(canon([1, "é", big, new Map([["k", null]])], true));
     p2.close();
+  });
+});
+
+describe("hostile input through the one-pass receiver", () => {
+  it("200,000 levels of nesting, at the top and as a call's arguments: the tree path's answer, no stack overflow", () => {
+    const depth = 200_000;
+    const nested = new Uint8Array(depth * 2);
+    for (let i = 0; i < depth; i++) nested.set([1, 0x80], i * 2);
+    // [message, 1, 0, "m", 1, <nested>, <nested>] with the innermost list left open: incomplete.
+    const head = encode(["message", 1, 0, "m", 1] as Sexp, { dialect: "pb" });
+    const msg = Buffer.concat([Uint8Array.of(7, 0x80), head.subarray(2), nested, nested]);
+    receiveBoth([nested], "pb", "python");
+    receiveBoth([msg], "pb", "python");
+    receiveBoth([msg.subarray(0, 1000), msg.subarray(1000)], "pb", "python");
+  });
+
+  it("a 600 KiB string fed one byte at a time arrives whole (the scan is incremental)", () => {
+    const bytes = dumps(new Uint8Array(600 * 1024).fill(1));
+    const items: Sexp[] = [];
+    const r = new FastReceiver((x) => items.push(x), {
+      dialect: "pb",
+      unjelly: { security: globalSecurity, registry: new UnjellyableRegistry(), mode: "python", bytesAsText: false, maxDepth: 1000 },
+      jellyAt: null,
+    });
+    for (let i = 0; i < bytes.length; i++) r.feed(bytes.subarray(i, i + 1));
+    expect(items).toHaveLength(1);
+    expect(r.pending).toBe(false);
+    expect(((items[0] as unknown as Predecoded).value as Uint8Array).length).toBe(600 * 1024);
   });
 });
