@@ -11,6 +11,7 @@ import type { BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
+import { cachedKey, KEY_MAX, same, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 
@@ -36,74 +37,9 @@ const PREALLOCATE_MAX = 1 << 20;
 // As BananaDecoder: lists up to this long are made at their final size.
 const SEXP_PREALLOCATE = 16;
 
-// Tags, as small ints. Only these are decoded here; every other tag gives up.
-const T_OTHER = 0;
-const T_UNICODE = 1;
-const T_NONE = 2;
-const T_LIST = 3;
-const T_TUPLE = 4;
-const T_DICT = 5;
-const T_BOOLEAN = 6;
-const TAG_NAMES = ["", "unicode", "None", "list", "tuple", "dictionary", "boolean"];
-
-const VOCAB_TAGS: number[] = VOCABULARY.map((atom) => {
-  const t = TAG_NAMES.indexOf(atom);
-  return t < 0 ? T_OTHER : t;
-});
-
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
-// Dictionary keys repeat (every record of a list has the same few): short ASCII keys are looked
-// up here instead of being rebuilt, and come back as the same string, whose hash V8 has already
-// computed for the Map. Direct-mapped, checked byte for byte; shared by every reader.
-const KEY_SLOTS = 4096;
-const KEY_MAX = 24;
-const keyStrings: (string | undefined)[] = new Array(KEY_SLOTS);
-
-function cachedKey(buf: Uint8Array, at: number, n: number): string | null {
-  let h = n;
-  for (let i = 0; i < n; i++) {
-    const c = buf[at + i];
-    if (c >= 0x80) return null;
-    h = (Math.imul(h, 31) + c) | 0;
-  }
-  const slot = (h ^ (h >>> 12)) & (KEY_SLOTS - 1);
-  const hit = keyStrings[slot];
-  if (hit !== undefined && hit.length === n) {
-    let i = 0;
-    while (i < n && hit.charCodeAt(i) === buf[at + i]) i++;
-    if (i === n) return hit;
-  }
-  let s = "";
-  for (let i = 0; i < n; i++) s += String.fromCharCode(buf[at + i]);
-  keyStrings[slot] = s;
-  return s;
-}
-
-function same(buf: Uint8Array, at: number, s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (buf[at + i] !== s.charCodeAt(i)) return false;
-  return true;
-}
-
-/** The tag of a byte-string tag of `n` bytes at `at`. */
-function stringTag(buf: Uint8Array, at: number, n: number): number {
-  switch (n) {
-    case 4:
-      if (same(buf, at, "list")) return T_LIST;
-      if (same(buf, at, "None")) return T_NONE;
-      return T_OTHER;
-    case 5:
-      return same(buf, at, "tuple") ? T_TUPLE : T_OTHER;
-    case 7:
-      if (same(buf, at, "unicode")) return T_UNICODE;
-      return same(buf, at, "boolean") ? T_BOOLEAN : T_OTHER;
-    case 10:
-      return same(buf, at, "dictionary") ? T_DICT : T_OTHER;
-  }
-  return T_OTHER;
-}
 
 /**
  * Reads one item at a time from a byte range. One reader serves one connection (or one call of
