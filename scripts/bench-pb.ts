@@ -19,8 +19,8 @@
 //
 // This is a script, never a test: timings depend on the machine and on what else runs on it.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -38,6 +38,10 @@ import {
   type Realm,
   type RemoteReference,
 } from "../src/index.ts";
+import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, serverCpu, type RawScripts } from "./bench-raw.ts";
+import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
+import { Broker, type Transport } from "../src/pb/index.ts";
+import { ROOT_NAME } from "../src/pb/constants.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -123,6 +127,12 @@ class EchoRoot extends Root {
   remote_cpu() {
     return cpuSeconds();
   }
+  /** For the connection ladder: the server's memory after a full collection. */
+  remote_mem() {
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    return [m.rss, m.heapUsed + m.external + m.arrayBuffers];
+  }
 }
 
 class User extends Avatar {
@@ -203,14 +213,18 @@ function loop(op: () => Promise<unknown>, depth: number, seconds: number, minCal
 }
 
 /** Warms up, then measures; with the CPU time both processes spent per operation (the server's through remote_cpu). */
-async function measure(op: () => Promise<unknown>, spec: Spec, root: RemoteReference): Promise<Result> {
+function measure(op: () => Promise<unknown>, spec: Spec, root: RemoteReference): Promise<Result> {
+  return measureWith(op, spec, async () => Number(await root.callRemote("cpu")));
+}
+
+async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow: () => Promise<number>): Promise<Result> {
   if (spec.warmupS > 0 || spec.warmupMin > 0) await loop(op, spec.depth, spec.warmupS, Math.max(1, spec.warmupMin), spec.maxCalls);
   (globalThis as { gc?: () => void }).gc?.();
-  const server0 = Number(await root.callRemote("cpu"));
+  const server0 = await serverCpuNow();
   const client0 = cpuSeconds();
   const result = await loop(op, spec.depth, spec.seconds, spec.minCalls, spec.maxCalls);
   const client1 = cpuSeconds();
-  const server1 = Number(await root.callRemote("cpu"));
+  const server1 = await serverCpuNow();
   result.clientCpuUs = ((client1 - client0) * 1e6) / result.calls;
   result.serverCpuUs = ((server1 - server0) * 1e6) / result.calls;
   return result;
@@ -304,22 +318,53 @@ async function stop(child: ChildProcessWithoutNullStreams): Promise<void> {
   clearTimeout(kill);
 }
 
-type Side = "ts" | "tw";
+type Side = "ts" | "tw" | "raw";
 const PAIRINGS: { id: string; client: Side; server: Side; label: string }[] = [
+  { id: "raw", client: "raw", server: "raw", label: "raw TCP, no PB" },
   { id: "ts-ts", client: "ts", server: "ts", label: "TS -> TS" },
   { id: "ts-tw", client: "ts", server: "tw", label: "TS -> Twisted" },
   { id: "tw-ts", client: "tw", server: "ts", label: "Twisted -> TS" },
   { id: "tw-tw", client: "tw", server: "tw", label: "Twisted -> Twisted" },
 ];
 
-const TARGETS: { pairing: string; name: Name; ratio: number }[] = [
-  { pairing: "ts-ts", name: "smallSeq", ratio: 5 },
-  { pairing: "ts-ts", name: "smallPipe", ratio: 10 },
+/** Ratios of ops/s to Twisted -> Twisted (the earlier issues' targets). */
+const TWISTED_TARGETS: { pairing: string; name: Name; ratio: number }[] = [
+  { pairing: "ts-ts", name: "smallPipe", ratio: 15 },
   { pairing: "ts-ts", name: "dictSeq", ratio: 20 },
   { pairing: "ts-ts", name: "dictPipe", ratio: 20 },
-  { pairing: "ts-ts", name: "login", ratio: 5 },
   ...(["ts-tw", "tw-ts"] as const).flatMap((pairing) => NAMES.map((name) => ({ pairing, name, ratio: 1.3 }))),
 ];
+
+/** TS -> TS against the raw sockets exchanging the same bytes: rate at least `rate` of raw, CPU per op at most `cpu` x raw's, both sides. */
+const RAW_TARGETS: { name: Name; rate: number; cpu: number }[] = [
+  { name: "smallSeq", rate: 0.9, cpu: 1.25 },
+  { name: "login", rate: 0.8, cpu: 1.5 },
+];
+
+/** CPU per small call of a client broker and a server broker joined in memory (no sockets): PB's own work. */
+async function pbAlone(seconds: number): Promise<{ cpuUsPerCall: number; samples: number[]; spreadPct: number }> {
+  const server = new Broker({ role: "listener", root: new EchoRoot() });
+  const client = new Broker({ role: "initiator" });
+  // Delivered on a microtask, as connectInMemory does, without its defensive copy.
+  const pipe = (to: Broker): Transport => ({ write: (d) => queueMicrotask(() => to.dataReceived(d)), loseConnection: () => {} });
+  server.makeConnection(pipe(client));
+  client.makeConnection(pipe(server));
+  await client.ready;
+  const ref = client.remoteForName(ROOT_NAME);
+  const batch = async (n: number) => {
+    for (let i = 0; i < n; i++) await ref.callRemote("echo", SMALL);
+  };
+  await batch(20000);
+  const samples: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const n = Math.max(1000, Math.round((seconds * 1e6) / 5 / 5));
+    const c0 = cpuSeconds();
+    await batch(n);
+    samples.push(((cpuSeconds() - c0) * 1e6) / n);
+  }
+  const m = medianOf(samples);
+  return { cpuUsPerCall: m, samples, spreadPct: ((Math.max(...samples) - Math.min(...samples)) / m) * 100 };
+}
 
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -327,6 +372,19 @@ function fmt(n: number, digits = 0): string {
 
 function us(n: number): string {
   return n >= 10_000 ? `${fmt(n / 1000, 1)} ms` : `${fmt(n)} us`;
+}
+
+function medianOf(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** The round whose rate is the median (so its latencies and CPU go with it), and the spread of the rates. */
+function medianRun(runs: Result[]): { run: Result; spreadPct: number; n: number } {
+  const sorted = [...runs].sort((a, b) => a.perSec - b.perSec);
+  const run = sorted[(sorted.length - 1) >> 1];
+  const rates = runs.map((r) => r.perSec);
+  return { run, spreadPct: ((Math.max(...rates) - Math.min(...rates)) / medianOf(rates)) * 100, n: runs.length };
 }
 
 async function conduct(): Promise<void> {
@@ -338,21 +396,34 @@ async function conduct(): Promise<void> {
   const specs = Object.fromEntries(Object.entries(config(quick, arg("seconds") ? Number(arg("seconds")) : undefined)).filter(([n]) => !measures || measures.includes(n as Name))) as Record<Name, Spec>;
   const pairings = PAIRINGS.filter((p) => !only || only.includes(p.id));
   const ROUNDS = Math.max(1, Number(arg("rounds") ?? (quick ? 1 : 3)));
+  const profile = !argv.includes("--no-profile");
+  const ladder = (arg("ladder") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").filter(Boolean).map(Number);
   // BENCH_PB_NODE_ARGS adds flags to the TypeScript processes (for example --cpu-prof).
   const extra = process.env.BENCH_PB_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const nodeArgs = ["--expose-gc", ...extra, "--import", "tsx", thisFile];
   const began = performance.now();
 
-  const needTs = pairings.some((p) => p.server === "ts");
+  // The raw baseline's bytes: those of a PB session, captured in memory.
+  mkdirSync(join(root, "reports"), { recursive: true });
+  const scriptFile = join(root, "reports", "bench-raw-script.json");
+  const scripts = await captureScripts(USERNAME, PASSWORD, SMALL);
+  saveScripts(scriptFile, scripts);
+  const bytesOf = (steps: RawScripts["call"]) => steps.reduce((n, st) => n + st.hex.length / 2, 0);
+  process.stderr.write(`[bench-pb] raw scripts: a call is ${scripts.call.length} turns (${bytesOf(scripts.call)} bytes), a login ${scripts.login.length} turns (${bytesOf(scripts.login)} bytes)\n`);
+
+  const needTs = pairings.some((p) => p.server === "ts") || ladder.length > 0;
   const needTw = pairings.some((p) => p.server === "tw");
-  const tsServer = needTs ? start("ts server", process.execPath, [...nodeArgs, "--role=server"], ["listening"], 400) : null;
-  const twServer = needTw ? start("twisted server", py.path, [join(root, "interop", "bench_pb.py"), "server", "--timeout", "400"], ["listening"], 400) : null;
-  // The best round of each measurement is kept (other work on the machine only ever slows a
-  // run down); the pairings take turns, so that such work falls on all of them alike.
-  const results: Record<string, Record<Name, Result>> = {};
-  const rounds: Record<string, Partial<Record<Name, number[]>>> = {};
+  const needRaw = pairings.some((p) => p.server === "raw");
+  const tsServer = needTs ? start("ts server", process.execPath, [...nodeArgs, "--role=server"], ["listening"], 900) : null;
+  const twServer = needTw ? start("twisted server", py.path, [join(root, "interop", "bench_pb.py"), "server", "--timeout", "900"], ["listening"], 900) : null;
+  const rawSrv = needRaw ? start("raw server", process.execPath, [...nodeArgs, "--role=raw-server", `--script=${scriptFile}`, "--timeout=900"], ["listening"], 900) : null;
+  // Every round is kept; the table shows the median round and the spread. The pairings take
+  // turns within a round, so that other work on the machine falls on all of them alike.
+  const runs: Record<string, Partial<Record<Name, Result[]>>> = {};
+  const ladderResults: unknown[] = [];
+  let profiles: Record<string, ReturnType<typeof summarizeProfiles>> = {};
   try {
-    const ports = { ts: await tsServer?.first, tw: await twServer?.first };
+    const ports = { ts: await tsServer?.first, tw: await twServer?.first, raw: await rawSrv?.first };
     for (let round = 1; round <= ROUNDS; round++) {
       // The pipelined dict takes long through Twisted (a hundred calls at a few a second): once.
       const roundSpecs = round === 1 ? specs : Object.fromEntries(Object.entries(specs).filter(([n]) => n !== "dictPipe"));
@@ -361,39 +432,89 @@ async function conduct(): Promise<void> {
         const server = ports[p.server]!;
         const portArgs = [`--echo-port=${server.echoPort}`, `--login-port=${server.loginPort}`];
         process.stderr.write(`[bench-pb] round ${round}/${ROUNDS}: ${p.label}\n`);
-        const config = JSON.stringify(roundSpecs);
+        const config = JSON.stringify(p.client === "raw" ? Object.fromEntries(Object.entries(roundSpecs).filter(([n]) => n === "smallSeq" || n === "login" || n === "smallPipe")) : roundSpecs);
         const c =
-          p.client === "ts"
-            ? start(`${p.label} client`, process.execPath, [...nodeArgs, "--role=client", ...portArgs, `--config=${config}`], ["result"], 150)
-            : start(`${p.label} client`, py.path, [join(root, "interop", "bench_pb.py"), "client", `--echo-port`, String(server.echoPort), `--login-port`, String(server.loginPort), "--config", config, "--timeout", "150"], ["result"], 160);
+          p.client === "raw"
+            ? start(`${p.label} client`, process.execPath, [...nodeArgs, "--role=raw-client", `--script=${scriptFile}`, `--control-port=${server.controlPort}`, ...portArgs, `--config=${config}`], ["result"], 150)
+            : p.client === "ts"
+              ? start(`${p.label} client`, process.execPath, [...nodeArgs, "--role=client", ...portArgs, `--config=${config}`], ["result"], 150)
+              : start(`${p.label} client`, py.path, [join(root, "interop", "bench_pb.py"), "client", `--echo-port`, String(server.echoPort), `--login-port`, String(server.loginPort), "--config", config, "--timeout", "150"], ["result"], 160);
         try {
           const got = (await c.first).results as Record<Name, Result>;
-          const mine = (results[p.id] ??= {} as Record<Name, Result>);
-          const seen = (rounds[p.id] ??= {});
-          for (const [name, r] of Object.entries(got) as [Name, Result][]) {
-            (seen[name] ??= []).push(r.perSec);
-            if (!mine[name] || r.perSec > mine[name].perSec) mine[name] = r;
-          }
+          const mine = (runs[p.id] ??= {});
+          for (const [name, r] of Object.entries(got) as [Name, Result][]) (mine[name] ??= []).push({ ...r, round } as Result);
         } finally {
           await stop(c.child);
         }
       }
     }
+    // The connection ladder: N connections to the TS server, idle memory, then all calling.
+    for (const n of ladder) {
+      process.stderr.write(`[bench-pb] connection ladder: ${n} connections\n`);
+      const c = start(`ladder ${n}`, process.execPath, [...nodeArgs, "--role=ladder-client", `--echo-port=${ports.ts!.echoPort}`, `--conns=${n}`, `--seconds=${quick ? 1 : 2}`], ["result"], 300);
+      try {
+        ladderResults.push(await c.first);
+      } finally {
+        await stop(c.child);
+      }
+    }
   } finally {
-    await Promise.all([tsServer && stop(tsServer.child), twServer && stop(twServer.child)]);
+    await Promise.all([tsServer && stop(tsServer.child), twServer && stop(twServer.child), rawSrv && stop(rawSrv.child)]);
   }
+
+  // Where the time goes: TS client and server under --cpu-prof, small calls then logins.
+  if (profile && pairings.some((p) => p.id === "ts-ts")) {
+    for (const name of ["smallSeq", "login"] as Name[]) {
+      if (!specs[name]) continue;
+      const dir = join(root, "reports", "profiles", name);
+      rmSync(dir, { recursive: true, force: true });
+      const profArgs = (who: string) => ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${join(dir, who)}`, "--import", "tsx", thisFile];
+      process.stderr.write(`[bench-pb] profiling TS -> TS ${name}\n`);
+      const srv = start("ts server (profiled)", process.execPath, [...profArgs("server"), "--role=server"], ["listening"], 300);
+      try {
+        const server = await srv.first;
+        const c = start("ts client (profiled)", process.execPath, [...profArgs("client"), "--role=client", `--echo-port=${server.echoPort}`, `--login-port=${server.loginPort}`, `--config=${JSON.stringify({ [name]: { ...specs[name], seconds: Math.max(2, specs[name].seconds) } })}`], ["result"], 150);
+        await c.first;
+        await stop(c.child);
+      } finally {
+        await stop(srv.child);
+      }
+      for (const who of ["client", "server"]) {
+        try {
+          profiles[`${name}/${who}`] = summarizeProfiles(join(dir, who));
+        } catch (e) {
+          process.stderr.write(`[bench-pb] no profile for ${name}/${who}: ${String(e)}\n`);
+        }
+      }
+    }
+  }
+  // PB's own work, without sockets: two brokers in this process, back to back in memory.
+  const alone = await pbAlone(quick ? 0.5 : 1.5);
   const elapsedS = (performance.now() - began) / 1000;
 
   // ---- the table ----
-  const base = results["tw-tw"];
-  const rows: string[][] = [["measurement", "pairing", "ops/s", "x Tw->Tw", "p50", "p99", "client CPU/op", "server CPU/op"]];
+  const med = (id: string, name: Name) => (runs[id]?.[name]?.length ? medianRun(runs[id]![name]!) : null);
+  const rows: string[][] = [["measurement", "pairing", "ops/s", "spread", "x Tw->Tw", "x raw", "p50", "p99", "client CPU/op", "server CPU/op"]];
+  const cpu = (x: number | undefined) => (x === undefined ? "-" : x < 10 ? `${fmt(x, 1)} us` : us(x));
   for (const name of NAMES) {
     for (const p of pairings) {
-      const r = results[p.id]?.[name];
-      if (!r) continue;
-      const ratio = base?.[name] ? r.perSec / base[name].perSec : NaN;
-      const cpu = (x: number | undefined) => (x === undefined ? "-" : x < 10 ? `${fmt(x, 1)} us` : us(x));
-      rows.push([LABELS[name], p.label, fmt(r.perSec, r.perSec < 100 ? 1 : 0), Number.isNaN(ratio) ? "-" : `${fmt(ratio, 2)}x`, us(r.p50Us), us(r.p99Us), cpu(r.clientCpuUs), cpu(r.serverCpuUs)]);
+      const m = med(p.id, name);
+      if (!m) continue;
+      const base = med("tw-tw", name);
+      const raw = med("raw", name);
+      const r = m.run;
+      rows.push([
+        LABELS[name],
+        p.label,
+        fmt(r.perSec, r.perSec < 100 ? 1 : 0),
+        `${fmt(m.spreadPct, 0)}%`,
+        base ? `${fmt(r.perSec / base.run.perSec, 2)}x` : "-",
+        raw && p.id !== "raw" ? `${fmt(r.perSec / raw.run.perSec, 2)}x` : "-",
+        us(r.p50Us),
+        us(r.p99Us),
+        cpu(r.clientCpuUs),
+        cpu(r.serverCpuUs),
+      ]);
     }
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -406,31 +527,88 @@ async function conduct(): Promise<void> {
     console.log(line(r[0] === prev ? ["", ...r.slice(1)] : r));
     prev = r[0];
   }
+  console.log(`\nmedian of ${ROUNDS} round(s) (spread: (max - min) / median of the rounds' rates); p50/p99 and CPU from the median round; raw: ${bytesOf(scripts.call)} bytes a call, ${scripts.login.length} turns and ${bytesOf(scripts.login)} bytes a login`);
 
-  const targets = base
-    ? TARGETS.filter((t) => results[t.pairing]?.[t.name]).map((t) => {
-        const ratio = results[t.pairing][t.name].perSec / base[t.name].perSec;
-        return { ...t, achieved: ratio, met: ratio >= t.ratio };
-      })
-    : [];
+  // Ratios are taken within each round (the pairings run back to back), then their median.
+  const perRound = (a: string, b: string, name: Name, f: (x: Result, y: Result) => number): number | null => {
+    const ra = runs[a]?.[name];
+    const rb = runs[b]?.[name];
+    if (!ra || !rb) return null;
+    const vals: number[] = [];
+    for (const x of ra) {
+      const y = rb.find((r) => (r as Result & { round: number }).round === (x as Result & { round: number }).round);
+      if (y) vals.push(f(x, y));
+    }
+    return vals.length ? medianOf(vals) : null;
+  };
+  interface TargetOut {
+    what: string;
+    achieved: number;
+    goal: string;
+    met: boolean;
+  }
+  const targets: TargetOut[] = [];
+  for (const t of RAW_TARGETS) {
+    const rate = perRound("ts-ts", "raw", t.name, (x, y) => x.perSec / y.perSec);
+    const ccpu = perRound("ts-ts", "raw", t.name, (x, y) => x.clientCpuUs! / y.clientCpuUs!);
+    const scpu = perRound("ts-ts", "raw", t.name, (x, y) => x.serverCpuUs! / y.serverCpuUs!);
+    if (rate !== null) targets.push({ what: `TS -> TS ${LABELS[t.name]}: rate / raw`, achieved: rate, goal: `>= ${t.rate}`, met: rate >= t.rate });
+    if (ccpu !== null) targets.push({ what: `TS -> TS ${LABELS[t.name]}: client CPU per op / raw`, achieved: ccpu, goal: `<= ${t.cpu}`, met: ccpu <= t.cpu });
+    if (scpu !== null) targets.push({ what: `TS -> TS ${LABELS[t.name]}: server CPU per op / raw`, achieved: scpu, goal: `<= ${t.cpu}`, met: scpu <= t.cpu });
+  }
+  for (const t of TWISTED_TARGETS) {
+    const r = perRound(t.pairing, "tw-tw", t.name, (x, y) => x.perSec / y.perSec);
+    if (r !== null) targets.push({ what: `${PAIRINGS.find((p) => p.id === t.pairing)!.label} ${LABELS[t.name]}: rate / Twisted -> Twisted`, achieved: r, goal: `>= ${t.ratio}`, met: r >= t.ratio });
+  }
   if (targets.length) {
-    console.log("\ntargets (ops/s relative to Twisted -> Twisted):");
-    for (const t of targets) {
-      const label = PAIRINGS.find((p) => p.id === t.pairing)!.label;
-      console.log(`  ${t.met ? "met    " : "MISSED "} ${label.padEnd(14)} ${LABELS[t.name].padEnd(28)} ${fmt(t.achieved, 2).padStart(7)}x  (target ${t.ratio}x)`);
+    console.log("\ntargets (ratios taken within each round, median over the rounds):");
+    for (const t of targets) console.log(`  ${t.met ? "met    " : "MISSED "} ${t.what.padEnd(62)} ${fmt(t.achieved, 2).padStart(7)}  (target ${t.goal})`);
+  }
+  console.log(
+    `\nPB alone (client and server brokers in one process, in memory, no sockets): ${fmt(alone.cpuUsPerCall, 2)} us CPU per small call for both sides together ` +
+      `(median of ${alone.samples.length} samples, spread ${fmt(alone.spreadPct, 0)}%): what a call costs beyond the socket work the raw rows do`,
+  );
+  if (ladderResults.length) {
+    console.log("\nconnection ladder (TS -> TS, every connection one small call in flight; memory per connection after a full GC, idle):");
+    console.log(`  ${"conns".padStart(6)}  ${"calls/s".padStart(9)}  ${"p50".padStart(9)}  ${"p99".padStart(9)}  ${"server CPU/call".padStart(15)}  ${"server heap/conn".padStart(16)}  ${"server RSS/conn".padStart(15)}  ${"client heap/conn".padStart(16)}`);
+    for (const e of ladderResults as { conns: number; result: Result; memory: Record<string, number> }[]) {
+      const kb = (b: number) => `${fmt(b / 1024, 1)} KiB`;
+      console.log(
+        `  ${String(e.conns).padStart(6)}  ${fmt(e.result.perSec).padStart(9)}  ${us(e.result.p50Us).padStart(9)}  ${us(e.result.p99Us).padStart(9)}  ${cpu(e.result.serverCpuUs).padStart(15)}  ${kb(e.memory.serverHeapPerConn).padStart(16)}  ${kb(e.memory.serverRssPerConn).padStart(15)}  ${kb(e.memory.clientHeapPerConn).padStart(16)}`,
+      );
     }
   }
-  console.log(`\n${fmt(elapsedS, 1)} s in all; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), Node ${process.version}, Python ${py.pythonVersion}, Twisted ${py.twistedVersion}`);
+  for (const [key, list] of Object.entries(profiles)) {
+    const busiest = list[0];
+    if (!busiest) continue;
+    console.log("");
+    for (const l of formatProfile(`profile, TS -> TS ${key} (node --cpu-prof; reports/profiles/${key})`, busiest)) console.log(l);
+  }
+  console.log(`\n${fmt(elapsedS, 1)} s in all; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadavg()[0].toFixed(1)} at the end, Node ${process.version}, Python ${py.pythonVersion}, Twisted ${py.twistedVersion}`);
 
   const report = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, python: py.pythonVersion, twisted: py.twistedVersion },
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg: loadavg(), node: process.version, python: py.pythonVersion, twisted: py.twistedVersion },
     quick,
     config: specs,
     rounds: ROUNDS,
-    pairings: Object.fromEntries(pairings.map((p) => [p.id, { label: p.label, client: p.client, server: p.server, results: results[p.id], perSecByRound: rounds[p.id] }])),
-    ratiosToTwisted: base ? Object.fromEntries(pairings.map((p) => [p.id, Object.fromEntries(NAMES.filter((n) => results[p.id]?.[n]).map((n) => [n, results[p.id][n].perSec / base[n].perSec]))])) : null,
+    rawScripts: { call: scripts.call, login: scripts.login },
+    pairings: Object.fromEntries(
+      pairings.map((p) => [
+        p.id,
+        {
+          label: p.label,
+          client: p.client,
+          server: p.server,
+          median: Object.fromEntries(NAMES.filter((n) => med(p.id, n)).map((n) => [n, { ...med(p.id, n)!.run, spreadPct: med(p.id, n)!.spreadPct }])),
+          runs: runs[p.id],
+        },
+      ]),
+    ),
     targets,
+    ladder: ladderResults,
+    pbAlone: alone,
+    profiles,
     elapsedS,
   };
   mkdirSync(dirname(out), { recursive: true });
@@ -438,8 +616,109 @@ async function conduct(): Promise<void> {
   console.log(`wrote ${out}`);
 }
 
+// ---- raw sockets (scripts/bench-raw.ts) and the connection ladder -------------------------------
+
+async function rawServerRole(): Promise<void> {
+  const scripts = JSON.parse(readFileSync(arg("script")!, "utf8")) as RawScripts;
+  const srv = await rawServer(scripts);
+  const stop = () => {
+    srv.close();
+    process.exit(0);
+  };
+  process.stdin.on("end", stop).on("close", stop).resume();
+  process.on("SIGTERM", stop);
+  setTimeout(stop, Number(arg("timeout") ?? 600) * 1000).unref();
+  process.stdout.write(JSON.stringify({ event: "listening", echoPort: srv.port, loginPort: srv.loginPort, controlPort: srv.controlPort }) + "\n");
+}
+
+async function rawClientRole(): Promise<void> {
+  const scripts = JSON.parse(readFileSync(arg("script")!, "utf8")) as RawScripts;
+  const specs = JSON.parse(arg("config")!) as Record<Name, Spec>;
+  const controlPort = Number(arg("control-port"));
+  const socket = await connect(Number(arg("echo-port")));
+  const ping = pingPonger(socket, scripts);
+  const loginPort = Number(arg("login-port"));
+  const results: Partial<Record<Name, Result>> = {};
+  for (const name of Object.keys(specs) as Name[]) {
+    const op = name === "login" ? () => rawLogin(loginPort, scripts) : name === "smallSeq" || name === "smallPipe" ? ping : null;
+    if (!op) continue;
+    results[name] = await measureWith(op, specs[name], () => serverCpu(controlPort));
+    process.stderr.write(`[bench-pb raw client] ${name}: ${results[name].perSec.toFixed(1)}/s\n`);
+  }
+  socket.destroy();
+  process.stdout.write(JSON.stringify({ event: "result", node: process.version, results }) + "\n");
+}
+
+/** N connections to the TS echo server: memory per idle connection on both sides, then all of them calling at once. */
+async function ladderClientRole(): Promise<void> {
+  const n = Number(arg("conns"));
+  const seconds = Number(arg("seconds") ?? 2);
+  const port = Number(arg("echo-port"));
+  const first = await PBClient.connect({ host: "127.0.0.1", port });
+  const probe = await first.getRootObject();
+  const mem = async () => (await probe.callRemote("mem")) as [number, number];
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const client0 = process.memoryUsage();
+  const server0 = await mem();
+  const clients: PBClient[] = [];
+  const roots: RemoteReference[] = [];
+  // Connect in waves, so that a listen backlog never refuses anyone.
+  for (let i = 0; i < n; i += 100) {
+    const wave = await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => PBClient.connect({ host: "127.0.0.1", port })));
+    clients.push(...wave);
+    roots.push(...(await Promise.all(wave.map((c) => c.getRootObject()))));
+  }
+  await Promise.all(roots.map((r) => r.callRemote("echo", SMALL)));
+  gc?.();
+  const client1 = process.memoryUsage();
+  const server1 = await mem();
+  const perConn = (a: number, b: number) => Math.max(0, (b - a) / n);
+  const memory = {
+    serverHeapPerConn: perConn(server0[1], server1[1]),
+    serverRssPerConn: perConn(server0[0], server1[0]),
+    clientHeapPerConn: perConn(client0.heapUsed + client0.external + client0.arrayBuffers, client1.heapUsed + client1.external + client1.arrayBuffers),
+    clientRssPerConn: perConn(client0.rss, client1.rss),
+  };
+  // Every connection calls, one call in flight each, for `seconds`.
+  const server2 = Number(await probe.callRemote("cpu"));
+  const c0 = cpuSeconds();
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    roots.map(async (r) => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        await r.callRemote("echo", SMALL);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const c1 = cpuSeconds();
+  const server3 = Number(await probe.callRemote("cpu"));
+  const result = summary(latencies, latencies.length, elapsed, n);
+  result.clientCpuUs = ((c1 - c0) * 1e6) / result.calls;
+  result.serverCpuUs = ((server3 - server2) * 1e6) / result.calls;
+  await Promise.all(clients.map((c) => c.disconnect()));
+  await first.disconnect();
+  process.stdout.write(JSON.stringify({ event: "result", conns: n, result, memory }) + "\n");
+}
+
 const role = arg("role");
-const main = role === "server" ? serve : role === "client" ? runClient : conduct;
+const main =
+  role === "server"
+    ? serve
+    : role === "client"
+      ? runClient
+      : role === "raw-server"
+        ? rawServerRole
+        : role === "raw-client"
+          ? rawClientRole
+          : role === "ladder-client"
+            ? ladderClientRole
+            : conduct;
 main().catch((e) => {
   console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   process.exit(1);

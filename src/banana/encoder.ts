@@ -8,6 +8,8 @@ import { isIntNumber, PyFloat, type Sexp } from "./values.ts";
 const utf8 = new TextEncoder();
 // Outputs at least this long are copied into memory that is not zeroed first.
 const COPY_UNINITIALIZED = 4096;
+/** In encodeParts(), byte strings at least this long are not copied: the output refers to them. */
+export const BY_REFERENCE = 32 * 1024;
 /** The banana bytes of the text "unicode": 07 82 "unicode". */
 const UNICODE_TAG = Uint8Array.of(7, STRING, ...Array.from("unicode", (c) => c.charCodeAt(0)));
 
@@ -79,6 +81,10 @@ export class BananaEncoder {
   private view: DataView;
   private pos = 0;
   private readonly largestLong: bigint;
+  // encodeParts(): large byte strings left out of buf, each where it belongs in the output.
+  private byRef = false;
+  private refs: { at: number; bytes: Uint8Array }[] = [];
+  private refBytes = 0;
 
   constructor(options: BananaEncoderOptions = {}) {
     this.dialect = options.dialect ?? null;
@@ -109,17 +115,50 @@ export class BananaEncoder {
     return out;
   }
 
+  /**
+   * Encodes one expression as the list of arrays that make its bytes, in order: byte strings of
+   * BY_REFERENCE bytes or more are not copied but referred to (so do not modify them until
+   * written), the bytes around them are fresh arrays the caller owns. For a socket, which
+   * gathers the parts in one writev: a 600 KiB string costs no copy at all.
+   */
+  encodeParts(sexp: Encodable): Uint8Array[] {
+    this.byRef = true;
+    this.refs = [];
+    this.refBytes = 0;
+    try {
+      const whole = this.encode(sexp);
+      if (this.refs.length === 0) return [whole];
+      const parts: Uint8Array[] = [];
+      let from = 0;
+      for (const r of this.refs) {
+        if (r.at > from) parts.push(whole.subarray(from, r.at));
+        parts.push(r.bytes);
+        from = r.at;
+      }
+      if (from < whole.length) parts.push(whole.subarray(from));
+      return parts;
+    } finally {
+      this.byRef = false;
+      this.refs = [];
+      this.refBytes = 0;
+    }
+  }
+
   // ---- for BananaWritable objects, while encode() runs ----
 
-  /** Where the next byte goes; rewind() to it drops what was written after. */
+  /** Where the next byte goes (counting strings left out by encodeParts); rewind() to it drops what was written after. */
   get position(): number {
-    return this.pos;
+    return this.pos + this.refBytes;
   }
 
   /** Moves the write position back to `position` (from {@link BananaEncoder.position}), dropping what was written after it. */
   rewind(position: number): void {
-    if (!(position >= 0 && position <= this.pos)) throw new RangeError(`cannot rewind to ${position}`);
-    this.pos = position;
+    if (!(position >= 0 && position <= this.pos + this.refBytes)) throw new RangeError(`cannot rewind to ${position}`);
+    const refs = this.refs;
+    while (refs.length > 0 && refs[refs.length - 1].at + this.refBytes - refs[refs.length - 1].bytes.length >= position) {
+      this.refBytes -= refs.pop()!.bytes.length;
+    }
+    this.pos = position - this.refBytes;
   }
 
   /** Writes one element (any expression) in place. */
@@ -240,6 +279,11 @@ export class BananaEncoder {
       return;
     }
     this.header(n, STRING);
+    if (this.byRef && n >= BY_REFERENCE) {
+      this.refs.push({ at: this.pos, bytes: b });
+      this.refBytes += n;
+      return;
+    }
     this.ensure(n);
     this.buf.set(b, this.pos);
     this.pos += n;

@@ -1,6 +1,7 @@
 // The broker's tables and its jellying (the half of pb.py Broker that is not the protocol):
 // references, caches, pagers and the perspective values are (un)serialized for. Broker
 // (broker.ts) extends it with the messages; the tables themselves live in their own modules.
+import { predecodedValue } from "./predecoded.ts";
 import { PeerDialect, type StringsOption } from "./peer.ts";
 import { MessageBudget } from "../jelly/budget.ts";
 import type { Sexp } from "../banana/values.ts";
@@ -302,6 +303,9 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Unjellies one received expression; `budget` is shared by the parts of one message (see MessageBudget). */
   unserialize(sexp: Sexp, perspective: unknown = null, budget: MessageBudget = new MessageBudget(this.limits)): unknown {
+    // Plain data the receiver already unjellied (jelly/fastreceive.ts).
+    const done = predecodedValue(sexp, this);
+    if (done !== this) return done;
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {

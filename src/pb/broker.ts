@@ -2,7 +2,6 @@
 // socket: bytes come in through dataReceived() and go out through a Transport. Its tables live in
 // their own modules (references.ts, caches.ts, pending.ts, pagers.ts); this file receives and
 // sends PB's messages and jellies values with itself as the invoker.
-import { BananaDecoder } from "../banana/decoder.ts";
 import { BananaEncoder } from "../banana/encoder.ts";
 import { BananaError } from "../banana/errors.ts";
 import { describeValue } from "../jelly/describe.ts";
@@ -24,6 +23,8 @@ import { requestID as requestIDOf } from "./pending.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
 import { TurnClock } from "./turn.ts";
+import { FastReceiver } from "../jelly/fastreceive.ts";
+import { argumentsFor, pbJellyPositions, revealForPeer } from "./predecoded.ts";
 
 export type { BrokerAPI, CacheableLike, LogEntry, PageProducer, Role, Sendable } from "./broker-api.ts";
 export { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
@@ -49,7 +50,7 @@ const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
 /** The Perspective Broker of one connection, in either role (pb.py Broker). */
 export class Broker extends BrokerCore {
   private readonly negotiator: DialectNegotiator;
-  private readonly decoder: BananaDecoder;
+  private readonly decoder: FastReceiver;
   private readonly encoder: BananaEncoder;
   private dialect: Dialect | null = null;
   private readonly onReady?: (broker: Broker) => void;
@@ -72,7 +73,11 @@ export class Broker extends BrokerCore {
     this.trace = options.trace === undefined ? currentDefaultTraceHook() : options.trace;
     this.negotiator = new DialectNegotiator(this.role);
     const bananaLimits = { prefixLimit: this.limits.prefixLimit, sizeLimit: this.limits.sizeLimit };
-    this.decoder = new BananaDecoder((item) => this.itemReceived(item), { limits: bananaLimits });
+    // Plain-data calls and answers arrive already unjellied (one pass); the rest as expressions.
+    // A Python 2 peer's values take the tree path: its "unicode" must become PyUnicode there.
+    const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };
+    const jellyAt = (command: string, length: number) => (this.peer.strings === "bytes" ? 0 : pbJellyPositions(command, length));
+    this.decoder = new FastReceiver((item) => this.itemReceived(item), { limits: bananaLimits, unjelly, jellyAt });
     this.encoder = new BananaEncoder({ limits: bananaLimits });
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
@@ -198,7 +203,11 @@ export class Broker extends BrokerCore {
 
   private expressionReceived(sexp: Sexp): void {
     if (this.trace) this.trace("in", sexp, this);
-    this.peer.observe(sexp); // the peer's Python, per connection (peer.ts)
+    if (!this.peer.settled) {
+      // Keyword names show the peer's Python: a call with some is looked at (and decoded) the tree way.
+      sexp = revealForPeer(sexp);
+      this.peer.observe(sexp); // the peer's Python, per connection (peer.ts)
+    }
     if (!Array.isArray(sexp)) throw new ProtocolError("Non-list expression received.");
     const list = sexp as readonly Sexp[];
     const head = list[0];
@@ -262,6 +271,7 @@ export class Broker extends BrokerCore {
       const target = plain ? this.localObjectForID(objectID) : this.receivedCaches.target(objectID);
       if (target === null || target === undefined) throw new PBError("Invalid Object ID");
       if (typeof (target as Partial<RemoteMessageTarget>).remoteMessageReceived !== "function") throw new PBError("Invalid Object ID");
+      [netArgs, netKw] = argumentsFor(target as RemoteMessageTarget, netArgs, netKw);
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
       if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
     } catch (e) {
@@ -347,7 +357,8 @@ export class Broker extends BrokerCore {
   protected sendCall(...exp: Sexp[]): void {
     if (!this.transport || this.disconnected) return;
     if (this.trace) this.trace("out", exp, this);
-    this.transport.write(this.encoder.encode(exp));
+    // Parts: a large byte string goes to the transport as it is, not copied into the message.
+    this.writeParts(this.encoder.encodeParts(exp));
   }
 
   /**
@@ -389,21 +400,25 @@ export class Broker extends BrokerCore {
       return this.callNotSent(answerRequired, e);
     }
     const requestID = this.pending.nextID();
-    let bytes: Uint8Array;
+    let bytes: Uint8Array[];
     try {
       const message: Sexp[] = [prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw];
-      bytes = this.encoder.encode(message);
+      bytes = this.encoder.encodeParts(message);
       if (this.trace) this.trace("out", message, this);
     } catch (e) {
       return this.callNotSent(answerRequired, e);
     }
     if (!answerRequired) {
-      this.transport?.write(bytes);
+      this.writeParts(bytes);
       return undefined;
     }
     const promise = this.pending.add(requestID, name, options);
-    this.transport?.write(bytes);
+    this.writeParts(bytes);
     return promise;
+  }
+
+  private writeParts(parts: Uint8Array[]): void {
+    for (let i = 0; i < parts.length; i++) this.transport?.write(parts[i]);
   }
 
   /** A call that cannot go out: a rejected promise, or for the no-answer form (which returns nothing) a throw, as Twisted raises DeadReferenceError at once. */

@@ -1,6 +1,8 @@
 // Where a broker reports what Twisted would log, and where it shows the messages it exchanges.
 // Both are replaceable; pb itself uses no Node API (src/net wires NODE_DEBUG=twisted-pb to the
 // trace hook with node:util's debuglog).
+import { Predecoded } from "../jelly/fastreceive.ts";
+import { describeValue } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import type { LogEntry } from "./broker-api.ts";
 
@@ -75,6 +77,7 @@ export function describeMessage(message: Sexp, max = 500): string {
       }
       out += `b'${s}'`;
     } else if (typeof x === "string") out += JSON.stringify(x.length > max ? x.slice(0, max) : x);
+    else if ((x as unknown) instanceof Predecoded) out += describeValue((x as unknown as Predecoded).value, max);
     else out += String(x);
     return out.length <= max;
   };

@@ -1,0 +1,435 @@
+// One-pass decoding for plain data: banana bytes straight to the values unjelly() would make,
+// with no s-expression tree in between (the decode-side twin of Jellied). It only ever handles
+// what it can decode exactly as BananaDecoder + Unjellier do: text, bytes, numbers, None,
+// booleans, lists, tuples and dictionaries with atom keys. Anything else (references, classes,
+// instances, copy tags, sets, dates, malformed input, a limit reached) makes it give up
+// (NOT_PLAIN), and the caller decodes those bytes the tree way, which then gives the value or
+// raises exactly the error it always did. It never throws anything else, so errors and limits
+// stay where they are enforced today. Work is linear in the bytes looked at.
+import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
+import type { BananaLimits } from "../banana/limits.ts";
+import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
+import type { UnjellyableRegistry } from "./registry.ts";
+import type { Taster } from "./security.ts";
+import { cachedKey, KEY_MAX, same, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
+import { Tuple } from "./types.ts";
+
+/** Thrown (never seen outside this module's callers) when the bytes end inside the item. */
+export const INCOMPLETE: unique symbol = Symbol("fastdecode: incomplete");
+/** Thrown when the item is not plain data, or is malformed: decode it the tree way instead. */
+export const NOT_PLAIN: unique symbol = Symbol("fastdecode: not plain data");
+
+/** How the values are made: the Unjellier's options that matter for plain data. */
+export interface FastUnjellyOptions {
+  security: Taster;
+  registry: UnjellyableRegistry;
+  mode: "python" | "js";
+  bytesAsText: boolean;
+  maxDepth: number;
+  /**
+   * The message's node budget (JellyBudgetLimits.maxMessageNodes): past it the item goes to the
+   * tree path, whose budget then refuses it with its own error.
+   */
+  maxNodes?: number;
+}
+
+// Beyond this many nested containers, give the item to the tree path (whose stack use is known)
+// rather than recurse further here.
+const RECURSION_CAP = 200;
+// As Unjellier: arrays longer than this are not made at their final size.
+const PREALLOCATE_MAX = 1 << 20;
+// As BananaDecoder: lists up to this long are made at their final size.
+const SEXP_PREALLOCATE = 16;
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Reads one item at a time from a byte range. One reader serves one connection (or one call of
+ * decodeJellyFast); it keeps no state between items but its settings.
+ */
+export class FastReader {
+  dialect: Dialect | null;
+  private readonly prefixLimit: number;
+  private readonly sizeLimit: number;
+  private readonly opts: FastUnjellyOptions;
+  private readonly js: boolean;
+  private readonly bytesAsText: boolean;
+
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private end = 0;
+  /** The type byte of the last header read. */
+  type = 0;
+  private depth = 0;
+  private nest = 0;
+  private nodes = 0;
+  private readonly maxNodes: number;
+  /** Per tag (list, tuple, dictionary, boolean): 0 not asked yet in this item, 1 decoded here, 2 give up. */
+  private readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
+
+  constructor(dialect: Dialect | null, limits: BananaLimits, opts: FastUnjellyOptions) {
+    this.dialect = dialect;
+    this.prefixLimit = limits.prefixLimit;
+    this.sizeLimit = limits.sizeLimit;
+    this.opts = opts;
+    this.js = opts.mode === "js";
+    this.bytesAsText = this.js && opts.bytesAsText;
+    this.maxNodes = opts.maxNodes ?? Infinity;
+  }
+
+  /** Where the last read stopped. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Starts reading `buf` from `pos` up to `end` (exclusive). */
+  start(buf: Uint8Array, pos: number, end: number): void {
+    this.buf = buf;
+    this.pos = pos;
+    this.end = end;
+    this.nest = 0;
+    this.nodes = 0;
+    const a = this.allowed;
+    a[T_LIST] = a[T_TUPLE] = a[T_DICT] = a[T_BOOLEAN] = 0;
+  }
+
+  /** Reads one jelly expression (its own reference scope) and unjellies it. */
+  jelly(): unknown {
+    this.depth = 0;
+    return this.value();
+  }
+
+  /** Reads one banana element as BananaDecoder delivers it. */
+  sexp(): Sexp {
+    const num = this.head();
+    return this.sexpFrom(num, this.type);
+  }
+
+  /** Reads a header (base-128 digits, then the type byte, left in this.type); its value. */
+  head(): number {
+    const buf = this.buf;
+    const end = this.end;
+    let pos = this.pos;
+    if (pos >= end) throw INCOMPLETE;
+    let b = buf[pos++];
+    if (b >= 0x80) {
+      this.type = b;
+      this.pos = pos;
+      return 0;
+    }
+    let num = b;
+    let digits = 1;
+    let scale = 128;
+    for (;;) {
+      if (pos >= end) throw INCOMPLETE;
+      b = buf[pos++];
+      if (b >= 0x80) break;
+      // An 8th digit below 16 keeps the value under 2**53; past that it may need a bigint: the tree path's rules.
+      if (digits === 7 ? b >= 16 : digits > 7) throw NOT_PLAIN;
+      num += b * scale;
+      scale *= 128;
+      digits++;
+    }
+    if (digits > this.prefixLimit) throw NOT_PLAIN;
+    this.type = b;
+    this.pos = pos;
+    return num;
+  }
+
+  sexpFrom(num: number, type: number): Sexp {
+    switch (type) {
+      case LIST: {
+        if (num > this.sizeLimit || ++this.nest > RECURSION_CAP) throw NOT_PLAIN;
+        let list: Sexp[];
+        if (num <= SEXP_PREALLOCATE) {
+          list = new Array<Sexp>(num);
+          for (let i = 0; i < num; i++) list[i] = this.sexp();
+        } else {
+          list = [];
+          for (let i = 0; i < num; i++) list.push(this.sexp());
+        }
+        this.nest--;
+        return list;
+      }
+      case STRING: {
+        // A plain view (a Buffer's subarray costs a JS constructor call): the bytes BananaDecoder gives.
+        const buf = this.buf;
+        const at = this.skip(num);
+        return new Uint8Array(buf.buffer, buf.byteOffset + at, num);
+      }
+      case INT:
+      case LONGINT:
+        return num;
+      case NEG:
+      case LONGNEG:
+        return num === 0 ? 0 : -num;
+      case FLOAT:
+        return floatValue(this.float());
+      case VOCAB:
+        return this.vocab(num);
+    }
+    throw NOT_PLAIN;
+  }
+
+  private bytes(num: number): Uint8Array {
+    const pos = this.skip(num);
+    return this.buf.subarray(pos, pos + num);
+  }
+
+  /** Steps over a byte string's body of `num` bytes; where it starts. (No subarray: a Buffer's costs an object.) */
+  private skip(num: number): number {
+    if (num > this.sizeLimit) throw NOT_PLAIN;
+    const pos = this.pos;
+    if (this.end - pos < num) throw INCOMPLETE;
+    this.pos = pos + num;
+    return pos;
+  }
+
+  private float(): number {
+    const pos = this.pos;
+    if (this.end - pos < 8) throw INCOMPLETE;
+    const buf = this.buf;
+    if (LITTLE_ENDIAN) for (let k = 0; k < 8; k++) f64Bytes[k] = buf[pos + 7 - k];
+    else for (let k = 0; k < 8; k++) f64Bytes[k] = buf[pos + k];
+    this.pos = pos + 8;
+    return f64[0];
+  }
+
+  private vocab(code: number): string {
+    if (this.dialect !== "pb" || code < 1 || code >= VOCABULARY.length) throw NOT_PLAIN;
+    return VOCABULARY[code];
+  }
+
+  // ---- jelly ----
+
+  private value(): unknown {
+    if (++this.nodes > this.maxNodes) throw NOT_PLAIN;
+    const num = this.head();
+    const type = this.type;
+    if (type === LIST) return this.container(num);
+    return this.atom(num, type);
+  }
+
+  /** Unjellier.atom of the element with this header. */
+  private atom(num: number, type: number): unknown {
+    switch (type) {
+      case STRING: {
+        if (this.bytesAsText) {
+          const b = this.bytes(num);
+          const s = tryDecodeUtf8(b);
+          if (s !== null) return s;
+          return b.byteLength * 2 < b.buffer.byteLength ? new Uint8Array(b) : b;
+        }
+        const buf = this.buf;
+        // As the Unjellier: a small view into a large receive buffer gets memory of its own. Made
+        // here without the view in between (a Buffer's subarray costs an object of its own).
+        if (num * 2 < buf.buffer.byteLength) {
+          const at = this.skip(num);
+          const out = new Uint8Array(num);
+          if (num <= 64) for (let i = 0; i < num; i++) out[i] = buf[at + i];
+          else out.set(buf.subarray(at, at + num));
+          return out;
+        }
+        return this.bytes(num);
+      }
+      case INT:
+      case LONGINT:
+        return num;
+      case NEG:
+      case LONGNEG:
+        return num === 0 ? 0 : -num;
+      case FLOAT: {
+        const v = floatValue(this.float());
+        return this.js && v instanceof PyFloat ? v.value : v;
+      }
+      case VOCAB: {
+        const atom = this.vocab(num);
+        return this.bytesAsText ? atom : asBytes(atom);
+      }
+    }
+    throw NOT_PLAIN;
+  }
+
+  /** The tag of a list with `num` elements: reads its first element. */
+  private tag(num: number): number {
+    if (num === 0 || num > this.sizeLimit) throw NOT_PLAIN;
+    const n = this.head();
+    if (this.type === VOCAB) {
+      this.vocab(n);
+      return VOCAB_TAGS[n];
+    }
+    if (this.type !== STRING) throw NOT_PLAIN;
+    return stringTag(this.buf, this.skip(n), n);
+  }
+
+  /** The registry and the security options are asked once per item, as lazily as the Unjellier does. */
+  private check(tag: number): void {
+    let a = this.allowed[tag];
+    if (a === 0) {
+      const name = TAG_NAMES[tag];
+      a = this.opts.registry.get(name) === undefined && this.opts.security.isTypeAllowed(name) ? 1 : 2;
+      this.allowed[tag] = a;
+    }
+    if (a !== 1) throw NOT_PLAIN;
+    if (++this.depth > this.opts.maxDepth || this.depth > RECURSION_CAP) throw NOT_PLAIN;
+  }
+
+  private container(num: number): unknown {
+    const tag = this.tag(num);
+    switch (tag) {
+      case T_UNICODE:
+        if (num !== 2) throw NOT_PLAIN;
+        return this.text();
+      case T_NONE:
+        if (num !== 1) throw NOT_PLAIN;
+        return null;
+      case T_LIST:
+      case T_TUPLE: {
+        this.check(tag);
+        const n = num - 1;
+        let arr: unknown[];
+        if (n <= PREALLOCATE_MAX) {
+          arr = new Array<unknown>(n);
+          for (let i = 0; i < n; i++) arr[i] = this.value();
+        } else {
+          arr = [];
+          for (let i = 0; i < n; i++) arr.push(this.value());
+        }
+        if (tag === T_TUPLE && !this.js) Object.setPrototypeOf(arr, Tuple.prototype);
+        this.depth--;
+        return arr;
+      }
+      case T_DICT: {
+        this.check(tag);
+        const d = this.js ? this.jsDictionary(num - 1) : this.dictionary(num - 1);
+        this.depth--;
+        return d;
+      }
+      case T_BOOLEAN: {
+        this.check(tag);
+        if (num !== 2) throw NOT_PLAIN;
+        const n = this.head();
+        if (this.type !== STRING) throw NOT_PLAIN;
+        const at = this.skip(n);
+        this.depth--;
+        if (n === 4 && same(this.buf, at, "true")) return true;
+        if (n === 5 && same(this.buf, at, "false")) return false;
+        throw NOT_PLAIN;
+      }
+    }
+    throw NOT_PLAIN;
+  }
+
+  /** The byte string of [unicode, x], as text (`key`: a dictionary key, looked up in the key cache). */
+  private text(key = false): string {
+    const n = this.head();
+    if (this.type === VOCAB) return this.vocab(n);
+    if (this.type !== STRING) throw NOT_PLAIN;
+    const at = this.skip(n);
+    const buf = this.buf;
+    if (key && n <= KEY_MAX) {
+      const s = cachedKey(buf, at, n);
+      if (s !== null) return s;
+    }
+    if (n <= 32) {
+      // Short ASCII, the common case, straight from the bytes (as decodeUtf8 does from a view).
+      let s = "";
+      let i = 0;
+      for (; i < n; i++) {
+        const c = buf[at + i];
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === n) return s;
+    }
+    try {
+      return decodeUtf8(buf.subarray(at, at + n));
+    } catch {
+      throw NOT_PLAIN;
+    }
+  }
+
+  /** Reads the [key, value] pair header. */
+  private pair(): void {
+    const n = this.head();
+    if (this.type !== LIST || n !== 2) throw NOT_PLAIN;
+  }
+
+  /** A dictionary key: an atom, text, None or a boolean (anything else is decoded the tree way). */
+  private key(): unknown {
+    const num = this.head();
+    const type = this.type;
+    if (type !== LIST) return this.atom(num, type);
+    const at = this.pos;
+    const tag = this.tag(num);
+    if (tag === T_UNICODE) {
+      if (num !== 2) throw NOT_PLAIN;
+      return this.text(true);
+    }
+    if (tag === T_NONE || tag === T_BOOLEAN) {
+      this.pos = at;
+      return this.container(num);
+    }
+    throw NOT_PLAIN;
+  }
+
+  private dictionary(n: number): Map<unknown, unknown> {
+    const map = new Map<unknown, unknown>();
+    for (let i = 0; i < n; i++) {
+      this.pair();
+      let key = this.key();
+      // As the Unjellier: a Map would turn -0 into 0; the float goes back as -0.0.
+      if (key === 0 && Object.is(key, -0)) key = new PyFloat(-0);
+      map.set(key, this.value());
+    }
+    return map;
+  }
+
+  /** "js" mode: a null-prototype object when every key is text, else a Map (Unjellier.allTextKeys). */
+  private jsDictionary(n: number): unknown {
+    const keys: unknown[] = [];
+    const values: unknown[] = [];
+    let allText = true;
+    for (let i = 0; i < n; i++) {
+      this.pair();
+      const num = this.head();
+      const type = this.type;
+      let key: unknown;
+      if (type === LIST) {
+        const at = this.pos;
+        const tag = this.tag(num);
+        if (tag !== T_UNICODE && tag !== T_NONE && tag !== T_BOOLEAN) throw NOT_PLAIN;
+        if (tag === T_UNICODE) {
+          if (num !== 2) throw NOT_PLAIN;
+          key = this.text(true);
+        } else {
+          allText = false;
+          this.pos = at;
+          key = this.container(num);
+        }
+      } else {
+        key = this.atom(num, type);
+        // With bytesAsText, a byte string that is UTF-8 (or a vocabulary atom) is text.
+        if (typeof key !== "string") allText = false;
+      }
+      keys.push(key);
+      values.push(this.value());
+    }
+    if (allText) {
+      const obj: Record<string, unknown> = Object.create(null);
+      for (let i = 0; i < n; i++) obj[keys[i] as string] = values[i];
+      return obj;
+    }
+    const map = new Map<unknown, unknown>();
+    for (let i = 0; i < n; i++) map.set(keys[i], values[i]);
+    return map;
+  }
+}
+
+/** The tag text of a top-level command (byte string or vocabulary atom), or null. */
+export function commandOf(head: Sexp): string | null {
+  return typeof head === "string" || head instanceof Uint8Array ? tagText(head) : null;
+}

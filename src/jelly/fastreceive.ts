@@ -1,0 +1,331 @@
+// A streaming receiver in front of BananaDecoder: whole top-level items go through the one-pass
+// FastReader, and the jelly expressions inside them (the positions the caller names, e.g. a PB
+// call's arguments) arrive already unjellied, wrapped in Predecoded. Whatever the fast reader
+// gives up on (references, instances, copy tags, malformed bytes, a limit) is fed to the tree
+// decoder from the first byte of that item, so values, errors and limits are exactly the tree
+// path's. An item split across chunks is found by a scan that keeps no values (one small state
+// per open list), then decoded from one joined copy: every byte is looked at a bounded number of
+// times, never once per chunk.
+import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
+import { BananaDecodeError, BananaDecoder, decode } from "../banana/decoder.ts";
+import { allocUninitialized } from "../banana/alloc.ts";
+import { bananaLimits, type BananaLimits } from "../banana/limits.ts";
+import type { Sexp } from "../banana/values.ts";
+import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
+import { defaultRegistry } from "./registry.ts";
+import { globalSecurity } from "./security.ts";
+import { unjelly } from "./unjelly.ts";
+import { commandOf, FastReader, INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions } from "./fastdecode.ts";
+
+/**
+ * A jelly expression the receiver already unjellied (plain data only). `value` is what
+ * `unjelly(sexp)` gives; `sexp()` decodes the same bytes the tree way for code that wants the
+ * expression itself.
+ */
+export class Predecoded {
+  constructor(
+    readonly value: unknown,
+    private readonly buf: Uint8Array,
+    private readonly start: number,
+    private readonly end: number,
+    private readonly dialect: Dialect | null,
+    private readonly limits: BananaLimits,
+  ) {}
+
+  /** The banana expression, as BananaDecoder would have delivered it. */
+  sexp(): Sexp {
+    return decode(this.buf.subarray(this.start, this.end), { dialect: this.dialect, limits: this.limits })[0];
+  }
+}
+
+/** Which elements of a top-level list `[command, ...]` of `length` elements are jelly expressions: a bit mask of their indexes (0 for none). */
+export type JellyPositions = (command: string, length: number) => number;
+
+export interface FastReceiverOptions {
+  dialect?: Dialect | null;
+  limits?: Partial<BananaLimits>;
+  unjelly: FastUnjellyOptions;
+  /** Where the jelly expressions are in each top-level list; null: every top-level item is one. */
+  jellyAt: JellyPositions | null;
+}
+
+const GIVE_UP = -2;
+const NEED_MORE = -1;
+
+/** Finds where a top-level item ends across chunks, without making values. */
+class Scanner {
+  private readonly open: number[] = [];
+  private digits = 0;
+  private num = 0;
+  private skip = 0;
+  private scale = 1;
+
+  constructor(private readonly limits: BananaLimits) {}
+
+  reset(): void {
+    this.open.length = 0;
+    this.digits = 0;
+    this.num = 0;
+    this.skip = 0;
+    this.scale = 1;
+  }
+
+  /** The offset just past the item's end in `chunk`, NEED_MORE, or GIVE_UP (the tree decoder takes it from here). */
+  scan(chunk: Uint8Array, from: number, dialect: Dialect | null): number {
+    const n = chunk.length;
+    let i = from;
+    while (i < n) {
+      if (this.skip > 0) {
+        const take = Math.min(this.skip, n - i);
+        this.skip -= take;
+        i += take;
+        if (this.skip > 0) return NEED_MORE;
+        if (this.elementDone()) return i;
+        continue;
+      }
+      const b = chunk[i++];
+      if (b < 0x80) {
+        // Past 7 digits the value is only exact as a bigint: fine for an int, too long for a length.
+        if (this.digits >= this.limits.prefixLimit) return GIVE_UP;
+        if (this.digits < 7) this.num += b * this.scale;
+        else if (b !== 0) this.num = Infinity;
+        this.scale *= 128;
+        this.digits++;
+        continue;
+      }
+      const num = this.num;
+      this.digits = 0;
+      this.num = 0;
+      this.scale = 1;
+      switch (b) {
+        case LIST:
+          if (num > this.limits.sizeLimit) return GIVE_UP;
+          if (num > 0) {
+            this.open.push(num);
+            continue;
+          }
+          break;
+        case STRING:
+          if (num > this.limits.sizeLimit) return GIVE_UP;
+          this.skip = num;
+          if (num > 0) continue;
+          break;
+        case FLOAT:
+          this.skip = 8;
+          continue;
+        case VOCAB:
+          // The tree decoder refuses a bad code (or any code outside dialect pb) at once.
+          if (dialect !== "pb" || num < 1 || num >= VOCABULARY.length) return GIVE_UP;
+          break;
+        case INT:
+        case LONGINT:
+        case NEG:
+        case LONGNEG:
+          break;
+        default:
+          return GIVE_UP;
+      }
+      if (this.elementDone()) return i;
+    }
+    return NEED_MORE;
+  }
+
+  /** One element finished: true when that completed the top-level item. */
+  private elementDone(): boolean {
+    const open = this.open;
+    for (;;) {
+      const depth = open.length;
+      if (depth === 0) return true;
+      const left = open[depth - 1] - 1;
+      if (left > 0) {
+        open[depth - 1] = left;
+        return false;
+      }
+      open.pop();
+    }
+  }
+}
+
+function join(parts: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = allocUninitialized(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * Drop-in for BananaDecoder where the items are PB messages: feed() chunks as they arrive; each
+ * complete top-level item goes to `onItem`, with the jelly expressions at the positions
+ * `jellyAt` names replaced by Predecoded when they are plain data. Chunks fed are owned by the
+ * receiver (byte strings may be views into them), as with BananaDecoder.
+ */
+export class FastReceiver {
+  private readonly tree: BananaDecoder;
+  private readonly reader: FastReader;
+  private readonly scanner: Scanner;
+  private readonly limits: BananaLimits;
+  private readonly onItem: (item: Sexp) => void;
+  private readonly jellyAt: JellyPositions | null;
+  private parts: Uint8Array[] | null = null;
+  private failure: unknown = null;
+  private dialectValue: Dialect | null;
+
+  constructor(onItem: (item: Sexp) => void, options: FastReceiverOptions) {
+    this.onItem = onItem;
+    this.limits = bananaLimits(options.limits);
+    this.dialectValue = options.dialect ?? null;
+    this.tree = new BananaDecoder(onItem, { dialect: this.dialectValue, limits: this.limits });
+    this.reader = new FastReader(this.dialectValue, this.limits, options.unjelly);
+    this.scanner = new Scanner(this.limits);
+    this.jellyAt = options.jellyAt;
+  }
+
+  /** As BananaDecoder.dialect: vocabulary tokens are accepted only in "pb". Until set, everything goes the tree way. */
+  get dialect(): Dialect | null {
+    return this.dialectValue;
+  }
+
+  set dialect(d: Dialect | null) {
+    this.dialectValue = d;
+    this.tree.dialect = d;
+    this.reader.dialect = d;
+  }
+
+  /** True when the stream stopped inside an item. */
+  get pending(): boolean {
+    return this.parts !== null || this.tree.pending;
+  }
+
+  feed(chunk: Uint8Array): void {
+    if (this.failure !== null) throw this.failure;
+    try {
+      this.feedChunk(chunk);
+    } catch (e) {
+      this.failure = e;
+      throw e;
+    }
+  }
+
+  private feedChunk(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let i = 0;
+    const parts = this.parts;
+    if (parts !== null) {
+      const end = this.scanner.scan(chunk, 0, this.dialectValue);
+      if (end === NEED_MORE) {
+        parts.push(chunk);
+        return;
+      }
+      this.parts = null;
+      if (end === GIVE_UP) {
+        for (const p of parts) this.tree.feed(p);
+        this.tree.feed(chunk);
+        return;
+      }
+      parts.push(chunk.subarray(0, end));
+      const whole = join(parts);
+      let item: Sexp | undefined;
+      try {
+        item = this.item(whole, 0, whole.length);
+      } catch (e) {
+        if (e !== NOT_PLAIN && e !== INCOMPLETE) throw e;
+        this.tree.feed(whole);
+      }
+      if (item !== undefined) this.onItem(item);
+      i = end;
+    }
+    while (i < n) {
+      if (this.dialectValue === null || this.tree.pending) {
+        this.tree.feed(i === 0 ? chunk : chunk.subarray(i));
+        return;
+      }
+      let item: Sexp;
+      try {
+        item = this.item(chunk, i, n);
+      } catch (e) {
+        if (e === INCOMPLETE) {
+          this.scanner.reset();
+          const end = this.scanner.scan(chunk, i, this.dialectValue);
+          if (end === NEED_MORE) {
+            this.parts = [chunk.subarray(i)];
+            return;
+          }
+          // GIVE_UP (or, never, an end: the reader and the scanner agree on where items end).
+          this.tree.feed(chunk.subarray(i));
+          return;
+        }
+        if (e === NOT_PLAIN) {
+          this.tree.feed(chunk.subarray(i));
+          return;
+        }
+        throw e;
+      }
+      i = this.reader.position;
+      this.onItem(item);
+    }
+  }
+
+  /** Reads one whole top-level item at `at`; throws INCOMPLETE or NOT_PLAIN. */
+  private item(buf: Uint8Array, at: number, end: number): Sexp {
+    const r = this.reader;
+    r.start(buf, at, end);
+    if (this.jellyAt === null) {
+      const value = r.jelly();
+      return new Predecoded(value, buf, at, r.position, this.dialectValue, this.limits) as unknown as Sexp;
+    }
+    const num = r.head();
+    const type = r.type;
+    if (type !== LIST || num === 0) return r.sexpFrom(num, type);
+    if (num > this.limits.sizeLimit) throw NOT_PLAIN;
+    const first = r.sexp();
+    const command = commandOf(first);
+    const mask = command === null || num > 31 ? 0 : this.jellyAt!(command, num);
+    const list = new Array<Sexp>(num);
+    list[0] = first;
+    for (let k = 1; k < num; k++) {
+      if ((mask & (1 << k)) === 0) {
+        list[k] = r.sexp();
+        continue;
+      }
+      const from = r.position;
+      const value = r.jelly();
+      list[k] = new Predecoded(value, buf, from, r.position, this.dialectValue, this.limits) as unknown as Sexp;
+    }
+    return list;
+  }
+}
+
+/** Options of loadsOnePass: the codec's (dumps/loads) with the unjelly options that matter for plain data. */
+export interface OnePassOptions {
+  dialect?: Dialect;
+  limits?: Partial<BananaLimits>;
+  security?: FastUnjellyOptions["security"];
+  registry?: FastUnjellyOptions["registry"];
+  mode?: "python" | "js";
+  bytesAsText?: boolean;
+  maxDepth?: number;
+}
+
+/**
+ * The values of the jelly expressions in `bytes`, one pass for plain data and the tree way for the
+ * rest: what `unjelly()` of each expression `decode()` gives, errors included.
+ */
+export function loadsOnePass(bytes: Uint8Array, options: OnePassOptions = {}): unknown[] {
+  const opts: FastUnjellyOptions = {
+    security: options.security ?? globalSecurity,
+    registry: options.registry ?? defaultRegistry,
+    mode: options.mode ?? "python",
+    bytesAsText: options.bytesAsText ?? false,
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+  };
+  const items: Sexp[] = [];
+  const receiver = new FastReceiver((x) => items.push(x), { dialect: options.dialect ?? "pb", limits: options.limits, unjelly: opts, jellyAt: null });
+  receiver.feed(bytes);
+  if (receiver.pending) throw new BananaDecodeError("incomplete banana expression", bytes.length);
+  return items.map((x) => ((x as unknown) instanceof Predecoded ? (x as unknown as Predecoded).value : unjelly(x, opts)));
+}

@@ -1,0 +1,56 @@
+// The broker's use of the one-pass receiver (jelly/fastreceive.ts): which parts of a PB message
+// are jelly expressions, and which call targets take them already unjellied.
+import type { Sexp } from "../banana/values.ts";
+import { Predecoded } from "../jelly/fastreceive.ts";
+import { RemoteCache } from "./cache.ts";
+import { Avatar, AsReferenceable, Referenceable, ViewPoint, type RemoteMessageTarget } from "./flavors.ts";
+
+/** [message|cachemessage, id, object, name, answer, args, kw]: args and kw; [answer|error, id, value]: the value. */
+export function pbJellyPositions(command: string, length: number): number {
+  if (length === 7 && (command === "message" || command === "cachemessage")) return (1 << 5) | (1 << 6);
+  if (length === 3 && (command === "answer" || command === "error")) return 1 << 2;
+  return 0;
+}
+
+/**
+ * True when the target's remoteMessageReceived is the library's own, which hands its arguments
+ * to broker.unserializeCall (and so takes Predecoded). Anything else gets the expressions.
+ */
+function takesPredecoded(target: RemoteMessageTarget): boolean {
+  const fn = target.remoteMessageReceived;
+  if (fn === Referenceable.prototype.remoteMessageReceived || fn === ViewPoint.prototype.remoteMessageReceived || fn === RemoteCache.prototype.remoteMessageReceived) return true;
+  // pbportal's avatar wrapper, around an Avatar whose perspectiveMessageReceived is Avatar's.
+  if (target instanceof AsReferenceable && target.object instanceof Avatar) {
+    const o = target.object as Avatar & { remoteMessageReceived?: unknown };
+    return o.perspectiveMessageReceived === Avatar.prototype.perspectiveMessageReceived && o.remoteMessageReceived === undefined;
+  }
+  return false;
+}
+
+/** The call's arguments as `target` takes them: the expressions themselves for code outside the library. */
+export function argumentsFor(target: RemoteMessageTarget, netArgs: Sexp, netKw: Sexp): [Sexp, Sexp] {
+  if (takesPredecoded(target)) return [netArgs, netKw];
+  const back = (x: Sexp) => ((x as unknown) instanceof Predecoded ? (x as unknown as Predecoded).sexp() : x);
+  return [back(netArgs), back(netKw)];
+}
+
+/** What broker.unserialize gives at once for an expression already unjellied, or `none`. */
+export function predecodedValue(sexp: Sexp, none: unknown): unknown {
+  return (sexp as unknown) instanceof Predecoded ? (sexp as unknown as Predecoded).value : none;
+}
+
+/**
+ * For a connection whose peer has not shown its Python yet: a call with keyword arguments gets
+ * its expressions back (keyword names are the evidence peer.ts reads), so that it is read, and
+ * its values made, the tree way in the string mode the evidence settles.
+ */
+export function revealForPeer(sexp: Sexp): Sexp {
+  if (!Array.isArray(sexp) || sexp.length !== 7) return sexp;
+  const kw = (sexp as readonly unknown[])[6];
+  if (!(kw instanceof Predecoded) || !(kw.value instanceof Map) || kw.value.size === 0) return sexp;
+  const list = (sexp as readonly Sexp[]).slice();
+  const args = list[5] as unknown;
+  if (args instanceof Predecoded) list[5] = args.sexp();
+  list[6] = kw.sexp();
+  return list;
+}
