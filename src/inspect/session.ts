@@ -1,22 +1,21 @@
 // A PB conversation, message by message: feed it the bytes of each direction as they come
 // ({dir, t, bytes}) and it returns transcript entries. It decodes with src/banana (one streaming
-// decoder per direction), follows the dialect negotiation, pairs answers with their calls and
-// keeps both sides' object tables, so each luid and cache id is shown with what it is.
+// decoder per direction), follows the dialect negotiation and hands each PB call, answer and
+// release to calls.ts, which pairs answers with their calls and keeps both sides' object tables,
+// so each luid and cache id is shown with what it is.
 import { BananaDecodeError, KNOWN_DIALECTS, type Dialect, type Sexp } from "../banana/index.ts";
 import { tagText } from "../jelly/text.ts";
-import { summarizeFailure } from "./failure.ts";
-import { DEFAULT_LIMITS, Pretty, pretty, type PbHooks, type PrettyLimits } from "./pretty.ts";
-import { bytesText, isBytes, isInt, isList, rawRepr, scalarRepr, utf8OrNull, type List } from "./sexp.ts";
+import { Calls } from "./calls.ts";
+import { countText, itemEntry, noteEntry, plural, sideOf } from "./entries.ts";
+import { DEFAULT_LIMITS, pretty, type PrettyLimits } from "./pretty.ts";
+import { bytesText, isBytes, isList, rawRepr, scalarRepr, type List } from "./sexp.ts";
 import { Resync, type Boundary } from "./resync.ts";
-import { tableHooks, type Hint } from "./hooks.ts";
-import { Direction, hexOf, startsWithPbMessage } from "./stream.ts";
-import { ObjectTable, otherSide, type ObjKind, type Side, type TableEntry } from "./table.ts";
-import { DIRS, arrow, peerDir, type Chunk, type Dir, type Entry, type EntryKind } from "./types.ts";
+import { Direction, startsWithPbMessage } from "./stream.ts";
+import { ObjectTable } from "./table.ts";
+import { DIRS, arrow, type Chunk, type Dir, type Entry } from "./types.ts";
 
 export { DIRS, arrow, peerDir, type Chunk, type Dir, type Entry, type EntryKind } from "./types.ts";
 export { startsWithPbMessage } from "./stream.ts";
-
-const sideOf = (d: Dir): Side => (d === "c2s" ? "client" : "server");
 
 /** Options of a {@link Session}. */
 export interface SessionOptions {
@@ -31,17 +30,11 @@ export interface SessionOptions {
   start?: "auto" | "connection" | "mid-session";
 }
 
-interface Pending {
-  label: string;
-  login?: { kind: "login" | "respond" | "anonymous"; user?: string };
-}
-
-
 /** Decodes one PB connection's two directions into transcript entries, following the object table. */
 export class Session {
   readonly table = new ObjectTable();
   private readonly dirs: Record<Dir, Direction>;
-  private readonly pending: Record<Dir, Map<string, Pending>> = { c2s: new Map(), s2c: new Map() };
+  private readonly calls: Calls;
   private readonly limits: PrettyLimits;
   private out: Entry[] = [];
   private chosen: Dialect | null = null;
@@ -50,15 +43,16 @@ export class Session {
   private midSession = false;
   private lastT: number | undefined;
 
-  constructor(private readonly options: SessionOptions = {}) {
+  constructor(options: SessionOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.startMode = options.start ?? "auto";
+    this.calls = new Calls({ table: this.table, limits: this.limits, oneSided: options.oneSided ?? false, complete: () => !options.oneSided && !this.midSession });
     const onItem = (d: Direction, item: Sexp, bytes: Uint8Array, start: number) => {
       try {
         this.item(d, item, bytes, start);
       } catch (e) {
         // A bug here must not stop the decoder (or the proxy): show it and go on.
-        this.out.push(this.entry("unknown", d, start, bytes, item, `internal error while describing this item: ${String(e)}`));
+        this.out.push(itemEntry("unknown", d, start, bytes, item, `internal error while describing this item: ${String(e)}`));
       }
     };
     this.dirs = { c2s: new Direction("c2s", onItem), s2c: new Direction("s2c", onItem) };
@@ -86,7 +80,7 @@ export class Session {
     if (this.startMode === "auto" && !d.negotiated && d.items === 0 && d.decoder.offset === 0 && d.chunks.length === 0) {
       if (startsWithPbMessage(chunk.bytes)) {
         this.assumeNegotiated();
-        this.out.push(this.note(`no dialect negotiation at the start of ${arrow(d.dir)}: the capture starts mid-session, dialect pb assumed`));
+        this.out.push(noteEntry(`no dialect negotiation at the start of ${arrow(d.dir)}: the capture starts mid-session, dialect pb assumed`));
       }
       this.startMode = "connection";
     }
@@ -136,7 +130,7 @@ export class Session {
 
   /** A direction ended (FIN: its sender closed; RST: the connection was reset). */
   closed(dir: Dir, how: "fin" | "rst", t?: number): Entry[] {
-    const e = this.note(how === "fin" ? `${arrow(dir)}: ${sideOf(dir)} closed its side of the connection (FIN)` : `${arrow(dir)}: ${sideOf(dir)} reset the connection (RST)`);
+    const e = noteEntry(how === "fin" ? `${arrow(dir)}: ${sideOf(dir)} closed its side of the connection (FIN)` : `${arrow(dir)}: ${sideOf(dir)} reset the connection (RST)`);
     e.dir = dir;
     if (t !== undefined) {
       e.t = t;
@@ -167,7 +161,7 @@ export class Session {
     const at = d.resyncAt + found.skipped;
     d.resync = null;
     const skipped = found.skipped ? `; ${plural(found.skipped, "byte")} from byte ${d.resyncAt} skipped` : "";
-    this.out.push(this.note(`${arrow(d.dir)}: decoding resumes at byte ${at}, the first message boundary it can be sure of${skipped}`));
+    this.out.push(noteEntry(`${arrow(d.dir)}: decoding resumes at byte ${at}, the first message boundary it can be sure of${skipped}`));
     d.restart(at, this.chosen ?? "pb");
     d.negotiated = true;
     this.feed(d, found.rest);
@@ -184,7 +178,7 @@ export class Session {
       const found = d.resync.finish();
       if (found) this.resynced(d, found);
       else if (d.resync.held) {
-        this.out.push(this.note(`${arrow(dir)}: ${plural(d.resync.held, "byte")} from byte ${d.resyncAt} not decoded: no message boundary found in them`));
+        this.out.push(noteEntry(`${arrow(dir)}: ${plural(d.resync.held, "byte")} from byte ${d.resyncAt} not decoded: no message boundary found in them`));
         d.resync = null;
       }
     }
@@ -200,10 +194,7 @@ export class Session {
       details.push("still registered:");
       for (const e of live) details.push(`  ${e.side} ${e.kind} ${e.id} = ${e.what} (${e.from}), ${countText(e)}`);
     }
-    for (const dir of DIRS) {
-      if (this.options.oneSided) break; // the answers are in the direction not captured
-      for (const [id, p] of this.pending[dir]) details.push(`never answered: ${arrow(dir)} message #${id} to ${p.label}`);
-    }
+    details.push(...this.calls.unanswered());
     const e: Entry = { kind: "end", text: "end of capture", details, changes: [], warnings: [] };
     const last = t ?? this.lastT;
     if (last !== undefined) e.t = last;
@@ -227,24 +218,13 @@ export class Session {
     this.midSession = true;
   }
 
-  private note(text: string): Entry {
-    return { kind: "note", text, details: [], changes: [], warnings: [] };
-  }
-
-  private entry(kind: EntryKind, d: Direction, offset: number, bytes: Uint8Array, sexp: Sexp | undefined, text: string): Entry {
-    const e: Entry = { kind, dir: d.dir, offset, text, details: [], changes: [], warnings: [], hex: hexOf(bytes) };
-    if (d.t !== undefined) e.t = d.t;
-    if (sexp !== undefined) e.sexp = sexp;
-    return e;
-  }
-
   private decodeError(d: Direction, e: unknown): void {
     const err = e instanceof BananaDecodeError ? e : new BananaDecodeError(String(e), d.itemStart);
     d.failure = err;
     const pendingBytes = d.pendingBytes();
     const upTo = Math.max(0, Math.min(pendingBytes.length, err.offset - d.itemStart + 1));
     const shown = pendingBytes.subarray(Math.max(0, upTo - 48), upTo);
-    const entry = this.entry("decode-error", d, d.at(d.itemStart), pendingBytes.subarray(0, upTo), undefined, `decode error at byte ${d.at(err.offset)}: ${err.message}`);
+    const entry = itemEntry("decode-error", d, d.at(d.itemStart), pendingBytes.subarray(0, upTo), undefined, `decode error at byte ${d.at(err.offset)}: ${err.message}`);
     entry.details.push(`in the item starting at byte ${d.at(d.itemStart)}; bytes up to the failing one:${shown.length < upTo ? " ..." : ""} ${Buffer.from(shown).toString("hex").replace(/(..)(?!$)/g, "$1 ")}`);
     entry.warnings.push("Twisted logs this and drops the connection; the rest of this direction is not decoded");
     this.out.push(entry);
@@ -261,7 +241,7 @@ export class Session {
       return;
     }
     if (!isList(item) || item.length === 0 || !isBytes(item[0])) {
-      const e = this.entry("unknown", d, start, bytes, item, `not a PB message: ${rawRepr(item)}`);
+      const e = itemEntry("unknown", d, start, bytes, item, `not a PB message: ${rawRepr(item)}`);
       e.warnings.push(isList(item) && item.length === 0 ? "Twisted drops the connection (IndexError)" : "Twisted drops the connection (ProtocolError: Non-list expression received)");
       this.out.push(e);
       return;
@@ -269,13 +249,13 @@ export class Session {
     const cmd = tagText(item[0]);
     const want: Record<string, number> = { version: 2, message: 7, cachemessage: 7, answer: 3, error: 3, decref: 2, decache: 2, uncache: 2, didNotUnderstand: 2 };
     if (!(cmd in want)) {
-      const e = this.entry("unknown", d, start, bytes, item, `unknown command ${scalarRepr(item[0])}: ${rawRepr(item)}`);
+      const e = itemEntry("unknown", d, start, bytes, item, `unknown command ${scalarRepr(item[0])}: ${rawRepr(item)}`);
       e.warnings.push("Twisted 22.4 fails to answer didNotUnderstand and drops the connection");
       this.out.push(e);
       return;
     }
     if (item.length !== want[cmd]) {
-      const e = this.entry("unknown", d, start, bytes, item, `${cmd} with ${plural(item.length - 1, "field")} instead of ${want[cmd] - 1}: ${rawRepr(item)}`);
+      const e = itemEntry("unknown", d, start, bytes, item, `${cmd} with ${plural(item.length - 1, "field")} instead of ${want[cmd] - 1}: ${rawRepr(item)}`);
       e.warnings.push("Twisted drops the connection (TypeError)");
       this.out.push(e);
       return;
@@ -285,16 +265,19 @@ export class Session {
         return this.version(d, item, bytes, start);
       case "message":
       case "cachemessage":
-        return this.message(d, cmd, item, bytes, start);
+        this.out.push(this.calls.message(d, cmd, item, bytes, start));
+        return;
       case "answer":
       case "error":
-        return this.answer(d, cmd, item, bytes, start);
+        this.out.push(this.calls.answer(d, cmd, item, bytes, start));
+        return;
       case "decref":
       case "decache":
       case "uncache":
-        return this.release(d, cmd, item, bytes, start);
+        this.out.push(this.calls.release(d, cmd, item, bytes, start));
+        return;
       default: {
-        const e = this.entry("didNotUnderstand", d, start, bytes, item, `didNotUnderstand ${pretty(item[1], this.limits)}`);
+        const e = itemEntry("didNotUnderstand", d, start, bytes, item, `didNotUnderstand ${pretty(item[1], this.limits)}`);
         this.out.push(e);
       }
     }
@@ -303,14 +286,14 @@ export class Session {
   private offer(d: Direction, item: Sexp, bytes: Uint8Array, start: number): Entry {
     if (isList(item) && item.every(isBytes)) {
       const names = (item as readonly (Uint8Array | string)[]).map((x) => bytesText(x));
-      const e = this.entry("dialect", d, start, bytes, item, `dialects offered: ${names.join(", ")}`);
+      const e = itemEntry("dialect", d, start, bytes, item, `dialects offered: ${names.join(", ")}`);
       const first = names.find((n): n is Dialect => (KNOWN_DIALECTS as readonly string[]).includes(n));
       // The listener switches when the choice arrives; until then assume the one a client would take.
       d.decoder.dialect = this.chosen ?? first ?? null;
       if (!first) e.warnings.push("no dialect a Twisted client knows: it drops the connection");
       return e;
     }
-    const e = this.entry("dialect", d, start, bytes, item, `expected the listener's list of dialects, got ${rawRepr(item)}`);
+    const e = itemEntry("dialect", d, start, bytes, item, `expected the listener's list of dialects, got ${rawRepr(item)}`);
     e.warnings.push("a Twisted client drops the connection");
     return e;
   }
@@ -318,7 +301,7 @@ export class Session {
   private choice(d: Direction, item: Sexp, bytes: Uint8Array, start: number): Entry {
     if (isBytes(item)) {
       const name = bytesText(item);
-      const e = this.entry("dialect", d, start, bytes, item, `dialect chosen: ${name}`);
+      const e = itemEntry("dialect", d, start, bytes, item, `dialect chosen: ${name}`);
       if ((KNOWN_DIALECTS as readonly string[]).includes(name)) {
         this.chosen = name as Dialect;
         d.decoder.dialect = this.chosen;
@@ -326,172 +309,14 @@ export class Session {
       } else e.warnings.push("not a dialect Twisted knows: the listener drops the connection");
       return e;
     }
-    const e = this.entry("dialect", d, start, bytes, item, `expected the client's dialect choice, got ${rawRepr(item)}`);
+    const e = itemEntry("dialect", d, start, bytes, item, `expected the client's dialect choice, got ${rawRepr(item)}`);
     e.warnings.push("a Twisted listener drops the connection");
     return e;
   }
 
   private version(d: Direction, item: List, bytes: Uint8Array, start: number): void {
-    const e = this.entry("version", d, start, bytes, item, `version ${rawRepr(item[1])}`);
+    const e = itemEntry("version", d, start, bytes, item, `version ${rawRepr(item[1])}`);
     if (item[1] !== 6) e.warnings.push("Twisted speaks version 6: it drops the connection (Version Incompatibility)");
     this.out.push(e);
   }
-
-  private idText(x: Sexp): string {
-    return isInt(x) ? String(x) : scalarRepr(x);
-  }
-
-  /** How the target of a message is named: root, obj 2 (avatar of b'alice'), cache 3 (__main__.Counter). */
-  private target(d: Direction, kind: "message" | "cachemessage", objectID: Sexp, warnings: string[]): { full: string; short: string; entry?: TableEntry } {
-    if (kind === "message" && isBytes(objectID)) {
-      const name = bytesText(objectID);
-      if (name === "root") {
-        if (d.dir === "s2c") warnings.push("the client has no root object");
-        return { full: "root", short: "root" };
-      }
-      return { full: `obj ${scalarRepr(objectID)}`, short: `obj ${scalarRepr(objectID)}` };
-    }
-    const id = this.idText(objectID);
-    // message: an object of the receiver; cachemessage: a cache the sender owns.
-    const side = kind === "message" ? otherSide(sideOf(d.dir)) : sideOf(d.dir);
-    const k: ObjKind = kind === "message" ? "obj" : "cache";
-    const entry = this.table.get(side, k, id);
-    if (!entry) {
-      if (this.expectsComplete()) warnings.push(`${side} ${k} ${id} is not registered: Twisted answers with an error (Invalid Object ID)`);
-      return { full: `${k} ${id} (unknown)`, short: `${k} ${id}` };
-    }
-    const what = k === "cache" ? (entry.className ?? entry.what) : entry.what;
-    return { full: `${k} ${id} (${what})`, short: `${k} ${id}`, entry };
-  }
-
-  private expectsComplete(): boolean {
-    return !this.options.oneSided && !this.midSession;
-  }
-
-  private message(d: Direction, cmd: "message" | "cachemessage", item: List, bytes: Uint8Array, start: number): void {
-    const [, reqId, objectID, method, answerRequired, args, kwargs] = item;
-    const warnings: string[] = [];
-    const target = this.target(d, cmd, objectID, warnings);
-    const name = isBytes(method) ? (utf8OrNull(method) ?? scalarRepr(method)) : `<method name ${rawRepr(method)}>`;
-    const label = `${target.short}.${name}`;
-    const id = this.idText(reqId);
-    const e = this.entry(cmd, d, start, bytes, item, "");
-    e.requestId = id;
-    e.warnings.push(...warnings);
-
-    // Login (pb.py _PortalRoot / _PortalAuthChallenger): name what the login hands out.
-    const hints = new Map<string, Hint>();
-    let login: Pending["login"];
-    const argv = isList(args) && args.length >= 1 && isBytes(args[0]) && tagText(args[0]) === "tuple" ? args.slice(1) : null;
-    const remoteId = (x: Sexp | undefined): string | null =>
-      isList(x) && x.length === 2 && isBytes(x[0]) && tagText(x[0]) === "remote" && isInt(x[1]) ? String(x[1]) : null;
-    if (cmd === "message" && target.short === "root" && name === "login" && argv && argv.length === 1) {
-      login = { kind: "login", user: pretty(argv[0], this.limits) };
-    } else if (cmd === "message" && target.short === "root" && name === "loginAnonymous" && argv && argv.length === 1) {
-      login = { kind: "anonymous" };
-      const m = remoteId(argv[0]);
-      if (m) hints.set(m, { what: "mind (anonymous login)", role: "mind" });
-    } else if (cmd === "message" && target.entry?.role === "challenger" && name === "respond" && argv && argv.length === 2) {
-      login = { kind: "respond", user: target.entry.user };
-      const m = remoteId(argv[1]);
-      if (m) hints.set(m, { what: `mind of ${target.entry.user}`, role: "mind", user: target.entry.user });
-    }
-
-    const from = `message #${id}`;
-    const hooks = this.hooks(d, e, from, `argument of ${label}`, hints);
-    const call = new Pretty(hooks, this.limits).callArgs(args, kwargs, new Pretty(hooks, this.limits));
-    e.text = `${cmd} #${id} -> ${target.full}.${name}(${call})`;
-    if (answerRequired === 0) e.text += "  [no answer wanted]";
-    else if (answerRequired !== 1) e.details.push(`answerRequired is ${rawRepr(answerRequired)}`);
-    if (answerRequired !== 0) {
-      if (this.pending[d.dir].has(id)) e.warnings.push(`request #${id} is already waiting for an answer`);
-      this.pending[d.dir].set(id, { label, login });
-    }
-    this.out.push(e);
-  }
-
-  private answer(d: Direction, cmd: "answer" | "error", item: List, bytes: Uint8Array, start: number): void {
-    const [, reqId, payload] = item;
-    const id = this.idText(reqId);
-    const asked = this.pending[peerDir(d.dir)].get(id);
-    this.pending[peerDir(d.dir)].delete(id);
-    const e = this.entry(cmd, d, start, bytes, item, "");
-    e.requestId = id;
-    const label = asked ? asked.label : this.options.oneSided ? "call not in this capture" : "unknown call";
-    if (!asked && this.expectsComplete()) e.warnings.push(`no message #${id} from the peer is waiting for it: Twisted drops the connection (KeyError)`);
-
-    const hints = new Map<string, Hint>();
-    const login = asked?.login;
-    if (cmd === "answer" && login) {
-      const remoteId = (x: Sexp | undefined): string | null =>
-        isList(x) && x.length === 2 && isBytes(x[0]) && tagText(x[0]) === "remote" && isInt(x[1]) ? String(x[1]) : null;
-      if (login.kind === "login" && isList(payload) && payload.length === 3 && isBytes(payload[0]) && tagText(payload[0]) === "tuple") {
-        const c = remoteId(payload[2]);
-        if (c) hints.set(c, { what: `challenger for ${login.user}`, role: "challenger", user: login.user });
-      } else if (login.kind === "respond") {
-        const a = remoteId(payload);
-        if (a) hints.set(a, { what: `avatar of ${login.user}`, role: "avatar", user: login.user });
-      } else if (login.kind === "anonymous") {
-        const a = remoteId(payload);
-        if (a) hints.set(a, { what: "anonymous avatar", role: "avatar" });
-      }
-    }
-    const hooks = this.hooks(d, e, `${cmd} #${id}`, `result of ${asked ? label : `call #${id}`}`, hints);
-    const p = new Pretty(hooks, this.limits);
-    if (cmd === "answer") {
-      e.text = `answer #${id} (${label}) = ${p.value(payload)}`;
-    } else {
-      const failure = summarizeFailure(payload);
-      if (failure) {
-        e.text = `error #${id} (${label}): ${failure.line}`;
-        e.details.push(...failure.traceback);
-        if (login?.kind === "respond" || login?.kind === "anonymous") e.details.push(`login ${login.user ? `of ${login.user} ` : ""}refused`);
-      } else {
-        e.text = `error #${id} (${label}): ${p.value(payload)}`;
-        if (isList(payload) && payload.length === 2 && isBytes(payload[0]) && tagText(payload[0]) === "unicode") {
-          e.warnings.push("a text error value: Twisted's receiver fails on it (TypeError) and drops the connection");
-        }
-      }
-    }
-    this.out.push(e);
-  }
-
-  private release(d: Direction, cmd: "decref" | "decache" | "uncache", item: List, bytes: Uint8Array, start: number): void {
-    const id = this.idText(item[1]);
-    // decref/decache come from the holder (about the peer's object); uncache from the owner.
-    const side = cmd === "uncache" ? sideOf(d.dir) : otherSide(sideOf(d.dir));
-    const kind: ObjKind = cmd === "decref" ? "obj" : "cache";
-    const entry = this.table.get(side, kind, id);
-    const e = this.entry(cmd, d, start, bytes, item, "");
-    e.text = `${cmd} ${kind} ${id}${entry ? ` (${entry.what})` : " (unknown)"}`;
-    if (!entry) {
-      if (this.expectsComplete()) e.warnings.push(`${side} ${kind} ${id} is not registered: Twisted drops the connection (KeyError)`);
-      this.out.push(e);
-      return;
-    }
-    if (cmd === "uncache") entry.refs = 0;
-    else entry.refs--;
-    if (cmd === "decache" && entry.refs <= 0) {
-      // The owner forgets it when it sends uncache (next).
-      entry.refs = 0;
-      e.details.push("no copies left: the owner will send uncache");
-    } else if (entry.refs <= 0) {
-      this.table.remove(entry);
-      e.changes.push({ op: "remove", side, kind, id, what: entry.what, from: entry.from });
-    } else {
-      e.details.push(`${countText(entry)} left`);
-    }
-    this.out.push(e);
-  }
-
-  private hooks(d: Direction, e: Entry, from: string, generic: string, hints: Map<string, Hint>): PbHooks {
-    return tableHooks(this.table, sideOf(d.dir), e, from, generic, hints, this.expectsComplete());
-  }
-}
-
-const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
-
-function countText(e: TableEntry): string {
-  if (e.kind === "cache") return `${e.refs} ${e.refs === 1 ? "copy" : "copies"}`;
-  return `${e.refs} ${e.refs === 1 ? "reference" : "references"}`;
 }
