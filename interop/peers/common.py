@@ -1,4 +1,4 @@
-"""Helpers shared by the live PB peers (interop/pb_server.py and interop/pb_client.py).
+"""Helpers shared by the roles of interop/peer.py (the Python PB peer).
 
 - emit(event, **fields): one JSON line on stdout, flushed at once (the TypeScript side reads
   these lines; see interop/pbpeers.ts).
@@ -11,11 +11,14 @@
     ["repr", text]                   anything else
 - failure_info(f): type / value / parents / traceback / state keys of a (Copied)Failure.
 - install_log_observer(): every Twisted log event becomes a {"event": "log"} line.
+- stop_when_stdin_closes(reactor, stop, *args): how every role ends: when the TypeScript side
+  that started it closes its stdin.
 """
 
 import json
 import os
 import sys
+import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -123,3 +126,19 @@ class VersionedBroker(pb.Broker):
             emit("peerVersion", version=vnum)
             return
         return pb.Broker.proto_version(self, vnum)
+
+
+def stop_when_stdin_closes(reactor, stop, *args):
+    """Calls stop(*args) in the reactor thread once stdin reaches its end (or fails)."""
+
+    def watch():
+        try:
+            while sys.stdin.read(4096):
+                pass
+        except Exception:
+            pass
+        reactor.callFromThread(stop, *args)
+
+    t = threading.Thread(target=watch)
+    t.daemon = True  # (the daemon= argument is Python 3 only)
+    t.start()

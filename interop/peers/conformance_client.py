@@ -1,6 +1,6 @@
 """The conformance client driver, Python (Twisted) side; its TypeScript twin is client.ts.
 
-    <python with Twisted> interop/conformance/client.py
+    <python with Twisted> interop/peer.py conformance-client
 
 A persistent process: it prints {"event": "ready", "twisted": ..., "python": ...}, then reads one
 JSON request per line on stdin,
@@ -35,7 +35,7 @@ import threading
 import traceback
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 gc.disable()
 
 import pyvalues  # noqa: E402

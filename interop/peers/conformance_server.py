@@ -1,6 +1,6 @@
 """The conformance reference service, Python (Twisted) side; its TypeScript twin is service.ts.
 
-    <python with Twisted> interop/conformance/service.py [--lifetime SECONDS]
+    <python with Twisted> interop/peer.py conformance-server [--lifetime SECONDS]
 
 Listens on 127.0.0.1 on two ports chosen by the OS, one serving a per-connection pb.Root (the
 "root" server) and one serving a Portal (the "portal" server), and prints one JSON line:
@@ -31,8 +31,8 @@ from twisted.cred import checkers, portal  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.logger import globalLogBeginner  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from peer_lifetime import stop_when_stdin_closes  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import stop_when_stdin_closes  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
 MODULE = "conformance"  # so that reflect.qual() names our classes conformance.X on the wire
