@@ -11,6 +11,8 @@
     ["repr", text]                   anything else
 - failure_info(f): type / value / parents / traceback / state keys of a (Copied)Failure.
 - install_log_observer(): every Twisted log event becomes a {"event": "log"} line.
+- log_errors_to_stderr(): only Twisted's errors, as text on stderr (the runner shows its tail
+  when something breaks).
 - stop_when_stdin_closes(reactor, stop, *args): how every role ends: when the TypeScript side
   that started it closes its stdin.
 """
@@ -102,6 +104,20 @@ def install_log_observer():
             emit("log", **fields)
         except Exception:
             pass
+
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False, discardBuffer=True)
+
+
+def log_errors_to_stderr():
+    def observer(event):
+        if event.get("isError") or event.get("log_failure"):
+            try:
+                sys.stderr.write("[twisted] %s\n" % formatEvent(event))
+                f = event.get("log_failure")
+                if f is not None:
+                    sys.stderr.write("[twisted]   %s: %s\n" % (f.type, f.value))
+            except Exception:
+                pass
 
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False, discardBuffer=True)
 

@@ -24,7 +24,6 @@ import gc
 import json
 import os
 import sys
-import threading
 
 sys.dont_write_bytecode = True
 
@@ -34,15 +33,12 @@ from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import emit, stop_when_stdin_closes  # noqa: E402
+
 PY2 = sys.version_info[0] == 2
 TEXT = type(u"")
 PYTHON_VERSION = "%d.%d.%d" % tuple(sys.version_info[:3])
-
-
-def emit(event, **fields):
-    fields["event"] = event
-    sys.stdout.write(json.dumps(fields, sort_keys=True) + "\n")
-    sys.stdout.flush()
 
 
 def desc(v, depth=0):
@@ -376,21 +372,6 @@ def client(opts):
 # ---------------------------------------------------------------------------------------------
 
 
-def stop_when_stdin_closes():
-    def watch():
-        try:
-            while True:
-                data = os.read(sys.stdin.fileno(), 4096)
-                if not data:
-                    break
-        except Exception:
-            pass
-        reactor.callFromThread(lambda: reactor.running and reactor.stop())
-    t = threading.Thread(target=watch)
-    t.daemon = True
-    t.start()
-
-
 def parse(argv):
     opts = {"role": argv[0] if argv else "serve", "port": 0, "timeout": 60.0}
     i = 1
@@ -408,7 +389,7 @@ def parse(argv):
 
 def main():
     opts = parse(sys.argv[1:])
-    stop_when_stdin_closes()
+    stop_when_stdin_closes(reactor, lambda: reactor.running and reactor.stop())
     reactor.callLater(opts["timeout"], lambda: reactor.running and reactor.stop())
     if opts["role"] == "serve":
         serve(opts)

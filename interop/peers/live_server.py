@@ -388,7 +388,7 @@ class Realm:
                 result = yield mind.callRemote(method, *args)
                 avatar.mindResults.append([method, describe(result)])
         emit("login", user=name, mindResults=avatar.mindResults)
-        return (pb.IPerspective, avatar, avatar.logout)
+        defer.returnValue((pb.IPerspective, avatar, avatar.logout))
 
 
 # ---------------------------------------------------------------------------------------
