@@ -17,6 +17,9 @@ own arguments follow (each role module's docstring describes them):
     cache-server         test_pb.py's Cacheables, pagers and Publishables (test/live/cache)
     cache-client         the same tests as a client
     crosscheck           banana/jelly encode/decode requests, one JSON line each (interop/crosscheck.ts)
+    bench server|client  the Twisted half of scripts/bench-pb.ts
+    inspect-repr         Python's repr() of each golden jelly vector (test/inspect/pretty.test.ts)
+    inspect-session      serve|client: a session pb-inspect's proxy watches (test/inspect/proxy-live)
 
 Every role reports on stdout one JSON object a line and ends when stdin closes (or after its
 --timeout). The role modules live in interop/peers/ with the helpers they share (common.py:
@@ -46,6 +49,9 @@ ROLES = {
     "cache-client": ("cache_client.py", [], False),
     # set iteration order (str/bytes hashes) must repeat from run to run for the generated values
     "crosscheck": ("crosscheck.py", [], True),
+    "bench": ("bench.py", [], False),
+    "inspect-repr": ("inspect_repr.py", [], False),
+    "inspect-session": ("inspect_session.py", [], False),
 }
 
 
