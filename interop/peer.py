@@ -3,7 +3,10 @@
     <python with Twisted> interop/peer.py ROLE [role arguments...]
 
 One source for Python 2.7 and 3 (Twisted 16.6 to 24.10). ROLE picks what it does; the role's
-own arguments follow (each role module's docstring describes them):
+own arguments follow (each role module's docstring describes them). Every role runs on Python 3.
+On Python 2.7, conformance-* and legacy-* run (the per-version tests drive them there), and every
+other server role starts (test/interop/peer-program.test.ts); crosscheck, bench and inspect-*
+compare with Python 3's own text or measure, and refuse Python 2:
 
     conformance-server   the conformance harness's reference service: serves what the scenario
                          catalogue (interop/conformance/scenarios/) calls, root and Portal
@@ -37,21 +40,22 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "peers")
 
-# role -> (module file in interop/peers, arguments put before the caller's, pin the hash seed)
+# role -> (module file in interop/peers, arguments put before the caller's, pin the hash seed,
+#          needs Python 3: the roles that compare with Python 3's own text and repr or measure)
 ROLES = {
-    "conformance-server": ("conformance_server.py", [], False),
-    "conformance-client": ("conformance_client.py", [], False),
-    "legacy-server": ("legacy.py", ["serve"], False),
-    "legacy-client": ("legacy.py", ["client"], False),
-    "live-server": ("live_server.py", [], False),
-    "live-client": ("live_client.py", [], False),
-    "cache-server": ("cache_server.py", [], False),
-    "cache-client": ("cache_client.py", [], False),
+    "conformance-server": ("conformance_server.py", [], False, False),
+    "conformance-client": ("conformance_client.py", [], False, False),
+    "legacy-server": ("legacy.py", ["serve"], False, False),
+    "legacy-client": ("legacy.py", ["client"], False, False),
+    "live-server": ("live_server.py", [], False, False),
+    "live-client": ("live_client.py", [], False, False),
+    "cache-server": ("cache_server.py", [], False, False),
+    "cache-client": ("cache_client.py", [], False, False),
     # set iteration order (str/bytes hashes) must repeat from run to run for the generated values
-    "crosscheck": ("crosscheck.py", [], True),
-    "bench": ("bench.py", [], False),
-    "inspect-repr": ("inspect_repr.py", [], False),
-    "inspect-session": ("inspect_session.py", [], False),
+    "crosscheck": ("crosscheck.py", [], True, True),
+    "bench": ("bench.py", [], False, True),
+    "inspect-repr": ("inspect_repr.py", [], False, True),
+    "inspect-session": ("inspect_session.py", [], False, True),
 }
 
 
@@ -76,7 +80,10 @@ def main(argv):
     if not argv or argv[0] not in ROLES:
         sys.stderr.write(usage() + "\n")
         return 2
-    module, before, pin = ROLES[argv[0]]
+    module, before, pin, python3 = ROLES[argv[0]]
+    if python3 and sys.version_info[0] < 3:
+        sys.stderr.write("peer.py %s needs Python 3 (this is Python %d.%d)\n" % ((argv[0],) + tuple(sys.version_info[:2])))
+        return 2
     if pin:
         pin_hash_seed()
     path = os.path.join(PEERS, module)
