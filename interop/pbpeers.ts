@@ -139,7 +139,8 @@ export class PyProcess {
   }
 }
 
-function spawnPython(name: string, role: string, args: string[]): PyProcess {
+/** Starts `interop/peer.py ROLE ...args` under the Python that has Twisted; `name` labels its diagnostics. */
+export function spawnPeer(name: string, role: string, args: string[]): PyProcess {
   const py = requirePython();
   const child = spawn(py.path, ["-u", join(here, "peer.py"), role, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
@@ -179,7 +180,7 @@ export async function startPyServer(options: PyServerOptions = {}): Promise<PySe
   if (options.dialects) args.push("--dialects", options.dialects.join(","));
   if (options.mindCalls !== undefined) args.push("--mind-calls", String(options.mindCalls));
   if (options.anonymous === false) args.push("--no-anonymous");
-  const proc = spawnPython(`live-server(${options.mode ?? "root"})`, "live-server", args);
+  const proc = spawnPeer(`live-server(${options.mode ?? "root"})`, "live-server", args);
   try {
     const e = await proc.waitForEvent("listening", () => true, options.startTimeoutMs ?? 15_000);
     return Object.assign(proc, { port: (e.port as number) ?? 0, path: e.path as string | undefined });
@@ -252,7 +253,7 @@ export interface PyClient extends PyProcess {
 /** Starts interop/peer.py live-client on a scenario; it runs concurrently with the caller. */
 export function startPyClient(scenario: Scenario, timeoutMs = 25_000): PyClient {
   const sc = { timeout: Math.max(1, Math.floor(timeoutMs / 1000) - 2), ...scenario };
-  const proc = spawnPython("live-client", "live-client", ["-"]);
+  const proc = spawnPeer("live-client", "live-client", ["-"]);
   proc.child.stdin.end(JSON.stringify(sc));
   const report = (async () => {
     try {

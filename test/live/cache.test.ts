@@ -4,10 +4,8 @@
 // - a Twisted client (interop/peer.py cache-client) against our server (PBServer) holding them.
 // Each test names the test of twisted/spread/test/test_pb.py it mirrors. Everything runs on
 // 127.0.0.1 with ports chosen by the OS; every process and connection is stopped in afterAll.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
@@ -41,13 +39,11 @@ import {
   type LogEntry,
   type PBRoot,
 } from "../../src/index.ts";
-import { requirePython } from "../../interop/find-python.mjs";
-import { PyProcess, stopAllPeers, tempDir, type PyEvent } from "../../interop/pbpeers.ts";
+import { PyProcess, spawnPeer, stopAllPeers, tempDir, type PyEvent } from "../../interop/pbpeers.ts";
 import { canonicalDesc, toDesc } from "../../interop/valuedesc.ts";
 import { sleep, until } from "./common.ts";
 
 const HOST = "127.0.0.1";
-const INTEROP = join(dirname(fileURLToPath(import.meta.url)), "../../interop");
 const tmp = tempDir("twisted-pb-cache-");
 const gc = (globalThis as { gc?: () => void }).gc;
 const clients: PBClient[] = [];
@@ -59,14 +55,6 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close(200)));
   tmp.cleanup();
 });
-
-function spawnPeer(name: string, role: string, args: string[]): PyProcess {
-  const child = spawn(requirePython().path, ["-u", join(INTEROP, "peer.py"), role, ...args], {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
-  });
-  return new PyProcess(name, child);
-}
 
 async function connect(port: number, logs?: LogEntry[]): Promise<PBClient> {
   const c = await PBClient.connect({ host: HOST, port }, logs ? { log: (e) => logs.push(e) } : {});
