@@ -208,7 +208,7 @@ export class TwistedPeer {
   private stderr = "";
 
   constructor(python = requirePython().path) {
-    this.proc = spawn(python, [join(here, "crosscheck_peer.py")], { stdio: ["pipe", "pipe", "pipe"] });
+    this.proc = spawn(python, [join(here, "peer.py"), "crosscheck"], { stdio: ["pipe", "pipe", "pipe"] });
     this.proc.stderr.on("data", (d) => (this.stderr += d));
     createInterface({ input: this.proc.stdout }).on("line", (line) => this.waiting.shift()?.(line));
     this.proc.on("exit", () => {

@@ -1,5 +1,5 @@
-// Starting and stopping the Python PB peers of the live tests (interop/pb_server.py and
-// interop/pb_client.py), always bounded in time and always killed in the end.
+// Starting and stopping the Python PB peers of the live tests (interop/peer.py live-server and
+// live-client), always bounded in time and always killed in the end.
 //
 // Each peer prints one JSON object per line on stdout ({"event": ...}); PyProcess collects them
 // and lets a test wait for one. stop() closes stdin (the peers exit on that), then kills.
@@ -139,9 +139,10 @@ export class PyProcess {
   }
 }
 
-function spawnPython(name: string, script: string, args: string[]): PyProcess {
+/** Starts `interop/peer.py ROLE ...args` under the Python that has Twisted; `name` labels its diagnostics. */
+export function spawnPeer(name: string, role: string, args: string[]): PyProcess {
   const py = requirePython();
-  const child = spawn(py.path, ["-u", join(here, script), ...args], {
+  const child = spawn(py.path, ["-u", join(here, "peer.py"), role, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
   });
@@ -169,7 +170,7 @@ export interface PyServer extends PyProcess {
   path?: string;
 }
 
-/** Starts interop/pb_server.py and resolves once it listens. */
+/** Starts interop/peer.py live-server and resolves once it listens. */
 export async function startPyServer(options: PyServerOptions = {}): Promise<PyServer> {
   const args = ["--mode", options.mode ?? "root", "--port", String(options.port ?? 0), "--timeout", String(options.lifetime ?? 90)];
   if (options.unix) args.push("--unix", options.unix);
@@ -179,7 +180,7 @@ export async function startPyServer(options: PyServerOptions = {}): Promise<PySe
   if (options.dialects) args.push("--dialects", options.dialects.join(","));
   if (options.mindCalls !== undefined) args.push("--mind-calls", String(options.mindCalls));
   if (options.anonymous === false) args.push("--no-anonymous");
-  const proc = spawnPython(`pb_server(${options.mode ?? "root"})`, "pb_server.py", args);
+  const proc = spawnPeer(`live-server(${options.mode ?? "root"})`, "live-server", args);
   try {
     const e = await proc.waitForEvent("listening", () => true, options.startTimeoutMs ?? 15_000);
     return Object.assign(proc, { port: (e.port as number) ?? 0, path: e.path as string | undefined });
@@ -249,10 +250,10 @@ export interface PyClient extends PyProcess {
   report: Promise<PyReport>;
 }
 
-/** Starts interop/pb_client.py on a scenario; it runs concurrently with the caller. */
+/** Starts interop/peer.py live-client on a scenario; it runs concurrently with the caller. */
 export function startPyClient(scenario: Scenario, timeoutMs = 25_000): PyClient {
   const sc = { timeout: Math.max(1, Math.floor(timeoutMs / 1000) - 2), ...scenario };
-  const proc = spawnPython("pb_client", "pb_client.py", ["-"]);
+  const proc = spawnPeer("live-client", "live-client", ["-"]);
   proc.child.stdin.end(JSON.stringify(sc));
   const report = (async () => {
     try {

@@ -1,7 +1,7 @@
 // PB benchmark: remote calls and logins over TCP (127.0.0.1, OS-chosen ports) for the four
 // pairings of a TypeScript or Twisted client with a TypeScript or Twisted server. Every client and
 // server is its own process (this script is only the conductor, idle while they run), so each
-// pairing gets the same two processes' worth of CPU. The Twisted half is interop/bench_pb.py.
+// pairing gets the same two processes' worth of CPU. The Twisted half is interop/peers/bench.py.
 //
 //   node --import tsx scripts/bench-pb.ts [--quick] [--only=ts-ts,ts-tw,tw-ts,tw-tw]
 //       [--measure=smallSeq,smallPipe,dictSeq,dictPipe,login] [--seconds=S] [--rounds=N] [--out=FILE]
@@ -54,7 +54,7 @@ const PASSWORD = "pass";
 const SMALL = 7;
 const DEPTH = 100;
 
-/** The nested dict (interop/bench_pb.py builds the same one). */
+/** The nested dict (interop/peers/bench.py builds the same one). */
 function nestedDict(): Record<string, unknown> {
   const d: Record<string, unknown> = {};
   for (let i = 0; i < 1000; i++) d[`key${i}`] = { id: i, score: i + 0.25, name: `name${i}`, tags: [i, i + 1, i + 2], extra: null };
@@ -165,7 +165,7 @@ async function serve(): Promise<void> {
   process.stdout.write(JSON.stringify({ event: "listening", echoPort: echo.port, loginPort: login.port }) + "\n");
 }
 
-// ---- the TypeScript client (mirrors bench_pb.py's Loop) -------------------------------------------
+// ---- the TypeScript client (mirrors interop/peers/bench.py's Loop) -------------------------------------------
 
 function summary(latencies: number[], completed: number, seconds: number, depth: number): Result {
   const lat = Float64Array.from(latencies).sort();
@@ -415,7 +415,7 @@ async function conduct(): Promise<void> {
   const needTw = pairings.some((p) => p.server === "tw");
   const needRaw = pairings.some((p) => p.server === "raw");
   const tsServer = needTs ? start("ts server", process.execPath, [...nodeArgs, "--role=server"], ["listening"], 900) : null;
-  const twServer = needTw ? start("twisted server", py.path, [join(root, "interop", "bench_pb.py"), "server", "--timeout", "900"], ["listening"], 900) : null;
+  const twServer = needTw ? start("twisted server", py.path, [join(root, "interop", "peer.py"), "bench", "server", "--timeout", "900"], ["listening"], 900) : null;
   const rawSrv = needRaw ? start("raw server", process.execPath, [...nodeArgs, "--role=raw-server", `--script=${scriptFile}`, "--timeout=900"], ["listening"], 900) : null;
   // Every round is kept; the table shows the median round and the spread. The pairings take
   // turns within a round, so that other work on the machine falls on all of them alike.
@@ -438,7 +438,7 @@ async function conduct(): Promise<void> {
             ? start(`${p.label} client`, process.execPath, [...nodeArgs, "--role=raw-client", `--script=${scriptFile}`, `--control-port=${server.controlPort}`, ...portArgs, `--config=${config}`], ["result"], 150)
             : p.client === "ts"
               ? start(`${p.label} client`, process.execPath, [...nodeArgs, "--role=client", ...portArgs, `--config=${config}`], ["result"], 150)
-              : start(`${p.label} client`, py.path, [join(root, "interop", "bench_pb.py"), "client", `--echo-port`, String(server.echoPort), `--login-port`, String(server.loginPort), "--config", config, "--timeout", "150"], ["result"], 160);
+              : start(`${p.label} client`, py.path, [join(root, "interop", "peer.py"), "bench", "client", `--echo-port`, String(server.echoPort), `--login-port`, String(server.loginPort), "--config", config, "--timeout", "150"], ["result"], 160);
         try {
           const got = (await c.first).results as Record<Name, Result>;
           const mine = (runs[p.id] ??= {});

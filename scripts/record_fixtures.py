@@ -24,7 +24,7 @@ import traceback
 sys.dont_write_bytecode = True  # keep __pycache__ out of the repo
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(ROOT, "interop"))
+sys.path.insert(0, os.path.join(ROOT, "interop", "peers"))
 
 
 def _pin_hash_seed():
@@ -40,7 +40,7 @@ if __name__ == "__main__":
     _pin_hash_seed()
 
 import pyvalues  # noqa: E402
-import crosscheck_peer  # noqa: E402
+import crosscheck as crosscheck_peer  # noqa: E402 (interop/peer.py crosscheck)
 from twisted.spread import banana as tbanana  # noqa: E402
 from twisted.spread import jelly as tjelly  # noqa: E402
 

@@ -1,4 +1,4 @@
-// The conformance client driver, TypeScript side; its Python twin is client.py. It runs a
+// The conformance client driver, TypeScript side; its Python twin is interop/peers/conformance_client.py. It runs a
 // scenario's steps on one connection and describes what each step got; it never judges (the
 // harness compares, in compare.ts). The connection is anything with a Broker: a TCP connection
 // (tcpConnection) or the replay of a recording (replay.ts).

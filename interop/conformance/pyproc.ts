@@ -1,5 +1,5 @@
-// The Python processes of the harness: the reference service (service.py) and the persistent
-// client driver (client.py). Both speak one JSON object per line on stdout; both exit when their
+// The Python processes of the harness: the reference service (interop/peer.py conformance-server)
+// and the persistent client driver (conformance-client). Both speak one JSON object per line on stdout; both exit when their
 // stdin closes. Every process started here is tracked and killed on exit, SIGINT or SIGTERM.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { join } from "node:path";
@@ -134,9 +134,9 @@ export class PyProcess {
  */
 export type PythonLike = string | { command: string; args: string[]; env: Record<string, string> };
 
-function spawnPython(python: PythonLike, name: string, script: string, env: Record<string, string> = {}): PyProcess {
+function spawnPython(python: PythonLike, name: string, role: string, env: Record<string, string> = {}): PyProcess {
   const launcher = typeof python === "string" ? { command: python, args: [], env: {} } : python;
-  const child = spawn(launcher.command, [...launcher.args, "-u", join(CONFORMANCE_DIR, script)], {
+  const child = spawn(launcher.command, [...launcher.args, "-u", join(CONFORMANCE_DIR, "..", "peer.py"), role], {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1", PYTHONHASHSEED: "0", ...launcher.env, ...env },
   });
@@ -151,10 +151,10 @@ export interface PyService {
   python: string;
 }
 
-/** Starts service.py; `challenge` (hex) fixes every login challenge (recording mode). */
+/** Starts the conformance-server role; `challenge` (hex) fixes every login challenge (recording mode). */
 export async function startPyService(python: PythonLike, options: { challenge?: string } = {}): Promise<PyService> {
   const env: Record<string, string> = options.challenge ? { CONFORMANCE_CHALLENGE: options.challenge } : {};
-  const proc = spawnPython(python, "service.py", "service.py", env);
+  const proc = spawnPython(python, "conformance-server", "conformance-server", env);
   try {
     const l = await proc.waitFor((x) => x.event === "listening", 20_000, "listening line");
     return { proc, rootPort: l.root as number, portalPort: l.portal as number, twisted: String(l.twisted), python: String(l.python) };
@@ -170,7 +170,7 @@ export interface PyRunResult {
   error: string | null;
 }
 
-/** The persistent client.py: one scenario at a time. */
+/** The persistent conformance-client role: one scenario at a time. */
 export class PyClient {
   private nextId = 1;
   private constructor(
@@ -180,7 +180,7 @@ export class PyClient {
   ) {}
 
   static async start(python: PythonLike): Promise<PyClient> {
-    const proc = spawnPython(python, "client.py", "client.py");
+    const proc = spawnPython(python, "conformance-client", "conformance-client");
     try {
       const l = await proc.waitFor((x) => x.event === "ready", 20_000, "ready line");
       return new PyClient(proc, String(l.twisted), String(l.python));

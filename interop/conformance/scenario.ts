@@ -1,5 +1,5 @@
 // The conformance catalogue's data model (interop/conformance/scenarios/*.json), checked with zod.
-// The Python client driver (client.py) reads the same files; this schema is the one description
+// The Python client driver (interop/peers/conformance_client.py) reads the same files; this schema is the one description
 // of what a scenario may say.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -1,5 +1,5 @@
 // The conformance reference service, TypeScript side: a root (one per connection) and a Portal.
-// Its Python twin is service.py: same methods, same results, same errors, and the same moments
+// Its Python twin is interop/peers/conformance_server.py: same methods, same results, same errors, and the same moments
 // at which references it was sent are let go (Python lets go by reference counting, as soon as
 // the last Python reference disappears; here every such moment is an explicit release(), with
 // a comment saying which Python reference it stands for).

@@ -1,5 +1,5 @@
 // Step arguments from descriptions, and descriptions of what came back (TypeScript side of the
-// drivers; the Python twin is in client.py). See scenario.ts for the extra description nodes.
+// drivers; the Python twin is in interop/peers/conformance_client.py). See scenario.ts for the extra description nodes.
 import { CopiedFailure, FrozenSet, Referenceable, RemoteCache, RemoteCopy, RemoteReference, Tuple, pythonTypeOf } from "../../src/index.ts";
 import { fromDesc, toDesc } from "../valuedesc.ts";
 import { REMOTE_TAGS, TaggedCopy } from "./classes.ts";

@@ -109,7 +109,7 @@ describe("jelly values", () => {
 describe.skipIf(!python)("every golden jelly vector reads as Python's repr() of the value", () => {
   it("matches Twisted + Python on fixtures/jelly-vectors.jsonl", () => {
     const vectors = readFileSync(join(ROOT, "fixtures/jelly-vectors.jsonl"), "utf8");
-    const r = spawnSync(python!.path, [join(ROOT, "interop/inspect_repr.py")], { input: vectors, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(python!.path, [join(ROOT, "interop/peer.py"), "inspect-repr"], { input: vectors, encoding: "utf8", timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     const byName = new Map(vectors.trim().split("\n").map((l) => JSON.parse(l)).map((v) => [v.name, v]));
     let compared = 0;

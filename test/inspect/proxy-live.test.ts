@@ -1,5 +1,5 @@
 // pb-inspect proxy (the installed bin, as a child process) between a real Twisted PB client and
-// a real Twisted PB server (interop/inspect_session.py): the session must still succeed, and the
+// a real Twisted PB server (interop/peer.py inspect-session): the session must still succeed, and the
 // transcript must be complete and right. Everything on 127.0.0.1, ports chosen by the OS.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,7 +12,7 @@ import { transcript } from "../../src/inspect/decode.ts";
 import { BIN, ROOT, stopChild, waitForOutput } from "./support.ts";
 
 const python = findPython();
-const SCRIPT = join(ROOT, "interop", "inspect_session.py");
+const PEER = join(ROOT, "interop", "peer.py");
 
 interface Json {
   conn: number;
@@ -91,7 +91,7 @@ function spawnProxy(target: number, extra: string[]): { child: ChildProcess; out
 
 function runClient(port: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python!.path, [SCRIPT, "client", "--port", String(port), "--timeout", "20"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(python!.path, [PEER, "inspect-session", "client", "--port", String(port), "--timeout", "20"], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
@@ -120,7 +120,7 @@ describe.skipIf(!python)("pb-inspect proxy between a Twisted client and a Twiste
 
   beforeAll(async () => {
     save = mkdtempSync(join(tmpdir(), "pb-inspect-live-"));
-    const server = spawn(python!.path, [SCRIPT, "serve", "--port", "0", "--timeout", "120"], { stdio: ["pipe", "pipe", "pipe"] });
+    const server = spawn(python!.path, [PEER, "inspect-session", "serve", "--port", "0", "--timeout", "120"], { stdio: ["pipe", "pipe", "pipe"] });
     children.push(server);
     serverPort = Number((await waitForOutput(server, "stdout", /"port": (\d+)/))[1]);
   });

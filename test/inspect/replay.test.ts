@@ -93,8 +93,8 @@ describe.skipIf(!python)("replay against live servers (Twisted and twisted-pb)",
   });
 
   it("several logins with different passwords (a wrong one, an unknown user, the right one): each uses the password that gives its captured response", async () => {
-    // fixtures/conformance/login-wrong-password.json: recorded from Twisted 22.4 by the conformance harness
-    const rec = join("fixtures", "conformance", "login-wrong-password.json");
+    // fixtures/conformance/debian-22.4/login-wrong-password.json: recorded from Twisted 22.4 by the conformance harness
+    const rec = join("fixtures", "conformance", "debian-22.4", "login-wrong-password.json");
     for (const port of [py.portalPort, ts.portalPort]) {
       const r = await runBin(["replay", rec, "--against", against(port), "--password", "wrong", "--password", "secret"]);
       expect(r.stdout.match(/\[response recomputed for the server's new challenge\]/g)?.length).toBe(3);

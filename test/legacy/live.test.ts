@@ -1,7 +1,7 @@
 // Live, both roles, against every Twisted version we have: 16.6, 18.9 and 20.3 on Python 2.7,
 // Debian's 22.4, 24.7 and 24.10rc1 on Python 3 (../shared/legacy-twisted; LEGACY_TWISTED or
-// ~/.cache/twisted-legacy). Per version, one Python process serves (interop/peer.py serve) and
-// one runs as a client (interop/peer.py client) against our server, both from one source.
+// ~/.cache/twisted-legacy). Per version, one Python process serves (interop/peer.py legacy-server) and
+// one runs as a client (interop/peer.py legacy-client) against our server, both from one source.
 // Versions that are not set up here are skipped, and say why.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -202,8 +202,8 @@ for (const variant of TWISTED_VARIANTS) {
         log: (e) => peerLogs.push(e.message),
       });
       const port = (ours.server.address() as { port: number }).port;
-      pyClient = spawnWith(l, `${variant} client`, PEER, ["client", "--port", String(port), "--timeout", "50"]);
-      server = spawnWith(l, `${variant} server`, PEER, ["serve", "--timeout", "50"]);
+      pyClient = spawnWith(l, `${variant} client`, PEER, ["legacy-client", "--port", String(port), "--timeout", "50"]);
+      server = spawnWith(l, `${variant} server`, PEER, ["legacy-server", "--timeout", "50"]);
       procs.push(pyClient, server);
       const listening = await server.waitForEvent("listening", () => true, 20_000);
       expect(listening).toMatchObject({ twisted: l.twisted, python: l.python });
@@ -397,7 +397,7 @@ describe.skipIf(present.length < 2)(`one server, ${present.length} Twisted versi
   beforeAll(async () => {
     ours = await PBServer.listen({ host: HOST, port: 0 }, { root: new Portal(realm, [new InMemoryPasswordChecker({ alice: "secret" })]) });
     const port = (ours.server.address() as { port: number }).port;
-    for (const v of present) clients.push(spawnWith(launchers.get(v) as TwistedLauncher, `${v} client`, PEER, ["client", "--port", String(port), "--timeout", "50"]));
+    for (const v of present) clients.push(spawnWith(launchers.get(v) as TwistedLauncher, `${v} client`, PEER, ["legacy-client", "--port", String(port), "--timeout", "50"]));
     await Promise.all(clients.map((c) => c.waitFor((e) => e.event === "done" || e.event === "error", 40_000, "the client's steps")));
   });
 

@@ -1,13 +1,11 @@
 // Live: Cacheable / RemoteCache, Publishable / RemotePublished, pagers and typed interfaces
 // against real Twisted 22.4, both ways:
-// - our client (PBClient) against a Twisted server holding the Cacheables (interop/cache_server.py);
-// - a Twisted client (interop/cache_client.py) against our server (PBServer) holding them.
+// - our client (PBClient) against a Twisted server holding the Cacheables (interop/peer.py cache-server);
+// - a Twisted client (interop/peer.py cache-client) against our server (PBServer) holding them.
 // Each test names the test of twisted/spread/test/test_pb.py it mirrors. Everything runs on
 // 127.0.0.1 with ports chosen by the OS; every process and connection is stopped in afterAll.
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
@@ -41,13 +39,11 @@ import {
   type LogEntry,
   type PBRoot,
 } from "../../src/index.ts";
-import { requirePython } from "../../interop/find-python.mjs";
-import { PyProcess, stopAllPeers, tempDir, type PyEvent } from "../../interop/pbpeers.ts";
+import { PyProcess, spawnPeer, stopAllPeers, tempDir, type PyEvent } from "../../interop/pbpeers.ts";
 import { canonicalDesc, toDesc } from "../../interop/valuedesc.ts";
 import { sleep, until } from "./common.ts";
 
 const HOST = "127.0.0.1";
-const INTEROP = join(dirname(fileURLToPath(import.meta.url)), "../../interop");
 const tmp = tempDir("twisted-pb-cache-");
 const gc = (globalThis as { gc?: () => void }).gc;
 const clients: PBClient[] = [];
@@ -60,21 +56,13 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-function spawnPeer(name: string, script: string, args: string[]): PyProcess {
-  const child = spawn(requirePython().path, ["-u", join(INTEROP, script), ...args], {
-    stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1" },
-  });
-  return new PyProcess(name, child);
-}
-
 async function connect(port: number, logs?: LogEntry[]): Promise<PBClient> {
   const c = await PBClient.connect({ host: HOST, port }, logs ? { log: (e) => logs.push(e) } : {});
   clients.push(c);
   return c;
 }
 
-/** n bytes 0, 1, ... 250, 0, 1, ... (cache_server.py / cache_client.py `pattern`). */
+/** n bytes 0, 1, ... 250, 0, 1, ... (interop/peers/cache_server.py / cache_client.py `pattern`). */
 function pattern(n: number): Uint8Array {
   return new Uint8Array(n).map((_, i) => i % 251);
 }
@@ -196,12 +184,12 @@ setUnjellyableForClass("__main__.TypedPoint", RemoteTypedPoint);
 
 // =================================================================================================
 
-describe("TS client -> Twisted server holding the Cacheables (interop/cache_server.py)", () => {
+describe("TS client -> Twisted server holding the Cacheables (interop/peer.py cache-server)", () => {
   let server: PyProcess;
   let port: number;
 
   beforeAll(async () => {
-    server = spawnPeer("cache_server", "cache_server.py", ["--timeout", "120"]);
+    server = spawnPeer("cache-server", "cache-server", ["--timeout", "120"]);
     const e = await server.waitForEvent("listening", () => true, 15_000);
     port = e.port as number;
   });
@@ -395,7 +383,7 @@ describe("TS client -> Twisted server holding the Cacheables (interop/cache_serv
 });
 
 // =================================================================================================
-// A Twisted client (interop/cache_client.py) against our server holding the Cacheables.
+// A Twisted client (interop/peer.py cache-client) against our server holding the Cacheables.
 
 /** test_pb.py SimpleCache (its __init___ typo fixed: the state is x, y, z). */
 class SimpleCache extends Cacheable {
@@ -536,7 +524,7 @@ const perConnection: PBRoot = {
 };
 
 async function runCacheClient(port: number, scenario: string, extra: Record<string, unknown> = {}, timeoutMs = 20_000): Promise<Map<string, unknown>> {
-  const proc = spawnPeer(`cache_client(${scenario})`, "cache_client.py", ["-"]);
+  const proc = spawnPeer(`cache-client(${scenario})`, "cache-client", ["-"]);
   proc.child.stdin.end(`${JSON.stringify({ port, scenario, timeout: Math.floor(timeoutMs / 1000) - 2, ...extra })}\n`);
   try {
     const end = await proc.waitFor((e: PyEvent) => e.event === "done" || e.event === "crash", timeoutMs, "the end of the scenario");
@@ -547,7 +535,7 @@ async function runCacheClient(port: number, scenario: string, extra: Record<stri
   }
 }
 
-describe("Twisted client (interop/cache_client.py) -> our server holding the Cacheables", () => {
+describe("Twisted client (interop/peer.py cache-client) -> our server holding the Cacheables", () => {
   let server: PBServer;
   const logs: LogEntry[] = [];
 

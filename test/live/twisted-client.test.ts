@@ -1,4 +1,4 @@
-// Live: a real Twisted 22.4 PB client (interop/pb_client.py) against our server (PBServer with
+// Live: a real Twisted 22.4 PB client (interop/peer.py live-client) against our server (PBServer with
 // a per-connection root, or a Portal) over TCP, TLS and Unix sockets.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -49,7 +49,7 @@ async function listen(...args: Parameters<typeof PBServer.listen>): Promise<PBSe
   return s;
 }
 
-// ---- scenario helpers (see interop/pb_client.py) -----------------------------------------
+// ---- scenario helpers (see interop/peers/live_client.py) -----------------------------------------
 
 const v = (x: unknown): Desc => toDesc(x);
 const ref = (name: string): Desc => ["var", name];

@@ -1,6 +1,6 @@
 """Python's repr() of each golden jelly vector, for test/inspect/pretty.test.ts.
 
-    <python with Twisted> interop/inspect_repr.py < fixtures/jelly-vectors.jsonl
+    <python with Twisted> interop/peer.py inspect-repr < fixtures/jelly-vectors.jsonl
 
 Reads the vectors (interop/VALUES.md), unjellies the bytes Twisted wrote for each value
 (dialect none) with Twisted's own banana and jelly, and prints one JSON line per vector:

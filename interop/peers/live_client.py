@@ -1,6 +1,6 @@
 """A Twisted PB client for the live tests (test/live/twisted-client.test.ts drives it).
 
-    <python with Twisted> interop/pb_client.py 'SCENARIO-JSON'     (or "-": read it from stdin)
+    <python with Twisted> interop/peer.py live-client 'SCENARIO-JSON'    (or "-": read it from stdin)
 
 The scenario says where to connect and which steps to run, one after the other:
 
@@ -34,7 +34,7 @@ ARG is a value description (interop/VALUES.md) or one of
     ["newrefs", n]   a list of n new Callbacks
 and lists/tuples/dicts (without shared ids) may contain them.
 
-Output, one JSON line each (pb_common.emit): {"event": "step", ...} as each step ends,
+Output, one JSON line each (common.emit): {"event": "step", ...} as each step ends,
 {"event": "log", ...} for what Twisted logs, {"event": "call", ...} when the peer calls one of
 our Referenceables, and last {"event": "report", "results": [...], "calls": [...], ...}.
 A step result is {"i", "op", "label", "ok", "value": DESC} or {"ok": false, "failure": INFO,
@@ -49,7 +49,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pb_common import VersionedBroker, describe, emit, failure_info, install_log_observer  # noqa: E402
+from common import VersionedBroker, describe, emit, failure_info, install_log_observer  # noqa: E402
 import pyvalues  # noqa: E402
 from twisted.cred import credentials  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402

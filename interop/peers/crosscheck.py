@@ -1,6 +1,6 @@
 """Python peer for the live TypeScript <-> Twisted cross-check.
 
-Run as `<python with Twisted> interop/crosscheck_peer.py`. It reads one JSON request per
+Run as `<python with Twisted> interop/peer.py crosscheck`. It reads one JSON request per
 line on stdin and answers each with one JSON line on stdout (ASCII, flushed at once); it
 exits on {"op": "quit"} or when stdin closes. Values use the descriptions of VALUES.md.
 
@@ -431,21 +431,8 @@ def _write(out, obj):
     out.flush()
 
 
-def _pin_hash_seed():
-    """Re-run with PYTHONHASHSEED=0 so set iteration orders (str/bytes hashes) repeat."""
-    if os.environ.get("PYTHONHASHSEED") == "0":
-        return
-    env = dict(os.environ)
-    env["PYTHONHASHSEED"] = "0"
-    try:
-        sys.stdout.flush()
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
-    except OSError:
-        pass  # keep going with a random hash seed
-
-
 def main():
-    _pin_hash_seed()
+    # (interop/peer.py runs this role with PYTHONHASHSEED=0, so set orders repeat)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
     inp = sys.stdin.buffer
     out = sys.stdout.buffer

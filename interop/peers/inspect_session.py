@@ -1,7 +1,7 @@
 """A Twisted PB server and client for the pb-inspect proxy test (test/inspect/proxy-live.test.ts).
 
-    <python with Twisted> interop/inspect_session.py serve [--port N] [--timeout SECONDS]
-    <python with Twisted> interop/inspect_session.py client --port N [--timeout SECONDS]
+    <python with Twisted> interop/peer.py inspect-session serve [--port N] [--timeout SECONDS]
+    <python with Twisted> interop/peer.py inspect-session client --port N [--timeout SECONDS]
 
 serve: a PBServerFactory(Portal) on 127.0.0.1 (port 0 = any free port) with the user
 alice/secret. Prints {"event": "listening", "port": N} on stdout, then one JSON line per thing
@@ -23,7 +23,7 @@ sys.dont_write_bytecode = True
 
 from twisted.cred import checkers, credentials, portal  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
-from peer_lifetime import stop_when_stdin_closes  # noqa: E402
+from common import stop_when_stdin_closes  # noqa: E402
 from twisted.spread import pb  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 

@@ -1,6 +1,6 @@
 """The conformance reference service, Python (Twisted) side; its TypeScript twin is service.ts.
 
-    <python with Twisted> interop/conformance/service.py [--lifetime SECONDS]
+    <python with Twisted> interop/peer.py conformance-server [--lifetime SECONDS]
 
 Listens on 127.0.0.1 on two ports chosen by the OS, one serving a per-connection pb.Root (the
 "root" server) and one serving a Portal (the "portal" server), and prints one JSON line:
@@ -19,7 +19,6 @@ Python reference goes (reference counting), the same moment in every run.
 
 import binascii
 import gc
-import json
 import os
 import sys
 
@@ -29,10 +28,9 @@ gc.disable()
 from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.cred import checkers, portal  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
-from twisted.logger import globalLogBeginner  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from peer_lifetime import stop_when_stdin_closes  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import emit, log_errors_to_stderr, stop_when_stdin_closes  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
 MODULE = "conformance"  # so that reflect.qual() names our classes conformance.X on the wire
@@ -280,11 +278,6 @@ def make_portal():
     return p
 
 
-def emit(**fields):
-    sys.stdout.write(json.dumps(fields) + "\n")
-    sys.stdout.flush()
-
-
 def main():
     lifetime = 900.0
     if "--lifetime" in sys.argv:
@@ -295,20 +288,7 @@ def main():
         value = binascii.unhexlify(fixed)
         pb.challenge = lambda: value
 
-    def observer(event):
-        # Twisted's log goes to stderr (the runner shows its tail when something breaks).
-        if event.get("isError") or event.get("log_failure"):
-            from twisted.logger import formatEvent
-
-            try:
-                sys.stderr.write("[twisted] %s\n" % formatEvent(event))
-                f = event.get("log_failure")
-                if f is not None:
-                    sys.stderr.write("[twisted]   %s: %s\n" % (f.type, f.value))
-            except Exception:
-                pass
-
-    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False, discardBuffer=True)
+    log_errors_to_stderr()
 
     root_port = reactor.listenTCP(0, pb.PBServerFactory(PerConnectionRoot()), interface="127.0.0.1")
     portal_port = reactor.listenTCP(0, pb.PBServerFactory(make_portal()), interface="127.0.0.1")
@@ -320,7 +300,7 @@ def main():
     stop_when_stdin_closes(reactor, stop, "stdin closed")
     reactor.callLater(lifetime, stop, "lifetime")
     emit(
-        event="listening",
+        "listening",
         root=root_port.getHost().port,
         portal=portal_port.getHost().port,
         twisted=twisted_version,

@@ -1,4 +1,4 @@
-"""Helpers shared by the live PB peers (interop/pb_server.py and interop/pb_client.py).
+"""Helpers shared by the roles of interop/peer.py (the Python PB peer).
 
 - emit(event, **fields): one JSON line on stdout, flushed at once (the TypeScript side reads
   these lines; see interop/pbpeers.ts).
@@ -11,11 +11,16 @@
     ["repr", text]                   anything else
 - failure_info(f): type / value / parents / traceback / state keys of a (Copied)Failure.
 - install_log_observer(): every Twisted log event becomes a {"event": "log"} line.
+- log_errors_to_stderr(): only Twisted's errors, as text on stderr (the runner shows its tail
+  when something breaks).
+- stop_when_stdin_closes(reactor, stop, *args): how every role ends: when the TypeScript side
+  that started it closes its stdin.
 """
 
 import json
 import os
 import sys
+import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -103,6 +108,20 @@ def install_log_observer():
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False, discardBuffer=True)
 
 
+def log_errors_to_stderr():
+    def observer(event):
+        if event.get("isError") or event.get("log_failure"):
+            try:
+                sys.stderr.write("[twisted] %s\n" % formatEvent(event))
+                f = event.get("log_failure")
+                if f is not None:
+                    sys.stderr.write("[twisted]   %s: %s\n" % (f.type, f.value))
+            except Exception:
+                pass
+
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False, discardBuffer=True)
+
+
 class VersionedBroker(pb.Broker):
     """A Broker that can speak another PB version or offer other dialects (class attributes),
     and then stays connected so that the peer is the one that notices the mismatch (stock
@@ -123,3 +142,19 @@ class VersionedBroker(pb.Broker):
             emit("peerVersion", version=vnum)
             return
         return pb.Broker.proto_version(self, vnum)
+
+
+def stop_when_stdin_closes(reactor, stop, *args):
+    """Calls stop(*args) in the reactor thread once stdin reaches its end (or fails)."""
+
+    def watch():
+        try:
+            while sys.stdin.read(4096):
+                pass
+        except Exception:
+            pass
+        reactor.callFromThread(stop, *args)
+
+    t = threading.Thread(target=watch)
+    t.daemon = True  # (the daemon= argument is Python 3 only)
+    t.start()

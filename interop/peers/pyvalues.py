@@ -1,6 +1,6 @@
 """Python side of the value descriptions defined in interop/VALUES.md.
 
-Importable helpers shared by scripts/record_fixtures.py and interop/crosscheck_peer.py:
+Importable helpers shared by scripts/record_fixtures.py and the roles of interop/peer.py:
 
 - from_desc(desc)          description -> Python value (shared containers and cycles kept)
 - to_desc(value)           Python value -> description

@@ -1,7 +1,7 @@
 """A Twisted PB client for the Cacheable / Publishable / paging / typed-interface live tests
 (test/live/cache.test.ts drives it against our server).
 
-    <python with Twisted> interop/cache_client.py 'SCENARIO-JSON'   (or "-": read it from stdin)
+    <python with Twisted> interop/peer.py cache-client 'SCENARIO-JSON'  (or "-": read it from stdin)
 
     {"port": N, "scenario": NAME, "timeout": 20, ...scenario fields}
 
@@ -9,7 +9,7 @@ Scenarios (each mirrors a test of twisted/spread/test/test_pb.py, with the TypeS
 server's role): test_cache, test_newStyleCache, paging (files: {"empty": PATH, "data": PATH}),
 publishable (dir: where RemotePublished writes its .pub file), typed, disconnect.
 
-Output, one JSON line each (pb_common.emit):
+Output, one JSON line each (common.emit):
     {"event": "result", "name": ..., "value": JSON}      one per check, in order
     {"event": "log", ...}                                 what Twisted logs
     {"event": "done"} last, or {"event": "crash", "text": traceback}
@@ -24,7 +24,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pb_common import describe, emit, failure_info, install_log_observer  # noqa: E402
+from common import describe, emit, failure_info, install_log_observer  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.python import reflect  # noqa: E402
 from twisted.spread import pb, publish, util  # noqa: E402
@@ -184,7 +184,8 @@ def test_cache(ctx):
     ctx.check("putCache", r)
     ctx.check("locallyCachedBefore", sorted(broker.locallyCachedObjects))
     # now, refcounting: every borg copy sends its decache when collected
-    del coll, cp, complex
+    del complex[:]  # (the lambda above holds the list: Python 2 cannot del a name a closure uses)
+    del coll, cp
     gc.collect()
     yield until(lambda: not broker.locallyCachedObjects, "the uncaches")
     ctx.check("locallyCachedAfter", sorted(broker.locallyCachedObjects))

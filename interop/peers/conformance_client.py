@@ -1,6 +1,6 @@
 """The conformance client driver, Python (Twisted) side; its TypeScript twin is client.ts.
 
-    <python with Twisted> interop/conformance/client.py
+    <python with Twisted> interop/peer.py conformance-client
 
 A persistent process: it prints {"event": "ready", "twisted": ..., "python": ...}, then reads one
 JSON request per line on stdin,
@@ -35,14 +35,14 @@ import threading
 import traceback
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 gc.disable()
 
 import pyvalues  # noqa: E402
+from common import emit, log_errors_to_stderr  # noqa: E402
 from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.cred import credentials  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
-from twisted.logger import globalLogBeginner  # noqa: E402
 from twisted.python import failure, reflect  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
 
@@ -408,11 +408,6 @@ class Runner(object):
             self.broker.transport.abortConnection()
 
 
-def emit(**fields):
-    sys.stdout.write(json.dumps(fields) + "\n")
-    sys.stdout.flush()
-
-
 class Server(object):
     """Runs one request at a time, in arrival order."""
 
@@ -432,7 +427,7 @@ class Server(object):
         try:
             req = json.loads(line)
         except ValueError as e:
-            emit(event="result", id=None, steps=[], timedOut=False, error="bad request: %s" % e)
+            emit("result", id=None, steps=[], timedOut=False, error="bad request: %s" % e)
             self.busy = False
             return self.next()
         runner = Runner(req["scenario"], req.get("host", "127.0.0.1"), req["port"])
@@ -444,7 +439,7 @@ class Server(object):
             state["done"] = True
             if timer.active():
                 timer.cancel()
-            emit(event="result", id=req.get("id"), steps=runner.results, timedOut=timedOut, error=error)
+            emit("result", id=req.get("id"), steps=runner.results, timedOut=timedOut, error=error)
             runner.keep = []
             runner.vars = {}
             self.busy = False
@@ -464,16 +459,7 @@ class Server(object):
 
 
 def main():
-    def observer(event):
-        if event.get("isError") or event.get("log_failure"):
-            from twisted.logger import formatEvent
-
-            try:
-                sys.stderr.write("[twisted] %s\n" % formatEvent(event))
-            except Exception:
-                pass
-
-    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False, discardBuffer=True)
+    log_errors_to_stderr()
     server = Server()
 
     def reader():
@@ -489,7 +475,7 @@ def main():
     t = threading.Thread(target=reader)
     t.daemon = True
     t.start()
-    reactor.callWhenRunning(emit, event="ready", twisted=twisted_version, python=sys.version.split()[0])
+    reactor.callWhenRunning(emit, "ready", twisted=twisted_version, python=sys.version.split()[0])
     reactor.run()
 
 

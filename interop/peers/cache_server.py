@@ -1,9 +1,9 @@
 """A Twisted PB server holding Cacheables, Publishables and pagers, for test/live/cache.test.ts.
 
-    <python with Twisted> interop/cache_server.py [--timeout SECONDS]
+    <python with Twisted> interop/peer.py cache-server [--timeout SECONDS]
 
 It listens on 127.0.0.1 with a port chosen by the OS and reports on stdout, one JSON object per
-line (interop/pb_common.py emit):
+line (interop/peers/common.py emit):
 
     {"event": "listening", "port": N, "twisted": "22.4.0"}        first line
     {"event": "decache", "conn": N, "luid": L}                    the peer let go of one copy
@@ -30,8 +30,8 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from pb_common import describe, emit, install_log_observer  # noqa: E402
-from peer_lifetime import stop_when_stdin_closes  # noqa: E402
+from common import describe, emit, install_log_observer  # noqa: E402
+from common import stop_when_stdin_closes  # noqa: E402
 from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.internet import reactor  # noqa: E402
 from twisted.spread import pb, publish, util  # noqa: E402

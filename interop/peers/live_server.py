@@ -1,11 +1,11 @@
 """A Twisted PB server for the live tests (test/live/ts-client.test.ts drives it).
 
-    <python with Twisted> interop/pb_server.py [--mode root|portal] [--port N | --unix PATH]
+    <python with Twisted> interop/peer.py live-server [--mode root|portal] [--port N | --unix PATH]
         [--tls CERT KEY] [--unsafe-tracebacks] [--pb-version N] [--dialects pb,none]
         [--mind-calls N] [--no-anonymous] [--timeout SECONDS]
 
 It listens on 127.0.0.1 (port 0 = chosen by the OS) or on a Unix socket and reports on stdout,
-one JSON object per line (interop/pb_common.py emit):
+one JSON object per line (interop/peers/common.py emit):
 
     {"event": "listening", "port": N, "path": ..., "twisted": "22.4.0"}   first line
     {"event": "log", "text": ..., "isError": ..., "failure": ...}      what Twisted logs
@@ -35,8 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datetime  # noqa: E402
 import decimal  # noqa: E402
 
-from pb_common import VersionedBroker, describe, emit, failure_info, install_log_observer  # noqa: E402
-from peer_lifetime import stop_when_stdin_closes  # noqa: E402
+from common import VersionedBroker, describe, emit, failure_info, install_log_observer  # noqa: E402
+from common import stop_when_stdin_closes  # noqa: E402
 import pyvalues  # noqa: E402
 from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.cred import checkers, portal  # noqa: E402
@@ -388,7 +388,7 @@ class Realm:
                 result = yield mind.callRemote(method, *args)
                 avatar.mindResults.append([method, describe(result)])
         emit("login", user=name, mindResults=avatar.mindResults)
-        return (pb.IPerspective, avatar, avatar.logout)
+        defer.returnValue((pb.IPerspective, avatar, avatar.logout))
 
 
 # ---------------------------------------------------------------------------------------

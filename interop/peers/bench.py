@@ -1,7 +1,7 @@
 """The Twisted half of the PB benchmark (scripts/bench-pb.ts starts it; never a test).
 
-    <python with Twisted> interop/bench_pb.py server [--timeout SECONDS]
-    <python with Twisted> interop/bench_pb.py client --echo-port N --login-port N --config JSON
+    <python with Twisted> interop/peer.py bench server [--timeout SECONDS]
+    <python with Twisted> interop/peer.py bench client --echo-port N --login-port N --config JSON
 
 server: two PBServerFactory ports on 127.0.0.1, chosen by the OS: one whose root has
 remote_echo (and remote_cpu: the CPU time the server has used), one serving a Portal with one
@@ -37,7 +37,7 @@ from twisted.cred import checkers, credentials, portal  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
 from twisted.logger import globalLogBeginner  # noqa: E402
 from twisted.spread import pb  # noqa: E402
-from peer_lifetime import stop_when_stdin_closes  # noqa: E402
+from common import stop_when_stdin_closes  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
 USERNAME = b"user"
@@ -267,7 +267,7 @@ def client(opts):
         else:
             raise ValueError("unknown measurement " + name)
         results[name] = yield measure(op, spec, root)
-        sys.stderr.write("[bench_pb.py] %s: %.1f/s\n" % (name, results[name]["perSec"]))
+        sys.stderr.write("[peer.py bench] %s: %.1f/s\n" % (name, results[name]["perSec"]))
     factory.disconnect()
     return results
 
