@@ -3,57 +3,18 @@
 // the named nondeterministic fields, and the decoded transcript.
 import { decode, encode, PyFloat, type Sexp } from "../../src/banana/index.ts";
 import type { CaptureEvent, Dir } from "./proxy.ts";
+import { splitItems as splitBananaItems } from "../../src/inspect/items.ts";
 
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /**
- * Where the top-level items of a banana stream end (framing only: headers, list counts, string
- * lengths, float bodies; no dialect needed). Returns the complete items and the bytes left over.
+ * Where the top-level items of a banana stream end (pb-inspect's framing: headers, list counts,
+ * string lengths, float bodies; no dialect needed). The complete items and the bytes left over,
+ * each a copy of its own.
  */
 export function splitItems(buf: Uint8Array): { items: Uint8Array[]; rest: Uint8Array } {
-  const items: Uint8Array[] = [];
-  let start = 0;
-  let pos = 0;
-  const stack: number[] = [];
-  outer: while (pos < buf.length) {
-    // header digits, least significant first
-    let n = 0;
-    let scale = 1;
-    let p = pos;
-    while (p < buf.length && buf[p] < 0x80) {
-      n += buf[p] * scale;
-      scale *= 128;
-      p++;
-    }
-    if (p >= buf.length) break;
-    const type = buf[p++];
-    if (type === 0x80) {
-      pos = p;
-      if (n > 0) {
-        stack.push(n);
-        continue;
-      }
-    } else if (type === 0x82) {
-      if (p + n > buf.length) break;
-      pos = p + n;
-    } else if (type === 0x84) {
-      if (p + 8 > buf.length) break;
-      pos = p + 8;
-    } else if (type >= 0x81 && type <= 0x87) {
-      pos = p;
-    } else {
-      throw new Error(`not banana: type byte 0x${type.toString(16)} at ${p - 1}`);
-    }
-    // one element done: close every list it completes
-    while (stack.length) {
-      stack[stack.length - 1]--;
-      if (stack[stack.length - 1] > 0) continue outer;
-      stack.pop();
-    }
-    items.push(buf.slice(start, pos));
-    start = pos;
-  }
-  return { items, rest: buf.slice(start) };
+  const { items, rest } = splitBananaItems(buf);
+  return { items: items.map((i) => i.slice()), rest: rest.slice() };
 }
 
 export interface WireItem {
