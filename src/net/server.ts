@@ -7,7 +7,7 @@ import * as tls from "node:tls";
 import { Broker, type BrokerOptions } from "../pb/broker.ts";
 import { PORTNO } from "../pb/constants.ts";
 import type { PBRoot } from "../pb/broker.ts";
-import { PortalRoot } from "../cred/pbportal.ts";
+import { PortalRoot, type PortalRootOptions } from "../cred/pbportal.ts";
 import { Portal } from "../cred/portal.ts";
 import { attachBroker, type ConnectionOptions, type Endpoint } from "./connection.ts";
 import { HandshakeTimeout, IdleTimeout } from "./errors.ts";
@@ -21,6 +21,8 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export interface ServeOptions extends ConnectionOptions {
   /** A fixed root, one root per connection (PBRoot), or a Portal for login. */
   root: PBRoot | Portal;
+  /** With a Portal root: its login limits (user name length, unanswered challenges per connection). */
+  login?: PortalRootOptions;
   /** Milliseconds a peer may take to complete PB's dialect and version exchange (default 30 s; 0: no limit). */
   handshakeTimeout?: number;
   /**
@@ -64,7 +66,7 @@ export class PBServer extends EventEmitter<PBServerEvents> {
 
   /** Listens on `endpoint` (TCP, TLS or a Unix socket) and serves each connection with `options`. */
   static listen(endpoint: Endpoint, options: ServeOptions): Promise<PBServer> {
-    const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root) : options.root;
+    const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root, options.login) : options.root;
     const brokerOptions: BrokerOptions = { ...options, role: "listener", root };
     const handshakeMs = options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT;
     const idleMs = options.idleTimeout ?? 0;
