@@ -96,7 +96,7 @@ export abstract class BrokerCore implements BrokerAPI {
     this.log = options.log ?? logToDefault;
     this.ids = new LocalIDs((reason) => this.drop(reason, true));
     this.references = new ReferenceTable(this.ids, this.limits, (object) => {
-      if (object instanceof ViewPoint) this.viewPoints.get(object.perspective)?.delete(object.object);
+      if (object instanceof ViewPoint) this.forgetViewPoint(object);
     });
     this.sentCaches = new SentCaches(this.ids, this.limits, this.log);
     const isDisconnected = () => this.disconnected;
@@ -193,6 +193,14 @@ export abstract class BrokerCore implements BrokerAPI {
   /** Runs `fn` when the last reference the peer holds to `object` goes (avatar logout). */
   setLocalCleanup(object: object, fn: () => void): void {
     this.references.setCleanup(object, fn);
+  }
+
+  /** Drops a ViewPoint the peer let go of, and its perspective's table once that is empty (a logged-out avatar stays in no table). */
+  private forgetViewPoint(vp: ViewPoint): void {
+    const byViewable = this.viewPoints.get(vp.perspective);
+    if (!byViewable || byViewable.get(vp.object) !== vp) return;
+    byViewable.delete(vp.object);
+    if (byViewable.size === 0) this.viewPoints.delete(vp.perspective);
   }
 
   /** The one ViewPoint for a perspective and a Viewable, so its luid is reused. */
