@@ -38,6 +38,8 @@ export interface PageProducer {
   sendNextPage(): void;
   /** Whether pages remain to be sent. */
   stillPaging(): boolean;
+  /** Making a page threw: the pager is dropped and may tell its collector. */
+  failed?(error: unknown): void;
 }
 
 /** A cacheable's owner-side hooks (flavors.Cacheable); see cache.ts. */
