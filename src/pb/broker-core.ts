@@ -78,6 +78,7 @@ export abstract class BrokerCore implements BrokerAPI {
   protected readonly log: (entry: LogEntry) => void;
   protected readonly ids: LocalIDs;
   protected readonly references: ReferenceTable;
+  protected received = 0;
   protected readonly viewPoints = new Map<unknown, Map<Viewable, ViewPoint>>();
   protected readonly sentCaches: SentCaches;
   protected readonly receivedCaches: ReceivedCaches;
@@ -220,6 +221,11 @@ export abstract class BrokerCore implements BrokerAPI {
   /** Number of pagers still sending on this connection (limits.maxPagers at most). */
   get activePagerCount(): number {
     return this.pagers.size;
+  }
+
+  /** PB messages received once the dialect was chosen (the peer's "version" included). */
+  get messagesReceived(): number {
+    return this.received;
   }
 
   /** Number of calls waiting for an answer. */

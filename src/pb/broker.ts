@@ -190,6 +190,7 @@ export class Broker extends BrokerCore {
       if (step.selected) this.selectDialect(step.selected);
       return;
     }
+    this.received++;
     this.expressionReceived(item);
   }
 
