@@ -55,6 +55,11 @@ async function portalLogin(broker: Broker, portal: Portal, credentials: Credenti
   return avatarForPeer(broker, result);
 }
 
+/** Longest user name (in UTF-8 bytes) a PB login accepts unless told otherwise. */
+export const DEFAULT_MAX_USERNAME_BYTES = 4096;
+/** Most challenges one connection may hold unanswered at once unless told otherwise. */
+export const DEFAULT_MAX_PENDING_LOGINS = 256;
+
 /** Options of a PortalRoot. */
 export interface PortalRootOptions {
   /**
@@ -62,10 +67,22 @@ export interface PortalRootOptions {
    * recorded sessions, whose responses answer a known challenge.
    */
   challenge?: () => Uint8Array;
+  /**
+   * Longest user name, in UTF-8 bytes, that `login` accepts (default 4096); a longer one is
+   * refused with UnauthorizedLogin before anything is kept. Twisted has no such limit; without
+   * it an unauthenticated peer could make each challenge hold a name as big as banana allows.
+   */
+  maxUsernameBytes?: number;
+  /**
+   * Most challenges one connection may hold that were neither answered (`respond`) nor released
+   * by the peer (default 256); more `login` calls are refused with UnauthorizedLogin.
+   */
+  maxPendingLogins?: number;
 }
 
 /** The root each connection to a Portal server gets. */
 export class PortalWrapper extends Referenceable {
+  private pendingLogins = 0;
   constructor(
     readonly portal: Portal,
     readonly broker: Broker,
@@ -76,9 +93,28 @@ export class PortalWrapper extends Referenceable {
 
   /** First step of a PB login: answers a fresh random challenge and the object to respond to. */
   remote_login(username: unknown) {
-    const c = (this.options.challenge ?? challenge)();
+    const maxBytes = this.options.maxUsernameBytes ?? DEFAULT_MAX_USERNAME_BYTES;
+    // A string's UTF-8 length is at least its length in UTF-16 units: check that before encoding.
+    if ((typeof username === "string" || username instanceof Uint8Array) && username.length > maxBytes) throw new UnauthorizedLogin(`user name longer than ${maxBytes} bytes`);
     const name = text(username);
-    return tuple(c, new PortalAuthChallenger(this.portal, this.broker, name, c, username instanceof Uint8Array ? username : toBytes(name)));
+    // A copy: the received name may be a view into a large receive buffer that must not stay alive.
+    const bytes = username instanceof Uint8Array ? username.slice() : toBytes(name);
+    if (bytes.length > maxBytes) throw new UnauthorizedLogin(`user name longer than ${maxBytes} bytes`);
+    if (this.pendingLogins >= (this.options.maxPendingLogins ?? DEFAULT_MAX_PENDING_LOGINS)) {
+      throw new UnauthorizedLogin("too many unanswered login challenges on this connection");
+    }
+    const c = (this.options.challenge ?? challenge)();
+    this.pendingLogins++;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.pendingLogins--;
+    };
+    const challenger = new PortalAuthChallenger(this.portal, this.broker, name, c, bytes, settle);
+    // A challenger the peer lets go of without answering no longer counts.
+    this.broker.setLocalCleanup(challenger, settle);
+    return tuple(c, challenger);
   }
 
   /** Anonymous login: resolves with the avatar the realm gives an anonymous user. */
@@ -100,12 +136,15 @@ export class PortalAuthChallenger extends Referenceable implements UsernameMD5Pa
     readonly challenge: Uint8Array,
     /** The name exactly as the client sent it (Python 2 clients may send names that are not UTF-8). */
     readonly usernameBytes: Uint8Array = toBytes(username),
+    /** Called once, when the challenge is answered (PortalWrapper counts unanswered ones). */
+    private readonly onAnswered?: () => void,
   ) {
     super();
   }
 
   /** Second step of a PB login: checks the response to the challenge (once) and resolves with the avatar. */
   async remote_respond(response: unknown, mind: unknown) {
+    this.onAnswered?.();
     // One answer per challenge (Twisted's challenger accepts any number; PROTOCOL.md section 7).
     if (this.used || !(response instanceof Uint8Array)) {
       releaseMind(mind);

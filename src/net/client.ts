@@ -72,7 +72,13 @@ export class PBClient {
   private constructor(
     readonly broker: Broker,
     readonly socket: net.Socket,
+    /** The connect timeout, also the default of getRootObject and login (0: no limit). */
+    private readonly defaultTimeout: number = DEFAULT_HANDSHAKE_TIMEOUT,
   ) {}
+
+  private waitOptions(options: WaitOptions | undefined): WaitOptions {
+    return { ...options, timeout: options?.timeout ?? this.defaultTimeout };
+  }
 
   /**
    * Connects and resolves once PB's handshake is done. Rejects with ConnectTimeout if that takes
@@ -103,7 +109,7 @@ export class PBClient {
         });
         const broker = attachBroker(s, new Broker({ ...options, role: "initiator" }), options);
         await handshake(broker);
-        const client = new PBClient(broker, s);
+        const client = new PBClient(broker, s, options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
         if (options.liveness) client.checkLiveness(options.liveness);
         return client;
       },
@@ -111,9 +117,9 @@ export class PBClient {
     );
   }
 
-  /** The server's root object (never reference-counted). */
+  /** The server's root object (never reference-counted). `timeout` defaults to the connect timeout. */
   getRootObject(options: WaitOptions = {}): Promise<RemoteReference> {
-    return withDeadline("getRootObject", options, async () => {
+    return withDeadline("getRootObject", this.waitOptions(options), async () => {
       await handshake(this.broker);
       return this.broker.remoteForName(ROOT_NAME);
     });
@@ -124,21 +130,23 @@ export class PBClient {
    * `credentials` is a UsernamePassword, an Anonymous, or a UsernameMD5Credentials (which
    * holds only the password's md5); the old form `login(username, password, mind)` still works.
    * `mind` is what the server's realm receives (usually a Referenceable it can call back).
+   * `options.timeout` defaults to the connect timeout (30 s unless `connect` was given another;
+   * 0 or Infinity: no limit): a server that never answers makes it reject with ConnectTimeout.
    */
   login(credentials: LoginCredentials, mind?: unknown, options?: WaitOptions): Promise<RemoteReference>;
   login(username: string | Uint8Array, password: string | Uint8Array, mind?: unknown, options?: WaitOptions): Promise<RemoteReference>;
   login(first: LoginCredentials | string | Uint8Array, ...rest: unknown[]): Promise<RemoteReference> {
     if (typeof first === "string" || first instanceof Uint8Array) {
       const [password, mind = null, options = {}] = rest as [string | Uint8Array, unknown, WaitOptions | undefined];
-      return withDeadline("login", options ?? {}, async (signal) => login(await this.getRootObject(), first, password, mind, { signal }));
+      return withDeadline("login", this.waitOptions(options), async (signal) => login(await this.getRootObject({ signal, timeout: 0 }), first, password, mind, { signal }));
     }
     const [mind = null, options = {}] = rest as [unknown, WaitOptions | undefined];
-    return withDeadline("login", options ?? {}, async (signal) => loginWith(await this.getRootObject(), first, mind, { signal }));
+    return withDeadline("login", this.waitOptions(options), async (signal) => loginWith(await this.getRootObject({ signal, timeout: 0 }), first, mind, { signal }));
   }
 
-  /** Logs in anonymously (PBClientFactory.login with Anonymous()). */
+  /** Logs in anonymously (PBClientFactory.login with Anonymous()); `options.timeout` defaults as login's. */
   loginAnonymous(mind: unknown = null, options: WaitOptions = {}): Promise<RemoteReference> {
-    return withDeadline("loginAnonymous", options, async (signal) => loginAnonymous(await this.getRootObject(), mind, { signal }));
+    return withDeadline("loginAnonymous", this.waitOptions(options), async (signal) => loginAnonymous(await this.getRootObject({ signal, timeout: 0 }), mind, { signal }));
   }
 
   /** Closes the connection (what was written still goes out) and waits until it is gone. */

@@ -1,9 +1,13 @@
 // One timeout and one AbortSignal over a multi-step wait (connect, handshake, login).
 import { ConnectAborted, ConnectTimeout } from "./errors.ts";
+import { startTimer, timeoutError, timeoutLimit } from "../pb/timeout.ts";
 
 /** How long a wait may take, and a signal that gives it up. */
 export interface WaitOptions {
-  /** Milliseconds before the wait rejects with ConnectTimeout (0 or Infinity: no limit). */
+  /**
+   * Milliseconds before the wait rejects with ConnectTimeout (0 or Infinity: no limit; negative
+   * or NaN: RangeError). Values past 2**31-1 ms are honoured, not fired at once.
+   */
   timeout?: number;
   /** Rejects the wait with ConnectAborted when it fires. */
   signal?: AbortSignal;
@@ -16,17 +20,17 @@ export interface WaitOptions {
  */
 export function withDeadline<T>(what: string, options: WaitOptions, work: (signal: AbortSignal) => Promise<T>, onGiveUp?: (reason: Error) => void): Promise<T> {
   const { timeout, signal } = options;
-  if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout) || timeout < 0)) {
-    return Promise.reject(new RangeError(`timeout must be a non-negative number of milliseconds, got ${String(timeout)}`));
-  }
+  const badTimeout = timeoutError(timeout);
+  if (badTimeout) return Promise.reject(badTimeout);
+  const limit = timeoutLimit(timeout);
   if (signal?.aborted) return Promise.reject(new ConnectAborted(`${what} aborted`, signal.reason));
   const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelTimer: (() => void) | undefined;
     let done = false;
     const finish = () => {
       done = true;
-      if (timer) clearTimeout(timer);
+      cancelTimer?.();
       signal?.removeEventListener("abort", onAbort);
     };
     const giveUp = (reason: Error) => {
@@ -41,7 +45,7 @@ export function withDeadline<T>(what: string, options: WaitOptions, work: (signa
     };
     const onAbort = () => giveUp(new ConnectAborted(`${what} aborted`, signal?.reason));
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (timeout && Number.isFinite(timeout)) timer = setTimeout(() => giveUp(new ConnectTimeout(`${what}: no result within ${timeout} ms`)), timeout);
+    if (limit !== undefined) cancelTimer = startTimer(limit, () => giveUp(new ConnectTimeout(`${what}: no result within ${limit} ms`)));
     work(controller.signal).then(
       (value) => {
         if (done) return;

@@ -8,5 +8,5 @@ export { socketTransport, type OutputLimits, type SocketTransport, type SocketTr
 export { withDeadline, type WaitOptions } from "./deadline.ts";
 export * from "./errors.ts";
 export { PBClient, DEFAULT_HANDSHAKE_TIMEOUT, LIVENESS_OBJECT_NAME, type ClientOptions, type LivenessOptions } from "./client.ts";
-export { PBServer, DEFAULT_MAX_CONNECTIONS, DEFAULT_SERVER_HANDSHAKE_TIMEOUT, type PBServerEvents, type ServeOptions } from "./server.ts";
+export { PBServer, DEFAULT_FIRST_MESSAGE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_SERVER_HANDSHAKE_TIMEOUT, type PBServerEvents, type ServeOptions } from "./server.ts";
 export { ReconnectingPBClient, isLoginRefused, type ReconnectEvents, type ReconnectOptions, type Session } from "./reconnect.ts";

@@ -61,8 +61,8 @@ export function isLoginRefused(error: unknown): boolean {
 
 /**
  * A client that reconnects (and logs in again) with exponential backoff until stopped or until
- * it gives up. A connection that never completes PB's handshake within `timeout` counts as a
- * failed attempt. `await using` stops it.
+ * it gives up. A connection that never completes PB's handshake within `timeout`, or whose
+ * login (or root fetch) gets no answer within `timeout`, counts as a failed attempt. `await using` stops it.
  */
 export class ReconnectingPBClient extends EventEmitter<ReconnectEvents> {
   private stopped = false;
@@ -101,9 +101,11 @@ export class ReconnectingPBClient extends EventEmitter<ReconnectEvents> {
       const signal = this.abort.signal;
       client = await PBClient.connect(this.endpoint, { ...this.options, signal });
       this.emit("connect", client);
-      const root = await client.getRootObject({ signal });
+      // The attempt's timeout bounds the login too: a server that never answers it is a failed attempt.
+      const wait = { signal, timeout: this.options.timeout };
+      const root = await client.getRootObject(wait);
       const creds = this.options.credentials;
-      const avatar = !creds ? null : creds === "anonymous" ? await client.loginAnonymous(this.options.mind, { signal }) : await client.login(creds, this.options.mind, { signal });
+      const avatar = !creds ? null : creds === "anonymous" ? await client.loginAnonymous(this.options.mind, wait) : await client.login(creds, this.options.mind, wait);
       if (this.stopped) return void (await client.disconnect());
       connected = true;
       this.current = client;

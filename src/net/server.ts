@@ -1,5 +1,6 @@
 // A listening PB server (Twisted's PBServerFactory on a port), with the limits a public service
-// needs: a handshake timeout, an optional idle timeout, a connection cap, and a close() that
+// needs: a handshake timeout, a deadline for the first message, an optional idle timeout,
+// connection caps (total, per address), and a close() that
 // says goodbye to every peer and resolves once they are gone.
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
@@ -7,7 +8,7 @@ import * as tls from "node:tls";
 import { Broker, type BrokerOptions } from "../pb/broker.ts";
 import { PORTNO } from "../pb/constants.ts";
 import type { PBRoot } from "../pb/broker.ts";
-import { PortalRoot } from "../cred/pbportal.ts";
+import { PortalRoot, type PortalRootOptions } from "../cred/pbportal.ts";
 import { Portal } from "../cred/portal.ts";
 import { attachBroker, type ConnectionOptions, type Endpoint } from "./connection.ts";
 import { HandshakeTimeout, IdleTimeout } from "./errors.ts";
@@ -16,11 +17,18 @@ import { HandshakeTimeout, IdleTimeout } from "./errors.ts";
 export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 30_000;
 /** Most connections a server holds at once unless told otherwise. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/**
+ * How long a peer may stay silent after PB's handshake before its first call, unless told
+ * otherwise: a connection that has never sent a message holds a slot and does nothing.
+ */
+export const DEFAULT_FIRST_MESSAGE_TIMEOUT = 30_000;
 
 /** Options for PBServer.listen: the root, the connections' options, and the server's limits. */
 export interface ServeOptions extends ConnectionOptions {
   /** A fixed root, one root per connection (PBRoot), or a Portal for login. */
   root: PBRoot | Portal;
+  /** With a Portal root: its login limits (user name length, unanswered challenges per connection). */
+  login?: PortalRootOptions;
   /** Milliseconds a peer may take to complete PB's dialect and version exchange (default 30 s; 0: no limit). */
   handshakeTimeout?: number;
   /**
@@ -31,6 +39,17 @@ export interface ServeOptions extends ConnectionOptions {
   idleTimeout?: number;
   /** Most connections held at once; more are closed as they arrive (default 10,000; 0: no cap). */
   maxConnections?: number;
+  /**
+   * Milliseconds after PB's handshake within which the peer must send its first message (a
+   * login, a call...), or it is closed with IdleTimeout (default 30 s; 0: no limit, as Twisted).
+   * Once a peer has sent one message it may idle as long as `idleTimeout` allows.
+   */
+  firstMessageTimeout?: number;
+  /**
+   * Most connections held at once from one remote address; more from it are closed as they
+   * arrive (`drop` event). Default 0: no cap (clients behind one NAT share an address).
+   */
+  maxConnectionsPerAddress?: number;
 }
 
 /** Events a PBServer emits. */
@@ -64,19 +83,46 @@ export class PBServer extends EventEmitter<PBServerEvents> {
 
   /** Listens on `endpoint` (TCP, TLS or a Unix socket) and serves each connection with `options`. */
   static listen(endpoint: Endpoint, options: ServeOptions): Promise<PBServer> {
-    const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root) : options.root;
+    const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root, options.login) : options.root;
     const brokerOptions: BrokerOptions = { ...options, role: "listener", root };
     const handshakeMs = options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT;
     const idleMs = options.idleTimeout ?? 0;
+    const firstMessageMs = options.firstMessageTimeout ?? DEFAULT_FIRST_MESSAGE_TIMEOUT;
+    const perAddress = options.maxConnectionsPerAddress ?? 0;
+    const byAddress = new Map<string, number>();
     const sockets = new Set<net.Socket>();
     let pb: PBServer;
     const onSocket = (socket: net.Socket) => {
+      const address = socket.remoteAddress ?? "";
+      if (perAddress > 0) {
+        const held = byAddress.get(address) ?? 0;
+        if (held >= perAddress) {
+          socket.destroy();
+          pb.emit("drop", { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
+          return;
+        }
+        byAddress.set(address, held + 1);
+        socket.once("close", () => {
+          const n = (byAddress.get(address) ?? 1) - 1;
+          if (n > 0) byAddress.set(address, n);
+          else byAddress.delete(address);
+        });
+      }
       sockets.add(socket);
       const broker = attachBroker(socket, new Broker(brokerOptions), options);
       pb.brokers.add(broker);
       if (handshakeMs > 0) {
         const timer = setTimeout(() => socket.destroy(new HandshakeTimeout(`no PB handshake within ${handshakeMs} ms`)), handshakeMs);
         void broker.ready.then(() => clearTimeout(timer));
+        void broker.closed.then(() => clearTimeout(timer));
+      }
+      if (firstMessageMs > 0) {
+        // The peer's "version" is its first message; a call or login is the second.
+        const silent = () => broker.messagesReceived <= 1;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        void broker.ready.then(() => {
+          if (silent()) timer = setTimeout(() => silent() && socket.destroy(new IdleTimeout(`no PB message within ${firstMessageMs} ms of the handshake`)), firstMessageMs);
+        });
         void broker.closed.then(() => clearTimeout(timer));
       }
       if (idleMs > 0) {

@@ -25,7 +25,10 @@ export interface CallOptions {
   kwargs?: Record<string, unknown> | Map<string, unknown> | Kwargs;
   /** Give up locally when this fires (the peer may still run the call). */
   signal?: AbortSignal;
-  /** Give up locally after this many milliseconds. */
+  /**
+   * Give up locally after this many milliseconds (CallTimeout). 0 and Infinity (like leaving it
+   * out) set no limit; a negative number or NaN makes the call fail with RangeError unsent.
+   */
   timeout?: number;
 }
 
@@ -35,6 +38,8 @@ export interface PageProducer {
   sendNextPage(): void;
   /** Whether pages remain to be sent. */
   stillPaging(): boolean;
+  /** Making a page threw: the pager is dropped and may tell its collector. */
+  failed?(error: unknown): void;
 }
 
 /** A cacheable's owner-side hooks (flavors.Cacheable); see cache.ts. */

@@ -78,6 +78,7 @@ export abstract class BrokerCore implements BrokerAPI {
   protected readonly log: (entry: LogEntry) => void;
   protected readonly ids: LocalIDs;
   protected readonly references: ReferenceTable;
+  protected received = 0;
   protected readonly viewPoints = new Map<unknown, Map<Viewable, ViewPoint>>();
   protected readonly sentCaches: SentCaches;
   protected readonly receivedCaches: ReceivedCaches;
@@ -96,7 +97,7 @@ export abstract class BrokerCore implements BrokerAPI {
     this.log = options.log ?? logToDefault;
     this.ids = new LocalIDs((reason) => this.drop(reason, true));
     this.references = new ReferenceTable(this.ids, this.limits, (object) => {
-      if (object instanceof ViewPoint) this.viewPoints.get(object.perspective)?.delete(object.object);
+      if (object instanceof ViewPoint) this.forgetViewPoint(object);
     });
     this.sentCaches = new SentCaches(this.ids, this.limits, this.log);
     const isDisconnected = () => this.disconnected;
@@ -195,6 +196,14 @@ export abstract class BrokerCore implements BrokerAPI {
     this.references.setCleanup(object, fn);
   }
 
+  /** Drops a ViewPoint the peer let go of, and its perspective's table once that is empty (a logged-out avatar stays in no table). */
+  private forgetViewPoint(vp: ViewPoint): void {
+    const byViewable = this.viewPoints.get(vp.perspective);
+    if (!byViewable || byViewable.get(vp.object) !== vp) return;
+    byViewable.delete(vp.object);
+    if (byViewable.size === 0) this.viewPoints.delete(vp.perspective);
+  }
+
   /** The one ViewPoint for a perspective and a Viewable, so its luid is reused. */
   viewPointFor(perspective: unknown, viewable: Viewable): ViewPoint {
     let byViewable = this.viewPoints.get(perspective);
@@ -212,6 +221,11 @@ export abstract class BrokerCore implements BrokerAPI {
   /** Number of pagers still sending on this connection (limits.maxPagers at most). */
   get activePagerCount(): number {
     return this.pagers.size;
+  }
+
+  /** PB messages received once the dialect was chosen (the peer's "version" included). */
+  get messagesReceived(): number {
+    return this.received;
   }
 
   /** Number of calls waiting for an answer. */

@@ -20,6 +20,7 @@ import type { RemoteMessageTarget } from "./flavors.ts";
 import type { Kwargs } from "./kwargs.ts";
 import { isThenable, luidOf, notAnError, truthy } from "./message-values.ts";
 import { requestID as requestIDOf } from "./pending.ts";
+import { timeoutError } from "./timeout.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
 import { TurnClock } from "./turn.ts";
@@ -189,6 +190,7 @@ export class Broker extends BrokerCore {
       if (step.selected) this.selectDialect(step.selected);
       return;
     }
+    this.received++;
     this.expressionReceived(item);
   }
 
@@ -389,6 +391,8 @@ export class Broker extends BrokerCore {
     } else kwValues = new Map<string, unknown>();
     if (this.disconnected) return this.callNotSent(answerRequired, new DeadReferenceError("Calling Stale Broker"));
     if (options.signal?.aborted) return this.callNotSent(answerRequired, new CallAborted("call aborted before it was sent", options.signal.reason));
+    const badTimeout = timeoutError(options.timeout);
+    if (badTimeout) return this.callNotSent(answerRequired, badTimeout);
     let netArgs: Sexp;
     let netKw: Sexp;
     try {

@@ -5,10 +5,13 @@ import { valueText } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import { Referenceable } from "./flavors.ts";
 import type { RemoteReference } from "./remote.ts";
+import { CallAborted, CallTimeout, PBError } from "./errors.ts";
+import { startTimer, timeoutError, timeoutLimit } from "./timeout.ts";
 
 /** Sends pages to a remote collector as the broker asks for them (util.Pager). */
 export abstract class Pager {
   private paging = true;
+  private failedWith: string | null = null;
   constructor(
     readonly collector: RemoteReference,
     private readonly callback?: () => void,
@@ -18,7 +21,7 @@ export abstract class Pager {
 
   /** False once done; the first time it says so, endedPaging goes out and the callback runs. */
   stillPaging(): boolean {
-    if (!this.paging) {
+    if (!this.paging && !this.failedWith) {
       this.collector.callRemoteNoAnswer("endedPaging");
       this.callback?.();
     }
@@ -37,26 +40,57 @@ export abstract class Pager {
   stopPaging(): void {
     this.paging = false;
   }
+
+  /**
+   * Making a page failed: the broker drops the pager and this tells the collector
+   * (`pagingFailed`, a no-answer call our CallbackPageCollector understands; Twisted's collectors
+   * do not and log it, where a failing Twisted pager tells them nothing at all).
+   */
+  failed(error: unknown): void {
+    if (this.failedWith !== null) return;
+    this.paging = false;
+    this.failedWith = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 1000);
+    try {
+      this.collector.callRemoteNoAnswer("pagingFailed", this.failedWith);
+    } catch {
+      // the connection is gone: nobody is waiting
+    }
+  }
 }
 
-/** Pages a byte string (or text) in chunkSize slices (util.StringPager, 8192 by default). */
+/**
+ * Pages a byte string in chunkSize-byte slices (util.StringPager, 8192 by default). Text is
+ * paged as its UTF-8 bytes, so a page never splits a character and the pages joined are the
+ * text's bytes, as a Python 2 str or Python 3 bytes given to Twisted's StringPager would be;
+ * text with a lone surrogate (no UTF-8 form) is a TypeError.
+ */
 export class StringPager extends Pager {
   private pointer = 0;
+  private readonly bytes: Uint8Array;
   constructor(
     collector: RemoteReference,
     readonly data: Uint8Array | string,
     readonly chunkSize = 8192,
     callback?: () => void,
   ) {
+    if (!(Number.isSafeInteger(chunkSize) && chunkSize > 0)) throw new RangeError(`chunkSize must be a positive integer, got ${String(chunkSize)}`);
+    if (typeof data === "string" && !isWellFormed(data)) throw new TypeError("StringPager: text with a lone surrogate has no UTF-8 form");
     super(collector, callback);
+    this.bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   }
-  /** The next chunk of the data. */
-  nextPage(): Uint8Array | string {
-    const page = this.data.slice(this.pointer, this.pointer + this.chunkSize);
+  /** The next chunk of the data's bytes. */
+  nextPage(): Uint8Array {
+    const page = this.bytes.slice(this.pointer, this.pointer + this.chunkSize);
     this.pointer += this.chunkSize;
-    if (this.pointer >= this.data.length) this.stopPaging();
+    if (this.pointer >= this.bytes.length) this.stopPaging();
     return page;
   }
+}
+
+function isWellFormed(text: string): boolean {
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  if (native) return native.call(text);
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
 }
 
 /**
@@ -84,9 +118,13 @@ export class IterablePager extends Pager {
         if (r.done) this.finish();
         else this.buffered.push(r.value);
       },
-      () => {
+      (error: unknown) => {
+        // A source that fails (a file read error) ends the transfer as a failure, not as a
+        // complete but truncated one.
         this.reading = false;
-        this.finish();
+        this.done = true;
+        this.buffered = [];
+        this.failed(error);
       },
     );
   }
@@ -114,27 +152,91 @@ export class IterablePager extends Pager {
 /** Receives pages and hands them all to `callback` at the end (util.CallbackPageCollector). */
 export class CallbackPageCollector extends Referenceable {
   readonly pages: unknown[] = [];
-  constructor(private readonly callback: (pages: unknown[]) => void) {
+  private over = false;
+  constructor(
+    private readonly callback: (pages: unknown[]) => void,
+    /** Told when the pager says it failed (our extension: `pagingFailed`); the pages end there. */
+    private readonly errback?: (error: PBError) => void,
+  ) {
     super();
   }
   /** A page arrived. */
   remote_gotPage(page: unknown): void {
-    this.pages.push(page);
+    if (!this.over) this.pages.push(page);
   }
   /** The last page arrived. */
   remote_endedPaging(): void {
+    if (this.over) return;
+    this.over = true;
     this.callback(this.pages);
   }
+  /** The pager failed: no more pages will come. */
+  remote_pagingFailed(reason: unknown): void {
+    if (this.over) return;
+    this.over = true;
+    this.errback?.(new PBError(`paging failed on the peer: ${typeof reason === "string" ? reason.slice(0, 1000) : "unknown reason"}`));
+  }
+  /** Stops collecting: pages arriving later are dropped. */
+  giveUp(): void {
+    this.over = true;
+    this.pages.length = 0;
+  }
+}
+
+/** getAllPages in full: the remote method, its arguments, and when to give up. */
+export interface GetAllPagesOptions {
+  /** The remote method, called as `method(collector, ...args)`. */
+  method: string;
+  /** Its arguments after the collector. */
+  args?: readonly unknown[];
+  /**
+   * Give up after this many milliseconds for the call and every page (CallTimeout); 0 or
+   * Infinity (like leaving it out): no limit.
+   */
+  timeout?: number;
+  /** Give up when this fires (CallAborted). */
+  signal?: AbortSignal;
 }
 
 /**
  * Calls `methodName(collector, ...args)` on the remote object and resolves with every page it
- * sends (util.getAllPages). Fails if the call itself fails.
+ * sends (util.getAllPages). Fails if the call itself fails, or if the pager reports a failure.
+ * `getAllPages(ref, { method, args, timeout, signal })` also gives up after `timeout` ms or when
+ * `signal` fires.
  */
-export function getAllPages(ref: RemoteReference, methodName: string, ...args: unknown[]): Promise<unknown[]> {
+export function getAllPages(ref: RemoteReference, options: GetAllPagesOptions): Promise<unknown[]>;
+export function getAllPages(ref: RemoteReference, methodName: string, ...args: unknown[]): Promise<unknown[]>;
+export function getAllPages(ref: RemoteReference, method: string | GetAllPagesOptions, ...rest: unknown[]): Promise<unknown[]> {
+  const o: GetAllPagesOptions = typeof method === "string" ? { method, args: rest } : method;
+  const bad = timeoutError(o.timeout);
+  if (bad) return Promise.reject(bad);
+  if (o.signal?.aborted) return Promise.reject(new CallAborted(`getAllPages(${o.method}) aborted`, o.signal.reason));
   return new Promise((resolve, reject) => {
-    const collector = new CallbackPageCollector(resolve);
-    ref.callRemote(methodName, collector, ...args).catch(reject);
+    const cleanups: (() => void)[] = [];
+    const settle = (f: () => void) => {
+      cleanups.forEach((c) => c());
+      f();
+    };
+    const collector = new CallbackPageCollector(
+      (pages) => settle(() => resolve(pages)),
+      (error) => settle(() => reject(error)),
+    );
+    const giveUp = (error: Error) => {
+      collector.giveUp();
+      settle(() => reject(error));
+    };
+    const limit = timeoutLimit(o.timeout);
+    if (limit !== undefined) cleanups.push(startTimer(limit, () => giveUp(new CallTimeout(`getAllPages(${o.method}): not every page within ${limit} ms`, limit))));
+    const signal = o.signal;
+    if (signal) {
+      const onAbort = () => giveUp(new CallAborted(`getAllPages(${o.method}) aborted`, signal.reason));
+      signal.addEventListener("abort", onAbort, { once: true });
+      cleanups.push(() => signal.removeEventListener("abort", onAbort));
+    }
+    ref.call(o.method, { args: [collector, ...(o.args ?? [])], signal: o.signal }).catch((e: unknown) => {
+      collector.giveUp();
+      settle(() => reject(e));
+    });
   });
 }
 

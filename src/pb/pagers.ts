@@ -59,6 +59,12 @@ export class PageScheduler {
       } catch (e) {
         this.log({ level: "error", message: "pager failed", error: e });
         this.producers.splice(i, 1);
+        // The collector would otherwise wait for endedPaging for ever.
+        try {
+          pager.failed?.(e);
+        } catch (told) {
+          this.log({ level: "error", message: "could not tell the collector its pager failed", error: told });
+        }
       }
     }
     if (!this.producers.length) this.transport()?.unregisterProducer?.();

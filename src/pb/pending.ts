@@ -4,6 +4,7 @@ import { describeValue } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { CallAborted, CallTimeout, ProtocolError, type CallAbandoned } from "./errors.ts";
+import { startTimer, timeoutLimit } from "./timeout.ts";
 
 export interface Pending {
   resolve(value: unknown): void;
@@ -50,7 +51,7 @@ export class PendingCalls {
     const promise = new Promise<unknown>((resolve, reject) => {
       pending = { resolve, reject, abandoned: false };
     });
-    if (options.timeout !== undefined || options.signal) this.armGiveUp(pending, id, name, options);
+    if (timeoutLimit(options.timeout) !== undefined || options.signal) this.armGiveUp(pending, id, name, options);
     this.waiting.set(id, pending);
     return promise;
   }
@@ -67,10 +68,9 @@ export class PendingCalls {
       pending.reject(why);
     };
     const cleanups: (() => void)[] = [];
-    if (options.timeout !== undefined) {
-      const timer = setTimeout(() => giveUp(new CallTimeout(`no answer to ${name} within ${options.timeout} ms`, options.timeout!)), options.timeout);
-      cleanups.push(() => clearTimeout(timer));
-    }
+    // Checked by the broker before the call went out (timeoutError): 0 and Infinity set no limit.
+    const limit = timeoutLimit(options.timeout);
+    if (limit !== undefined) cleanups.push(startTimer(limit, () => giveUp(new CallTimeout(`no answer to ${name} within ${limit} ms`, limit))));
     if (options.signal) {
       const signal = options.signal;
       const onAbort = () => giveUp(new CallAborted(`call to ${name} aborted`, signal.reason));

@@ -8,6 +8,7 @@ import { PyFloat } from "../banana/values.ts";
 import { unjelly } from "../jelly/unjelly.ts";
 import { Cacheable, RemoteCache, type RemoteCacheObserver } from "./cache.ts";
 import type { RemoteReference } from "./remote.ts";
+import { logToDefault } from "./log.ts";
 
 /** What a perspective may tell about itself (Twisted's legacy perspectiveName / getService().serviceName). */
 interface NamedPerspective {
@@ -60,6 +61,21 @@ export abstract class Publishable extends Cacheable {
   }
 }
 
+/** Longest .pub file name accepted (most file systems stop at 255 bytes). */
+const MAX_FILE_NAME = 255;
+
+/**
+ * Whether `name` is a plain file name a store may use as is: not empty, not "." or "..", at most
+ * 255 UTF-8 bytes, and free of path separators (/ and \\), NUL and other control characters. The service, perspective and id in a .pub name come from the
+ * peer, so a store must never let them choose a directory.
+ */
+export function isSafePublishedFileName(name: string): boolean {
+  if (name === "" || name === "." || name === "..") return false;
+  if (new TextEncoder().encode(name).length > MAX_FILE_NAME) return false;
+  // eslint-disable-next-line no-control-regex
+  return !/[\u0000-\u001f\u007f/\\]/.test(name);
+}
+
 /** Where RemotePublished keeps what it fetched (Twisted writes service-perspective-id.pub files). */
 export interface PublishedStore {
   /** The saved state of a published object, or null. */
@@ -81,7 +97,7 @@ export class MemoryPublishedStore implements PublishedStore {
   }
 }
 
-const INTERNAL = new Set(["broker", "remote", "luid", "activationListeners", "isActivated", "updates", "store"]);
+const INTERNAL = new Set(["broker", "remote", "luid", "activationListeners", "isActivated", "updates", "store", "failureListeners", "loadError"]);
 
 /** publish.RemotePublished: fetches the published state unless its store has it for the same timestamp. */
 export class RemotePublished extends RemoteCache {
@@ -95,26 +111,48 @@ export class RemotePublished extends RemoteCache {
   timestamp!: number;
   remote!: RemoteReference;
 
-  /** The file name Twisted uses for this publication: service-perspective-id.pub. */
+  /** Why the state could not be loaded, once that happened (whenReady rejects with it). */
+  loadError: unknown = undefined;
+  private failureListeners: ((error: unknown) => void)[] = [];
+
+  /**
+   * The file name Twisted uses for this publication: service-perspective-id.pub. The parts come
+   * from the peer: a name that could leave the store's directory (see isSafePublishedFileName)
+   * throws a RangeError instead.
+   */
   getFileName(ext = "pub"): string {
-    return `${this.service}-${this.perspective}-${String(this.publishedID)}.${ext}`;
+    const name = `${String(this.service)}-${String(this.perspective)}-${String(this.publishedID)}.${ext}`;
+    if (!isSafePublishedFileName(name)) throw new RangeError(`unsafe published file name from the peer: ${JSON.stringify(name.slice(0, 300))}`);
+    return name;
   }
 
   /** Checks the timestamp against the stored copy and fetches the state when it is stale. */
   override setCopyableState(state: unknown): void {
     super.setCopyableState(state);
     this.activationListeners = [];
-    void this.load();
+    this.failureListeners = [];
+    this.loadError = undefined;
+    this.load().catch((error: unknown) => this.loadFailed(error));
+  }
+
+  private loadFailed(error: unknown): void {
+    this.loadError = error;
+    logToDefault({ level: "error", message: "RemotePublished: could not load the published state", error });
+    const listeners = this.failureListeners;
+    this.activationListeners = [];
+    this.failureListeners = [];
+    for (const l of listeners) l(error);
   }
 
   private async load(): Promise<void> {
     const store = (this.constructor as typeof RemotePublished).store;
+    const fileName = this.getFileName();
     let stored: Map<string, unknown> | null = null;
     try {
-      const data = await store.load(this.getFileName());
+      const data = await store.load(fileName);
       if (data) stored = unjelly(decode(data, { dialect: "none" })[0], { mode: "python" }) as Map<string, unknown>;
     } catch {
-      stored = null;
+      stored = null; // a missing or unreadable copy: fetch the state
     }
     if (stored && Number(stored.get("timestamp")) === Number(this.timestamp)) {
       await this.gotUpdate(stored, true);
@@ -130,6 +168,7 @@ export class RemotePublished extends RemoteCache {
     this.isActivated = true;
     const listeners = this.activationListeners;
     this.activationListeners = [];
+    this.failureListeners = [];
     for (const l of listeners) l(this);
     this.activated();
     const snapshot = new Map<string, unknown>();
@@ -141,15 +180,25 @@ export class RemotePublished extends RemoteCache {
   /** Called once the state is complete. */
   activated(): void {}
 
-  /** Calls `callback` once the state is complete (at once if it is). */
-  callWhenActivated(callback: (self: RemotePublished) => void): void {
+  /**
+   * Calls `callback` once the state is complete (at once if it is), or `errback` if it could not
+   * be loaded (the store refused the name, the peer's getStateToPublish raised, the connection went).
+   */
+  callWhenActivated(callback: (self: RemotePublished) => void, errback?: (error: unknown) => void): void {
     if (this.isActivated) callback(this);
-    else this.activationListeners.push(callback);
+    else if (this.loadError !== undefined) errback?.(this.loadError);
+    else {
+      this.activationListeners.push(callback);
+      if (errback) this.failureListeners.push(errback);
+    }
   }
 }
 
-/** Resolves with the RemotePublished once its state has arrived (publish.whenReady). */
+/**
+ * Resolves with the RemotePublished once its state has arrived (publish.whenReady); rejects
+ * with the error if it could not be loaded.
+ */
 export async function whenReady(pending: Promise<unknown>): Promise<RemotePublished> {
   const published = (await pending) as RemotePublished;
-  return new Promise((resolve) => published.callWhenActivated(resolve));
+  return new Promise((resolve, reject) => published.callWhenActivated(resolve, reject));
 }
