@@ -196,8 +196,9 @@ export function valueText(value: unknown, allowance?: number | MessageBudget): s
   if (typeof value === "string") return value;
   if (value === null || value === undefined) return "";
   if (typeof value === "number" || typeof value === "bigint") return String(value);
-  if (value instanceof Uint8Array) return tryDecodeUtf8(value) ?? byteString(value);
   const budget = typeof allowance === "number" ? null : (allowance ?? activeBudget());
+  // Decoded once per byte string per message (a shared byte string can be reached many times).
+  if (value instanceof Uint8Array) return budget !== null ? budget.textOf(value) : (tryDecodeUtf8(value) ?? byteString(value));
   const max = typeof allowance === "number" ? allowance : budget === null ? DEFAULT_JELLY_BUDGET.maxRenderedText : budget.textLeft;
   const text = describeValue(value, max);
   if (budget !== null) budget.textLeft = Math.max(0, budget.textLeft - text.length);

@@ -5,7 +5,7 @@ import { JellyError } from "../jelly/errors.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { Unjellier } from "../jelly/unjelly.ts";
 import { decodeUtf8 } from "../jelly/text.ts";
-import { activeBudget } from "../jelly/budget.ts";
+import { activeBudget, type MessageBudget } from "../jelly/budget.ts";
 import { valueText } from "../jelly/describe.ts";
 import type { BrokerAPI as Broker } from "./broker-api.ts";
 import { AttributeError, findMethod, invoke, type MethodPrefix } from "./dispatch.ts";
@@ -168,9 +168,13 @@ export class Copyable {
   }
 }
 
-function keyText(k: unknown): string {
+function keyText(k: unknown, budget: MessageBudget | null): string {
   if (typeof k === "string") return k;
-  if (k instanceof Uint8Array) return decodeUtf8(k);
+  if (k instanceof Uint8Array) {
+    // Decoded once per message however many copies share the state (strict: invalid UTF-8 throws).
+    const text = budget?.utf8Of(k);
+    return text ?? decodeUtf8(k);
+  }
   // A tuple key: bounded text, charged to the message being received (see valueText).
   return valueText(k);
 }
@@ -188,7 +192,7 @@ export function assignState(target: object, state: unknown): void {
   const budget = activeBudget();
   if (budget !== null) budget.charge(COPY_ENTRY_COST * (state instanceof Map ? state.size : Array.isArray(entries) ? entries.length : 0));
   for (const [k, v] of entries) {
-    Object.defineProperty(target, keyText(k), { value: v, writable: true, enumerable: true, configurable: true });
+    Object.defineProperty(target, keyText(k, budget), { value: v, writable: true, enumerable: true, configurable: true });
   }
 }
 
