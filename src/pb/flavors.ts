@@ -215,7 +215,7 @@ export class RemoteCopy {
 
 /**
  * The receiving side of a Copyable exception (Twisted: a class that is both pb.RemoteCopy and
- * Exception): an Error, with a stack, that gets the sender's state as RemoteCopy does. Register a
+ * Exception): an Error, with a stack (made when read), that gets the sender's state as RemoteCopy does. Register a
  * subclass for the exception's copy tag; a call the peer fails with it rejects with this Error.
  */
 export class RemoteCopyError extends Error {
@@ -229,12 +229,23 @@ export class RemoteCopyError extends Error {
     // Made without its constructor (as every copy is): give it what `new` would have.
     const ctor = this.constructor as { name?: string };
     Object.defineProperty(this, "name", { value: ctor.name || "RemoteCopyError", writable: true, configurable: true });
-    const stack = new Error().stack;
-    Object.defineProperty(this, "stack", { value: stack?.replace(/^Error/, this.name), writable: true, configurable: true });
     this.setCopyableState(checkState(this.constructor as never, unjellier.unjelly(sexp[1])));
     if (!this.message) Object.defineProperty(this, "message", { value: `${this.name} from the peer`, writable: true, configurable: true });
     return this;
   }
 }
+
+// A copy's stack is made when it is read, from the prototype: capturing and formatting one per
+// copy received (a peer can send 300,000 in one message) cost ~30 times the copy itself, and the
+// frames at receipt are only the decoder's. Assigning a stack stores it on the instance.
+Object.defineProperty(RemoteCopyError.prototype, "stack", {
+  get(this: RemoteCopyError): string {
+    return `${this.name}: ${this.message}\n    at <copied from the PB peer>`;
+  },
+  set(this: RemoteCopyError, value: unknown) {
+    Object.defineProperty(this, "stack", { value, writable: true, configurable: true });
+  },
+  configurable: true,
+});
 
 export type { Kwargs };
