@@ -2,6 +2,7 @@
 // references expand to. Jelly's [reference]/[dereference] let a few hundred bytes describe a
 // value that is exponentially large as a tree; unjelly itself is linear in the message, and
 // these limits keep everything that walks the result linear too.
+import { MAX_MESSAGE_NODES } from "../banana/limits.ts";
 import { byteString } from "../banana/values.ts";
 import { JellyError } from "./errors.ts";
 import { tryDecodeUtf8 } from "./text.ts";
@@ -29,7 +30,7 @@ const TWISTED_SIZE_LIMIT = 640 * 1024;
  * list that long.
  */
 export const DEFAULT_JELLY_BUDGET: JellyBudgetLimits = Object.freeze({
-  maxMessageNodes: 4 * TWISTED_SIZE_LIMIT,
+  maxMessageNodes: MAX_MESSAGE_NODES,
   maxMessageReferences: TWISTED_SIZE_LIMIT,
   maxRenderedText: 64 * 1024,
 });
