@@ -205,6 +205,14 @@ export function valueText(value: unknown, allowance?: number | MessageBudget): s
   return text;
 }
 
+/** A received value's size as a tree, and the steps it takes to count it (see treeShape). */
+export interface TreeShape {
+  /** Nodes walked as a tree (shared objects counted every time reached), or `limit + 1` when more. */
+  readonly size: number;
+  /** Nodes of the value as a graph: each distinct object and each of its entries counted once, about the message's own size. */
+  readonly distinct: number;
+}
+
 /**
  * How many nodes `value` has walked as a tree (each shared object counted every time it is
  * reached), or `limit + 1` when it has more. Sizes are computed once per object and added up
@@ -213,14 +221,25 @@ export function valueText(value: unknown, allowance?: number | MessageBudget): s
  * code that cannot follow sharing (schema validation, copying) before it walks a received value.
  */
 export function treeSize(value: unknown, limit: number = DEFAULT_JELLY_BUDGET.maxMessageNodes): number {
+  return treeShape(value, limit).size;
+}
+
+/**
+ * treeSize() and the number of steps it took (`distinct`): how far the value's shared references
+ * expand it is `size / distinct`, so a caller can bound its walk by a multiple of what the peer
+ * actually sent.
+ */
+export function treeShape(value: unknown, limit: number = DEFAULT_JELLY_BUDGET.maxMessageNodes): TreeShape {
   const known = new Map<object, number>();
   const onPath = new Set<object>();
   const over = limit + 1;
+  let distinct = 0;
   const add = (total: number, v: unknown): number => {
     const t = total + size(v);
     return t > over ? over : t;
   };
   const size = (v: unknown): number => {
+    distinct++;
     if (typeof v !== "object" || v === null) return 1;
     const done = known.get(v);
     if (done !== undefined) return done;
@@ -239,5 +258,5 @@ export function treeSize(value: unknown, limit: number = DEFAULT_JELLY_BUDGET.ma
     known.set(v, total);
     return total;
   };
-  return size(value);
+  return { size: size(value), distinct };
 }
