@@ -4,7 +4,7 @@
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "./constants.ts";
 import { allocUninitialized } from "./alloc.ts";
 import { BananaError } from "./errors.ts";
-import { bananaLimits, type BananaLimits } from "./limits.ts";
+import { bananaLimits, ELEMENTS_PER_NODE, maxHeldElements, type BananaLimits } from "./limits.ts";
 import { floatValue, type Sexp } from "./values.ts";
 
 /** A decoding failure, with the offset (bytes into the stream) of the byte that caused it. */
@@ -16,6 +16,16 @@ export class BananaDecodeError extends BananaError {
   ) {
     super(message);
   }
+}
+
+/** The error for an unfinished top-level expression holding more than maxHeldElements(limits) elements; `offset` is the element's type byte. */
+export function tooManyElements(limits: BananaLimits, offset: number): BananaDecodeError {
+  return new BananaDecodeError(`Security precaution: expression has more than ${maxHeldElements(limits)} elements (${ELEMENTS_PER_NODE} * maxMessageNodes)`, offset);
+}
+
+/** The error for an unfinished top-level expression longer than limits.maxMessageBytes; `offset` is the end of the chunk that passed it. */
+export function tooManyBytes(limits: BananaLimits, offset: number): BananaDecodeError {
+  return new BananaDecodeError(`Security precaution: expression longer than ${limits.maxMessageBytes} bytes (maxMessageBytes)`, offset);
 }
 
 /** Options of a {@link BananaDecoder}. */
@@ -61,6 +71,11 @@ export class BananaDecoder {
   private readonly stackFill: number[] = [];
   private consumed = 0;
   private failure: BananaDecodeError | null = null;
+  /** Elements held for the open top-level expression, and the most allowed (maxHeldElements). */
+  private held = 0;
+  private readonly maxHeld: number;
+  /** Stream offset where the current top-level expression began (limits.maxMessageBytes). */
+  private itemStart = 0;
 
   /**
    * @param onItem called with every complete top-level item, in order, as soon as it is complete.
@@ -71,6 +86,7 @@ export class BananaDecoder {
     this.onItem = onItem;
     this.dialect = options.dialect ?? null;
     this.limits = bananaLimits(options.limits);
+    this.maxHeld = maxHeldElements(this.limits);
   }
 
   /** Bytes consumed so far. */
@@ -162,6 +178,7 @@ export class BananaDecoder {
             }
             // Exact size when small: a [] grown by push reserves 17 slots. Never more than that
             // up front, so a header announcing a long list costs nothing until items arrive.
+            if (++this.held > this.maxHeld) throw this.tooManyNodes(i - 1);
             this.stackItems.push(num <= PREALLOCATE ? new Array<Sexp>(num) : []);
             this.stackWant.push(num);
             this.stackFill.push(0);
@@ -221,6 +238,10 @@ export class BananaDecoder {
       if (this.mode === MODE_HEADER && this.hdrCount > prefixLimit) {
         throw this.fail(`Security precaution: more than ${prefixLimit} bytes of prefix`, 0);
       }
+      // Checked once per chunk: what one chunk adds is the transport's to bound.
+      if (this.consumed - this.itemStart > this.limits.maxMessageBytes && this.pending) {
+        throw (this.failure = tooManyBytes(this.limits, this.consumed));
+      }
     } catch (e) {
       this.consumed = base; // deliverAt() does not restore it when the handler throws
       if (!this.failure) {
@@ -244,8 +265,13 @@ export class BananaDecoder {
     return this.failure;
   }
 
+  private tooManyNodes(index: number): BananaDecodeError {
+    return (this.failure = tooManyElements(this.limits, this.consumed + index));
+  }
+
   /** deliver(), keeping `offset` right for a handler that looks at it (feed's catch restores it on a throw). */
   private deliverAt(item: Sexp, i: number): void {
+    if (this.stackItems.length > 0 && ++this.held > this.maxHeld) throw this.tooManyNodes(i - 1);
     const before = this.consumed;
     this.consumed = before + i;
     this.deliver(item);
@@ -257,6 +283,8 @@ export class BananaDecoder {
     for (;;) {
       const depth = items.length;
       if (depth === 0) {
+        this.held = 0;
+        this.itemStart = this.consumed;
         this.onItem(item);
         return;
       }

@@ -2,7 +2,10 @@
 // references expand to. Jelly's [reference]/[dereference] let a few hundred bytes describe a
 // value that is exponentially large as a tree; unjelly itself is linear in the message, and
 // these limits keep everything that walks the result linear too.
+import { MAX_MESSAGE_NODES } from "../banana/limits.ts";
+import { byteString } from "../banana/values.ts";
 import { JellyError } from "./errors.ts";
+import { tryDecodeUtf8 } from "./text.ts";
 
 /** Limits on the work one received message may cause (all per message, overridable per connection). */
 export interface JellyBudgetLimits {
@@ -27,7 +30,7 @@ const TWISTED_SIZE_LIMIT = 640 * 1024;
  * list that long.
  */
 export const DEFAULT_JELLY_BUDGET: JellyBudgetLimits = Object.freeze({
-  maxMessageNodes: 4 * TWISTED_SIZE_LIMIT,
+  maxMessageNodes: MAX_MESSAGE_NODES,
   maxMessageReferences: TWISTED_SIZE_LIMIT,
   maxRenderedText: 64 * 1024,
 });
@@ -55,6 +58,10 @@ export class MessageBudget {
   /** Characters of text that may still be made from this message's values (see valueText). */
   textLeft: number;
 
+  // Text decoded from this message's byte strings, per byte string: one shared byte string reached
+  // through many references (a failure's parents, many copies of one state) is decoded once.
+  private readonly decoded = new WeakMap<Uint8Array, string | null>();
+
   constructor(limits: Partial<JellyBudgetLimits> = DEFAULT_JELLY_BUDGET) {
     this.maxNodes = limits.maxMessageNodes ?? DEFAULT_JELLY_BUDGET.maxMessageNodes;
     this.maxReferences = limits.maxMessageReferences ?? DEFAULT_JELLY_BUDGET.maxMessageReferences;
@@ -77,6 +84,30 @@ export class MessageBudget {
   tooManyNodes(): never {
     throw new BudgetExceeded(`message has more than ${this.maxNodes} jelly nodes (maxMessageNodes)`);
   }
+
+  /**
+   * `b` as UTF-8 text, or null when it is not valid UTF-8, decoded once per byte string for this
+   * message: the decoding work of one message is bounded by its own bytes, whatever its
+   * references repeat.
+   */
+  utf8Of(b: Uint8Array): string | null {
+    let text = this.decoded.get(b);
+    if (text === undefined) {
+      text = tryDecodeUtf8(b);
+      this.decoded.set(b, text);
+    }
+    return text;
+  }
+
+  /** `b` as text the way valueText() shows it (UTF-8, else a Latin-1 byte string), memoised as utf8Of(). */
+  textOf(b: Uint8Array): string {
+    const text = this.utf8Of(b);
+    if (text !== null) return text;
+    let latin = this.latin.get(b);
+    if (latin === undefined) this.latin.set(b, (latin = byteString(b)));
+    return latin;
+  }
+  private readonly latin = new WeakMap<Uint8Array, string>();
 
   /** Counts one reference; throws past maxReferences. */
   reference(): void {

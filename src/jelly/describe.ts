@@ -196,12 +196,21 @@ export function valueText(value: unknown, allowance?: number | MessageBudget): s
   if (typeof value === "string") return value;
   if (value === null || value === undefined) return "";
   if (typeof value === "number" || typeof value === "bigint") return String(value);
-  if (value instanceof Uint8Array) return tryDecodeUtf8(value) ?? byteString(value);
   const budget = typeof allowance === "number" ? null : (allowance ?? activeBudget());
+  // Decoded once per byte string per message (a shared byte string can be reached many times).
+  if (value instanceof Uint8Array) return budget !== null ? budget.textOf(value) : (tryDecodeUtf8(value) ?? byteString(value));
   const max = typeof allowance === "number" ? allowance : budget === null ? DEFAULT_JELLY_BUDGET.maxRenderedText : budget.textLeft;
   const text = describeValue(value, max);
   if (budget !== null) budget.textLeft = Math.max(0, budget.textLeft - text.length);
   return text;
+}
+
+/** A received value's size as a tree, and the steps it takes to count it (see treeShape). */
+export interface TreeShape {
+  /** Nodes walked as a tree (shared objects counted every time reached), or `limit + 1` when more. */
+  readonly size: number;
+  /** Nodes of the value as a graph: each distinct object and each of its entries counted once, about the message's own size. */
+  readonly distinct: number;
 }
 
 /**
@@ -212,14 +221,25 @@ export function valueText(value: unknown, allowance?: number | MessageBudget): s
  * code that cannot follow sharing (schema validation, copying) before it walks a received value.
  */
 export function treeSize(value: unknown, limit: number = DEFAULT_JELLY_BUDGET.maxMessageNodes): number {
+  return treeShape(value, limit).size;
+}
+
+/**
+ * treeSize() and the number of steps it took (`distinct`): how far the value's shared references
+ * expand it is `size / distinct`, so a caller can bound its walk by a multiple of what the peer
+ * actually sent.
+ */
+export function treeShape(value: unknown, limit: number = DEFAULT_JELLY_BUDGET.maxMessageNodes): TreeShape {
   const known = new Map<object, number>();
   const onPath = new Set<object>();
   const over = limit + 1;
+  let distinct = 0;
   const add = (total: number, v: unknown): number => {
     const t = total + size(v);
     return t > over ? over : t;
   };
   const size = (v: unknown): number => {
+    distinct++;
     if (typeof v !== "object" || v === null) return 1;
     const done = known.get(v);
     if (done !== undefined) return done;
@@ -238,5 +258,5 @@ export function treeSize(value: unknown, limit: number = DEFAULT_JELLY_BUDGET.ma
     known.set(v, total);
     return total;
   };
-  return size(value);
+  return { size: size(value), distinct };
 }

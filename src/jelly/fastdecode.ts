@@ -7,7 +7,7 @@
 // raises exactly the error it always did. It never throws anything else, so errors and limits
 // stay where they are enforced today. Work is linear in the bytes looked at.
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
-import type { BananaLimits } from "../banana/limits.ts";
+import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
@@ -67,6 +67,9 @@ export class FastReader {
   private nest = 0;
   private nodes = 0;
   private readonly maxNodes: number;
+  /** Banana elements read in this item: past maxHeldElements() the tree decoder refuses the item, so the tree path takes it. */
+  private elements = 0;
+  private readonly maxElements: number;
   /** Per tag (list, tuple, dictionary, boolean): 0 not asked yet in this item, 1 decoded here, 2 give up. */
   private readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
 
@@ -78,6 +81,7 @@ export class FastReader {
     this.js = opts.mode === "js";
     this.bytesAsText = this.js && opts.bytesAsText;
     this.maxNodes = opts.maxNodes ?? Infinity;
+    this.maxElements = limits.maxMessageNodes === undefined ? Infinity : maxHeldElements(limits);
   }
 
   /** Where the last read stopped. */
@@ -92,6 +96,7 @@ export class FastReader {
     this.end = end;
     this.nest = 0;
     this.nodes = 0;
+    this.elements = 0;
     const a = this.allowed;
     a[T_LIST] = a[T_TUPLE] = a[T_DICT] = a[T_BOOLEAN] = 0;
   }
@@ -114,6 +119,7 @@ export class FastReader {
     const end = this.end;
     let pos = this.pos;
     if (pos >= end) throw INCOMPLETE;
+    if (++this.elements > this.maxElements) throw NOT_PLAIN;
     let b = buf[pos++];
     if (b >= 0x80) {
       this.type = b;

@@ -7,9 +7,9 @@
 // per open list), then decoded from one joined copy: every byte is looked at a bounded number of
 // times, never once per chunk.
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
-import { BananaDecodeError, BananaDecoder, decode } from "../banana/decoder.ts";
+import { BananaDecodeError, BananaDecoder, decode, tooManyBytes, tooManyElements } from "../banana/decoder.ts";
 import { allocUninitialized } from "../banana/alloc.ts";
-import { bananaLimits, type BananaLimits } from "../banana/limits.ts";
+import { bananaLimits, maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import type { Sexp } from "../banana/values.ts";
 import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
 import { defaultRegistry } from "./registry.ts";
@@ -59,10 +59,19 @@ class Scanner {
   private num = 0;
   private skip = 0;
   private scale = 1;
+  /** Elements of the item so far: past maxHeldElements() the tree decoder would refuse it. */
+  private elements = 0;
+  private readonly maxElements: number;
+  /** Where in the last chunk scanned the element limit was passed, or -1. */
+  overLimitAt = -1;
 
-  constructor(private readonly limits: BananaLimits) {}
+  constructor(private readonly limits: BananaLimits) {
+    this.maxElements = maxHeldElements(limits);
+  }
 
   reset(): void {
+    this.elements = 0;
+    this.overLimitAt = -1;
     this.open.length = 0;
     this.digits = 0;
     this.num = 0;
@@ -97,6 +106,10 @@ class Scanner {
       this.digits = 0;
       this.num = 0;
       this.scale = 1;
+      if (++this.elements > this.maxElements) {
+        this.overLimitAt = i - 1;
+        return GIVE_UP;
+      }
       switch (b) {
         case LIST:
           if (num > this.limits.sizeLimit) return GIVE_UP;
@@ -172,8 +185,12 @@ export class FastReceiver {
   private readonly onItem: (item: Sexp) => void;
   private readonly jellyAt: JellyPositions | null;
   private parts: Uint8Array[] | null = null;
+  /** Bytes held in `parts`: past limits.maxMessageBytes the tree decoder takes (and refuses) the item. */
+  private partsBytes = 0;
   private failure: unknown = null;
   private dialectValue: Dialect | null;
+  /** Stream offset of the chunk being fed. */
+  private fed = 0;
 
   constructor(onItem: (item: Sexp) => void, options: FastReceiverOptions) {
     this.onItem = onItem;
@@ -205,6 +222,7 @@ export class FastReceiver {
     if (this.failure !== null) throw this.failure;
     try {
       this.feedChunk(chunk);
+      this.fed += chunk.length;
     } catch (e) {
       this.failure = e;
       throw e;
@@ -219,10 +237,15 @@ export class FastReceiver {
       const end = this.scanner.scan(chunk, 0, this.dialectValue);
       if (end === NEED_MORE) {
         parts.push(chunk);
-        return;
+        this.partsBytes += n;
+        if (this.partsBytes <= this.limits.maxMessageBytes) return;
+        // Refused as the tree decoder refuses it, without decoding what was buffered.
+        throw tooManyBytes(this.limits, this.fed + n);
       }
       this.parts = null;
       if (end === GIVE_UP) {
+        // The tree decoder would hold every element before refusing it: refused here instead.
+        if (this.scanner.overLimitAt >= 0) throw tooManyElements(this.limits, this.fed + this.scanner.overLimitAt);
         for (const p of parts) this.tree.feed(p);
         this.tree.feed(chunk);
         return;
@@ -253,8 +276,11 @@ export class FastReceiver {
           const end = this.scanner.scan(chunk, i, this.dialectValue);
           if (end === NEED_MORE) {
             this.parts = [chunk.subarray(i)];
+            this.partsBytes = n - i;
+            if (this.partsBytes > this.limits.maxMessageBytes) throw tooManyBytes(this.limits, this.fed + n);
             return;
           }
+          if (this.scanner.overLimitAt >= 0) throw tooManyElements(this.limits, this.fed + this.scanner.overLimitAt);
           // GIVE_UP (or, never, an end: the reader and the scanner agree on where items end).
           this.tree.feed(chunk.subarray(i));
           return;

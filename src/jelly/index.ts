@@ -9,4 +9,4 @@ export { Jellied, type JelliedOptions } from "./jellied.ts";
 export { decodeUtf8, tagText } from "./text.ts";
 export { idiomatic } from "./idiomatic.ts";
 export { activeBudget, BudgetExceeded, DEFAULT_JELLY_BUDGET, MessageBudget, type JellyBudgetLimits } from "./budget.ts";
-export { describeValue, treeSize, valueText } from "./describe.ts";
+export { describeValue, treeShape, treeSize, valueText, type TreeShape } from "./describe.ts";

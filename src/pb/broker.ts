@@ -73,7 +73,8 @@ export class Broker extends BrokerCore {
     this.rootFactory = options.root;
     this.trace = options.trace === undefined ? currentDefaultTraceHook() : options.trace;
     this.negotiator = new DialectNegotiator(this.role);
-    const bananaLimits = { prefixLimit: this.limits.prefixLimit, sizeLimit: this.limits.sizeLimit };
+    const { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes } = this.limits;
+    const bananaLimits = { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes };
     // Plain-data calls and answers arrive already unjellied (one pass); the rest as expressions.
     // A Python 2 peer's values take the tree path: its "unicode" must become PyUnicode there.
     const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };

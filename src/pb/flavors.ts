@@ -5,7 +5,7 @@ import { JellyError } from "../jelly/errors.ts";
 import { jellyFor, type Jellier } from "../jelly/jelly.ts";
 import type { Unjellier } from "../jelly/unjelly.ts";
 import { decodeUtf8 } from "../jelly/text.ts";
-import { activeBudget } from "../jelly/budget.ts";
+import { activeBudget, type MessageBudget } from "../jelly/budget.ts";
 import { valueText } from "../jelly/describe.ts";
 import type { BrokerAPI as Broker } from "./broker-api.ts";
 import { AttributeError, findMethod, invoke, type MethodPrefix } from "./dispatch.ts";
@@ -168,9 +168,13 @@ export class Copyable {
   }
 }
 
-function keyText(k: unknown): string {
+function keyText(k: unknown, budget: MessageBudget | null): string {
   if (typeof k === "string") return k;
-  if (k instanceof Uint8Array) return decodeUtf8(k);
+  if (k instanceof Uint8Array) {
+    // Decoded once per message however many copies share the state (strict: invalid UTF-8 throws).
+    const text = budget?.utf8Of(k);
+    return text ?? decodeUtf8(k);
+  }
   // A tuple key: bounded text, charged to the message being received (see valueText).
   return valueText(k);
 }
@@ -188,7 +192,7 @@ export function assignState(target: object, state: unknown): void {
   const budget = activeBudget();
   if (budget !== null) budget.charge(COPY_ENTRY_COST * (state instanceof Map ? state.size : Array.isArray(entries) ? entries.length : 0));
   for (const [k, v] of entries) {
-    Object.defineProperty(target, keyText(k), { value: v, writable: true, enumerable: true, configurable: true });
+    Object.defineProperty(target, keyText(k, budget), { value: v, writable: true, enumerable: true, configurable: true });
   }
 }
 
@@ -211,7 +215,7 @@ export class RemoteCopy {
 
 /**
  * The receiving side of a Copyable exception (Twisted: a class that is both pb.RemoteCopy and
- * Exception): an Error, with a stack, that gets the sender's state as RemoteCopy does. Register a
+ * Exception): an Error, with a stack (made when read), that gets the sender's state as RemoteCopy does. Register a
  * subclass for the exception's copy tag; a call the peer fails with it rejects with this Error.
  */
 export class RemoteCopyError extends Error {
@@ -225,12 +229,23 @@ export class RemoteCopyError extends Error {
     // Made without its constructor (as every copy is): give it what `new` would have.
     const ctor = this.constructor as { name?: string };
     Object.defineProperty(this, "name", { value: ctor.name || "RemoteCopyError", writable: true, configurable: true });
-    const stack = new Error().stack;
-    Object.defineProperty(this, "stack", { value: stack?.replace(/^Error/, this.name), writable: true, configurable: true });
     this.setCopyableState(checkState(this.constructor as never, unjellier.unjelly(sexp[1])));
     if (!this.message) Object.defineProperty(this, "message", { value: `${this.name} from the peer`, writable: true, configurable: true });
     return this;
   }
 }
+
+// A copy's stack is made when it is read, from the prototype: capturing and formatting one per
+// copy received (a peer can send 300,000 in one message) cost ~30 times the copy itself, and the
+// frames at receipt are only the decoder's. Assigning a stack stores it on the instance.
+Object.defineProperty(RemoteCopyError.prototype, "stack", {
+  get(this: RemoteCopyError): string {
+    return `${this.name}: ${this.message}\n    at <copied from the PB peer>`;
+  },
+  set(this: RemoteCopyError, value: unknown) {
+    Object.defineProperty(this, "stack", { value, writable: true, configurable: true });
+  },
+  configurable: true,
+});
 
 export type { Kwargs };

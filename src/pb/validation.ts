@@ -2,7 +2,7 @@
 import type { z } from "zod";
 import { idiomatic } from "../jelly/idiomatic.ts";
 import { activeBudget, DEFAULT_JELLY_BUDGET } from "../jelly/budget.ts";
-import { treeSize } from "../jelly/describe.ts";
+import { treeShape } from "../jelly/describe.ts";
 
 function describePath(path: readonly PropertyKey[]): string {
   return path.length ? path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("") : "(the value itself)";
@@ -24,24 +24,48 @@ export class RemoteValidationError extends Error {
 }
 
 /**
+ * How many times what the peer sent a received value walked by a schema may count, when its
+ * shared references make it larger as a tree: zod walks (and copies) every reach of a shared
+ * object. Plus VALIDATION_FLOOR nodes, so a small value that shares a little is still checked.
+ */
+export const VALIDATION_EXPANSION = 8;
+/** Nodes any received value may have as a tree for schema validation, whatever it shares. */
+export const VALIDATION_FLOOR = 64 * 1024;
+/** Most issues a schema failure keeps (zod can find one per node; 2 million of them overflowed its stack). */
+export const MAX_REPORTED_ISSUES = 100;
+
+/**
  * Checks `value` against `schema`. With `received`, the value came from the peer: zod walks (and
  * copies) it as a tree, which shared references can make exponentially large, so its size as a
- * tree is first counted against the message's node budget (maxMessageNodes when no message is
- * being received) and a value that expands beyond it is refused without being walked.
+ * tree is counted first (one step per distinct object) and a value is refused without being
+ * walked when that size is more than VALIDATION_EXPANSION times the value as sent plus
+ * VALIDATION_FLOOR, or more than the message's node budget (maxMessageNodes when no message is
+ * being received). The work of a check is thus bounded by what the peer sent, not by what its
+ * references expand to. At most MAX_REPORTED_ISSUES issues are reported.
  */
 export function check<T extends z.ZodType>(schema: T, value: unknown, fail: (issues: z.core.$ZodIssue[]) => Error, received = false): z.output<T> {
   if (received) {
     const budget = activeBudget();
-    const limit = budget === null ? DEFAULT_JELLY_BUDGET.maxMessageNodes : budget.nodesLeft;
-    const size = treeSize(value, limit);
+    const max = budget === null ? DEFAULT_JELLY_BUDGET.maxMessageNodes : budget.nodesLeft;
+    const { size, distinct } = treeShape(value, max);
+    const limit = Math.min(max, VALIDATION_EXPANSION * distinct + VALIDATION_FLOOR);
     if (size > limit) {
-      const message = `value expands to more than ${limit} nodes when walked as a tree (maxMessageNodes)`;
+      const why = limit === max ? "maxMessageNodes" : `${VALIDATION_EXPANSION} times its ${distinct} nodes as sent, plus ${VALIDATION_FLOOR}`;
+      const message = `value expands to more than ${limit} nodes when walked as a tree (${why})`;
       throw fail([{ code: "custom", path: [], message, input: undefined } as z.core.$ZodIssue]);
     }
     budget?.charge(size);
   }
-  const r = schema.safeParse(value);
-  if (!r.success) throw fail(r.error.issues);
+  const r = (() => {
+    try {
+      return schema.safeParse(value);
+    } catch (e) {
+      // zod gathering issues for a huge value can overflow its stack: a failed check all the same.
+      if (!(e instanceof RangeError)) throw e;
+      throw fail([{ code: "custom", path: [], message: "too many problems to report", input: undefined } as z.core.$ZodIssue]);
+    }
+  })();
+  if (!r.success) throw fail(r.error.issues.length > MAX_REPORTED_ISSUES ? r.error.issues.slice(0, MAX_REPORTED_ISSUES) : r.error.issues);
   return r.data;
 }
 

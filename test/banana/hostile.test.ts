@@ -213,13 +213,14 @@ describe("banana size limit (640 KiB)", () => {
 });
 
 describe("banana per-connection limits", () => {
-  it("has Twisted's defaults, frozen", () => {
-    expect(DEFAULT_BANANA_LIMITS).toEqual({ prefixLimit: 64, sizeLimit: 655360 });
+  it("has Twisted's defaults (and ours on an unfinished expression), frozen", () => {
+    const ours = { maxMessageNodes: 4 * 655360, maxMessageBytes: 64 * 1024 * 1024 };
+    expect(DEFAULT_BANANA_LIMITS).toEqual({ prefixLimit: 64, sizeLimit: 655360, ...ours });
     expect(PREFIX_LIMIT).toBe(64);
     expect(Object.isFrozen(DEFAULT_BANANA_LIMITS)).toBe(true);
     expect(new BananaDecoder(() => {}).limits).toBe(DEFAULT_BANANA_LIMITS);
     expect(bananaLimits()).toBe(DEFAULT_BANANA_LIMITS);
-    expect(bananaLimits({ sizeLimit: 10 })).toEqual({ prefixLimit: 64, sizeLimit: 10 });
+    expect(bananaLimits({ sizeLimit: 10 })).toEqual({ prefixLimit: 64, sizeLimit: 10, ...ours });
   });
 
   it("refuses nonsense limits when the decoder is made", () => {
