@@ -182,7 +182,11 @@ export class PortalRoot implements PBRoot {
 export type LoginCredentials =
   | Credentials
   | { readonly username: string | Uint8Array; readonly password: string | Uint8Array }
-  | { readonly username: string | Uint8Array; respond(challenge: Uint8Array): Uint8Array };
+  | {
+      readonly username: string | Uint8Array;
+      /** The response to the server's challenge (IUsernameMD5Password: md5(md5(password) + challenge)). */
+      respond(challenge: Uint8Array): Uint8Array;
+    };
 
 function isAnonymous(credentials: LoginCredentials): boolean {
   const interfaces = (credentials as Partial<Credentials>).interfaces;

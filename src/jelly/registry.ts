@@ -26,7 +26,10 @@ export interface UnjellyContext {
 type Unjellier = UnjellyContext;
 
 /** Builds a value from a whole expression `[tag, ...]` (declared as a method: a handler may ask for the Unjellier class). */
-export type UnjellyHandler = { handle(unjellier: UnjellyContext, sexp: readonly Sexp[]): unknown }["handle"];
+export type UnjellyHandler = {
+  /** Builds the value of a received `[tag, ...]` expression. */
+  handle(unjellier: UnjellyContext, sexp: readonly Sexp[]): unknown;
+}["handle"];
 
 /** A class whose blank instance (no constructor call) is filled by unjellyFor (jelly.py Unjellyable). */
 export interface UnjellyableClass<T extends object = object> {

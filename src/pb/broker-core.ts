@@ -75,6 +75,7 @@ export abstract class BrokerCore implements BrokerAPI {
 
   protected transport: Transport | null = null;
   protected disconnected = false;
+  /** Where this broker reports what Twisted would log (the `log` option, or the default logger). */
   protected readonly log: (entry: LogEntry) => void;
   protected readonly ids: LocalIDs;
   protected readonly references: ReferenceTable;

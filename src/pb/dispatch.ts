@@ -80,6 +80,7 @@ function parseDeclaration(params: readonly string[], where: string): Signature {
  * other keyword as a trailing Kwargs. A keyword matching no declared name raises Python's TypeError.
  * Returns `fn`. The class form is a static `remoteParameters` record keyed by method name.
  *
+ * @typeParam F - the method's own type, returned unchanged.
  * @example
  * class Printer extends Referenceable {
  *   remote_print = declareParameters((message: string, end = "\n") => message + end, ["message", "end?"]);
