@@ -3,11 +3,11 @@
 // once per message (MessageBudget.utf8Of/textOf), so the work and memory follow the message's
 // bytes, not the number of references to them. Without that, 2,000 references to a 600 KB byte
 // string made 1.2 GB of text and 10,000 crashed the process.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Sexp } from "../../src/banana/index.ts";
 import { CopiedFailure, RemoteCopy, setUnjellyableForClass, type PBServer } from "../../src/index.ts";
 import { MessageBudget } from "../../src/jelly/index.ts";
-import { call, listen, maliciousServer, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
+import { call, listenAround, maliciousServer, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
 
 const REPLY_MS = 1000;
 const PING_MS = 1000;
@@ -54,12 +54,7 @@ setUnjellyableForClass("hostile.SharedKeyCopy", SharedKeyCopy);
 
 describe("a broker receiving a call", () => {
   let server: PBServer;
-  beforeAll(async () => {
-    server = await listen();
-  });
-  afterAll(async () => {
-    await server.close(500);
-  });
+  listenAround((s) => (server = s));
 
   // Construction: ["reference", 1, <600 KB byte string>] then 5,000 ["dereference", 1] as a
   // CopyableFailure's parents (630 KB sent; as text, 3 GB).
