@@ -114,7 +114,8 @@ export const announced = fc.array(
   { minLength: 1, maxLength: 8 },
 );
 
-function header(n: number, type: number): Uint8Array {
+/** A banana header: the digits of n (base 128, least significant first), then the type byte. */
+export function header(n: number, type: number): Uint8Array {
   const digits: number[] = [];
   do {
     digits.push(n & 0x7f);

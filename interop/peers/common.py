@@ -15,6 +15,8 @@
   when something breaks).
 - stop_when_stdin_closes(reactor, stop, *args): how every role ends: when the TypeScript side
   that started it closes its stdin.
+- has_kind(desc, kinds): whether a value description holds a node of one of these kinds.
+- ObservedValue: a Cacheable holding one number whose copies' observers are kept.
 """
 
 import json
@@ -85,6 +87,35 @@ def describe(v):
     if isinstance(v, dict):
         return ["dict", None, [[describe(k), describe(x)] for k, x in v.items()]]
     return ["repr", repr(v)]
+
+
+def has_kind(desc, kinds):
+    """Whether the value description `desc` holds, at any depth, a node whose kind is in `kinds`."""
+    if not isinstance(desc, list) or not desc:
+        return False
+    if desc[0] in kinds:
+        return True
+    if desc[0] in ("list", "tuple", "set", "frozenset"):
+        return any(has_kind(d, kinds) for d in desc[2])
+    if desc[0] == "dict":
+        return any(has_kind(k, kinds) or has_kind(v, kinds) for k, v in desc[2])
+    return False
+
+
+class ObservedValue(pb.Cacheable):
+    """A Cacheable holding one number, {"value": N} to each copy; the subclass tells its observers
+    of changes. The copy tag is the subclass's, as Twisted takes it from the instance's class."""
+
+    def __init__(self):
+        self.value = 0
+        self.observers = []
+
+    def getStateToCacheAndObserveFor(self, perspective, observer):
+        self.observers.append(observer)
+        return {"value": self.value}
+
+    def stoppedObserving(self, perspective, observer):
+        self.observers.remove(observer)
 
 
 def install_log_observer():

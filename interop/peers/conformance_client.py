@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 gc.disable()
 
 import pyvalues  # noqa: E402
-from common import emit, log_errors_to_stderr  # noqa: E402
+from common import emit, has_kind, log_errors_to_stderr  # noqa: E402
 from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.cred import credentials  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
@@ -144,18 +144,6 @@ def _text(x):
     return str(x)
 
 
-def has_ext(d):
-    if not isinstance(d, list) or not d:
-        return False
-    if d[0] in EXT:
-        return True
-    if d[0] in ("list", "tuple", "set", "frozenset"):
-        return any(has_ext(x) for x in d[2])
-    if d[0] == "dict":
-        return any(has_ext(k) or has_ext(v) for k, v in d[2])
-    return False
-
-
 def describe_state(state):
     return ["dict", None, [[["str", k], describe(v)] for k, v in state.items() if k not in SKIP_STATE]]
 
@@ -243,7 +231,7 @@ class Runner(object):
         return obj
 
     def build(self, d, index=None):
-        if not has_ext(d):
+        if not has_kind(d, EXT):
             return pyvalues.from_desc(d)
         kind = d[0]
         if kind == "var":

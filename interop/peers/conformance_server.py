@@ -30,7 +30,7 @@ from twisted.cred import checkers, portal  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import emit, log_errors_to_stderr, stop_when_stdin_closes  # noqa: E402
+from common import ObservedValue, emit, log_errors_to_stderr, stop_when_stdin_closes  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
 MODULE = "conformance"  # so that reflect.qual() names our classes conformance.X on the wire
@@ -74,19 +74,8 @@ pb.setUnjellyableForClass("conformance.Line", RemoteLine)
 
 
 @_named
-class Counter(pb.Cacheable):
+class Counter(ObservedValue):
     """Every copy is told of each change through observe_set."""
-
-    def __init__(self):
-        self.value = 0
-        self.observers = []
-
-    def getStateToCacheAndObserveFor(self, perspective, observer):
-        self.observers.append(observer)
-        return {"value": self.value}
-
-    def stoppedObserving(self, perspective, observer):
-        self.observers.remove(observer)
 
     def bump(self, n):
         self.value += n

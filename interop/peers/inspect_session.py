@@ -23,7 +23,7 @@ sys.dont_write_bytecode = True
 
 from twisted.cred import checkers, credentials, portal  # noqa: E402
 from twisted.internet import defer, reactor  # noqa: E402
-from common import stop_when_stdin_closes  # noqa: E402
+from common import ObservedValue, stop_when_stdin_closes  # noqa: E402
 from twisted.spread import pb  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
@@ -46,18 +46,7 @@ class Point(pb.Copyable, pb.RemoteCopy):
 pb.setUnjellyableForClass(Point, Point)
 
 
-class Counter(pb.Cacheable):
-    def __init__(self):
-        self.value = 0
-        self.observers = []
-
-    def getStateToCacheAndObserveFor(self, perspective, observer):
-        self.observers.append(observer)
-        return {"value": self.value}
-
-    def stoppedObserving(self, perspective, observer):
-        self.observers.remove(observer)
-
+class Counter(ObservedValue):
     def bump(self, n):
         self.value += n
         return defer.gatherResults([o.callRemote("setValue", self.value) for o in self.observers])

@@ -49,7 +49,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import VersionedBroker, describe, emit, failure_info, install_log_observer  # noqa: E402
+from common import VersionedBroker, describe, emit, failure_info, has_kind, install_log_observer  # noqa: E402
 import pyvalues  # noqa: E402
 from twisted.cred import credentials  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
@@ -176,18 +176,6 @@ def settle(d):
     return out
 
 
-def has_special(desc):
-    if not isinstance(desc, list) or not desc:
-        return False
-    if desc[0] in SPECIAL:
-        return True
-    if desc[0] in ("list", "tuple", "set", "frozenset"):
-        return any(has_special(d) for d in desc[2])
-    if desc[0] == "dict":
-        return any(has_special(k) or has_special(v) for k, v in desc[2])
-    return False
-
-
 class Runner:
     def __init__(self, scenario):
         self.sc = scenario
@@ -198,7 +186,7 @@ class Runner:
         self.refcount = [0]
 
     def arg(self, desc):
-        if not has_special(desc):
+        if not has_kind(desc, SPECIAL):
             return pyvalues.from_desc(desc)
         kind = desc[0]
         if kind == "var":

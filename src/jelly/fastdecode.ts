@@ -43,6 +43,15 @@ const PREALLOCATE_MAX = 1 << 20;
 const SEXP_PREALLOCATE = 16;
 
 const f64 = new Float64Array(1);
+
+/**
+ * The array for a container announced to hold `n` elements: made at its final size up to
+ * `preallocate`, else empty and grown as its elements are stored in order (an append each, as
+ * fast as push), so an announced count never allocates ahead of the bytes that back it.
+ */
+function arrayFor<T>(n: number, preallocate: number): T[] {
+  return n <= preallocate ? new Array<T>(n) : [];
+}
 const f64Bytes = new Uint8Array(f64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
@@ -149,14 +158,8 @@ export class FastReader {
     switch (type) {
       case LIST: {
         if (num > this.sizeLimit || ++this.nest > RECURSION_CAP) throw NOT_PLAIN;
-        let list: Sexp[];
-        if (num <= SEXP_PREALLOCATE) {
-          list = new Array<Sexp>(num);
-          for (let i = 0; i < num; i++) list[i] = this.sexp();
-        } else {
-          list = [];
-          for (let i = 0; i < num; i++) list.push(this.sexp());
-        }
+        const list = arrayFor<Sexp>(num, SEXP_PREALLOCATE);
+        for (let i = 0; i < num; i++) list[i] = this.sexp();
         this.nest--;
         return list;
       }
@@ -296,14 +299,8 @@ export class FastReader {
       case T_TUPLE: {
         this.check(tag);
         const n = num - 1;
-        let arr: unknown[];
-        if (n <= PREALLOCATE_MAX) {
-          arr = new Array<unknown>(n);
-          for (let i = 0; i < n; i++) arr[i] = this.value();
-        } else {
-          arr = [];
-          for (let i = 0; i < n; i++) arr.push(this.value());
-        }
+        const arr = arrayFor<unknown>(n, PREALLOCATE_MAX);
+        for (let i = 0; i < n; i++) arr[i] = this.value();
         if (tag === T_TUPLE && !this.js) Object.setPrototypeOf(arr, Tuple.prototype);
         this.depth--;
         return arr;

@@ -4,21 +4,16 @@ import type { Sexp } from "../banana/values.ts";
 import type { CacheableLike, LogEntry } from "./broker-api.ts";
 import { ProtocolError } from "./errors.ts";
 import type { PBLimits } from "./limits.ts";
-import type { LocalIDs, Local, Registration } from "./references.ts";
+import { LocalTable, type LocalIDs, type Local } from "./references.ts";
 
 /** The owner's side: Cacheables the peer holds copies of, counted as the peer received them. */
-export class SentCaches {
-  private readonly objects = new Map<number, Local>();
-  private readonly luids = new Map<object, number>();
-
+export class SentCaches extends LocalTable<number> {
   constructor(
     private readonly ids: LocalIDs,
     private readonly limits: PBLimits,
     private readonly log: (entry: LogEntry) => void,
-  ) {}
-
-  get size(): number {
-    return this.objects.size;
+  ) {
+    super();
   }
 
   cachedAs(instance: object, incref: boolean): number | undefined {
@@ -70,23 +65,9 @@ export class SentCaches {
     }
   }
 
-  rollback(r: Registration): void {
-    const local = this.objects.get(r.luid);
-    if (!local) return;
-    if (r.created) {
-      this.objects.delete(r.luid);
-      this.luids.delete(local.object);
-    } else local.refcount--;
-  }
-
   /** The connection is gone: every observer stops. */
   disconnected(): void {
     for (const local of this.objects.values()) this.stopObserving(local);
-  }
-
-  clear(): void {
-    this.objects.clear();
-    this.luids.clear();
   }
 }
 

@@ -66,9 +66,35 @@ export function objectKey(objectID: Sexp): number | string | undefined {
   return undefined;
 }
 
-export class ReferenceTable {
-  private readonly objects = new Map<number | string, Local>();
-  private readonly luids = new Map<object, number>();
+/**
+ * What both tables of this side's objects share (ReferenceTable, SentCaches): objects by id,
+ * ids by object, and undoing a registration.
+ */
+export abstract class LocalTable<K extends number | string> {
+  protected readonly objects = new Map<K | number, Local>();
+  protected readonly luids = new Map<object, number>();
+
+  get size(): number {
+    return this.objects.size;
+  }
+
+  /** Undoes one registration of a value whose jellying failed. */
+  rollback(r: Registration): void {
+    const local = this.objects.get(r.luid);
+    if (!local) return;
+    if (r.created) {
+      this.objects.delete(r.luid);
+      this.luids.delete(local.object);
+    } else local.refcount--;
+  }
+
+  clear(): void {
+    this.objects.clear();
+    this.luids.clear();
+  }
+}
+
+export class ReferenceTable extends LocalTable<number | string> {
   private readonly cleanups = new Map<object, () => void>();
 
   constructor(
@@ -76,10 +102,8 @@ export class ReferenceTable {
     private readonly limits: PBLimits,
     /** Told when an object leaves the table (the broker forgets its ViewPoint). */
     private readonly forgotten: (object: object) => void,
-  ) {}
-
-  get size(): number {
-    return this.objects.size;
+  ) {
+    super();
   }
 
   objectFor(id: Sexp): unknown {
@@ -128,19 +152,8 @@ export class ReferenceTable {
     }
   }
 
-  /** Undoes one registration of a value whose jellying failed. */
-  rollback(r: Registration): void {
-    const local = this.objects.get(r.luid);
-    if (!local) return;
-    if (r.created) {
-      this.objects.delete(r.luid);
-      this.luids.delete(local.object);
-    } else local.refcount--;
-  }
-
-  clear(): void {
-    this.objects.clear();
-    this.luids.clear();
+  override clear(): void {
+    super.clear();
     this.cleanups.clear();
   }
 }

@@ -21,16 +21,7 @@ import {
   type Realm,
   type RemoteReference,
 } from "../../src/index.ts";
-import { tapReceived, until } from "../net/support.ts";
-
-class User extends Referenceable {
-  constructor(readonly name: string) {
-    super();
-  }
-  remote_whoami() {
-    return this.name;
-  }
-}
+import { NamedAvatar, tapReceived, until } from "../net/support.ts";
 
 const logins: string[] = [];
 const logouts: string[] = [];
@@ -38,7 +29,7 @@ const realm: Realm = {
   requestAvatar(id: AvatarId) {
     const name = id === ANONYMOUS ? "anonymous" : id;
     logins.push(name);
-    return ["twisted.spread.pb.IPerspective", new User(name), () => logouts.push(name)];
+    return ["twisted.spread.pb.IPerspective", new NamedAvatar(name), () => logouts.push(name)];
   },
 };
 

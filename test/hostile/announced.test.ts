@@ -3,23 +3,14 @@
 // bytes per connection made us hold 640 KiB each (1,000 connections: +629 MB). Memory now
 // follows the bytes that arrived.
 import * as net from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encode, SIZE_LIMIT } from "../../src/banana/index.ts";
 import { PBClient, type PBServer } from "../../src/index.ts";
-import { arrayBuffersAfterGC, listen, maliciousServer, MiB, pinger } from "./support.ts";
+import { header } from "../../scripts/fuzz-hostile.ts";
+import { arrayBuffersAfterGC, listenAround, maliciousServer, MiB, pinger } from "./support.ts";
 
 const PING_MS = 250;
 const CONNECTIONS = 200;
-
-/** Header digits of n (base 128, least significant first) and the type byte. */
-function header(n: number, type: number): Uint8Array {
-  const digits: number[] = [];
-  do {
-    digits.push(n & 0x7f);
-    n = Math.floor(n / 128);
-  } while (n > 0);
-  return Uint8Array.from([...digits, type]);
-}
 
 /** The start of a call whose method name is a string announced at SIZE_LIMIT, with 10 bytes of it. */
 function announcedCall(): Uint8Array {
@@ -31,12 +22,7 @@ function announcedCall(): Uint8Array {
 }
 
 let server: PBServer;
-beforeAll(async () => {
-  server = await listen();
-});
-afterAll(async () => {
-  await server.close(500);
-});
+listenAround((s) => (server = s));
 
 describe("a broker receiving a call", () => {
   // Construction: 200 connections, each negotiating and then sending a call whose method name

@@ -3,10 +3,10 @@
 // arguments or in an answer, costs time and memory in proportion to the message, not the tree:
 // the peer gets its answer (or loses its connection) at once, another client on the same
 // process is answered within a few hundred milliseconds throughout, and memory comes back.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CopiedFailure, type PBServer } from "../../src/index.ts";
 import { describeValue } from "../../src/jelly/index.ts";
-import { call, doubling, failureWith, listen, maliciousServer, memoryAfterGC, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
+import { call, doubling, failureWith, listen, listenAround, maliciousServer, memoryAfterGC, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
 
 // Generous for 2 cores shared by 8 busy processes; the unbounded walks took seconds to minutes.
 const REPLY_MS = 1000;
@@ -14,12 +14,7 @@ const PING_MS = 250;
 const LEVELS = 28;
 
 let server: PBServer;
-beforeAll(async () => {
-  server = await listen();
-});
-afterAll(async () => {
-  await server.close(500);
-});
+listenAround((s) => (server = s));
 
 describe("a broker receiving a call", () => {
   // Construction: a 646-byte call whose argument is a CopyableFailure whose `type` (normally the

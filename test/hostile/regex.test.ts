@@ -2,11 +2,11 @@
 // Python splits on whitespace and reads with int(); a pattern that trims trailing whitespace
 // with a regular expression is quadratic in a run of interior spaces (a 60 KB datetime took
 // about 4 s). Parsing is now one pass and refuses text past 1 KiB before looking at it.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Sexp } from "../../src/banana/index.ts";
 import type { PBServer } from "../../src/index.ts";
 import { JellyError, MAX_DATE_TEXT, PyDateTime, unjelly } from "../../src/jelly/index.ts";
-import { call, listen, maliciousServer, memoryAfterGC, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
+import { call, listenAround, maliciousServer, memoryAfterGC, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
 
 const REPLY_MS = 1000;
 const PING_MS = 250;
@@ -25,12 +25,7 @@ function bombs(): Sexp[] {
 }
 
 let server: PBServer;
-beforeAll(async () => {
-  server = await listen();
-});
-afterAll(async () => {
-  await server.close(500);
-});
+listenAround((s) => (server = s));
 
 describe("date and time text", () => {
   it("refuses every 60 KB bomb with a JellyError in well under a millisecond each", () => {

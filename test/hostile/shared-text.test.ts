@@ -3,11 +3,11 @@
 // once per message (MessageBudget.utf8Of/textOf), so the work and memory follow the message's
 // bytes, not the number of references to them. Without that, 2,000 references to a 600 KB byte
 // string made 1.2 GB of text and 10,000 crashed the process.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Sexp } from "../../src/banana/index.ts";
 import { CopiedFailure, RemoteCopy, setUnjellyableForClass, type PBServer } from "../../src/index.ts";
 import { MessageBudget } from "../../src/jelly/index.ts";
-import { call, listen, maliciousServer, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
+import { call, listenAround, maliciousServer, MiB, pbBytes, pinger, RawPeer, timed, victimClient } from "./support.ts";
 
 const REPLY_MS = 1000;
 const PING_MS = 1000;
@@ -18,6 +18,26 @@ const big = new Uint8Array(600 * 1024).fill(0x61);
 
 /** Peak RSS of this process so far (a high-water mark: growth shows what one step cost at most). */
 const peakRss = (): number => process.resourceUsage().maxRSS * 1024;
+
+/**
+ * Sends `arg` in one call on a new raw connection and expects the answer within REPLY_MS with peak
+ * memory growth under PEAK_GROWTH; `then` may use the connection further before it closes.
+ */
+async function callBounded(port: number, arg: Sexp, then?: (peer: RawPeer, value: unknown) => Promise<void>): Promise<void> {
+  const peer = await RawPeer.connect(port);
+  const peak = peakRss();
+  try {
+    const { ms, value } = await timed(async () => {
+      peer.send(call(1, "ping", arg));
+      return peer.reply(1);
+    });
+    expect(ms).toBeLessThan(REPLY_MS);
+    expect(peakRss() - peak).toBeLessThan(PEAK_GROWTH);
+    await then?.(peer, value);
+  } finally {
+    peer.close();
+  }
+}
 
 /** A CopyableFailure whose parents are one 600 KB byte string and `n` dereferences to it. */
 function sharedParents(n: number): Sexp {
@@ -34,33 +54,18 @@ setUnjellyableForClass("hostile.SharedKeyCopy", SharedKeyCopy);
 
 describe("a broker receiving a call", () => {
   let server: PBServer;
-  beforeAll(async () => {
-    server = await listen();
-  });
-  afterAll(async () => {
-    await server.close(500);
-  });
+  listenAround((s) => (server = s));
 
   // Construction: ["reference", 1, <600 KB byte string>] then 5,000 ["dereference", 1] as a
   // CopyableFailure's parents (630 KB sent; as text, 3 GB).
   it("decodes a failure's shared parent once, in bounded time and memory", async () => {
     const good = await pinger(server.port);
-    const peer = await RawPeer.connect(server.port);
-    const peak = peakRss();
-    try {
-      const { ms, value } = await timed(async () => {
-        peer.send(call(1, "ping", sharedParents(5000)));
-        return peer.reply(1);
-      });
-      expect(ms).toBeLessThan(REPLY_MS);
-      expect(peakRss() - peak).toBeLessThan(PEAK_GROWTH);
+    await callBounded(server.port, sharedParents(5000), async (peer, value) => {
       expect(value).toBeDefined();
       // The connection still serves calls.
       peer.send(call(2, "ping"));
       expect(await peer.reply(2)).toBeDefined();
-    } finally {
-      peer.close();
-    }
+    });
     expect((await good.stop()).max).toBeLessThan(PING_MS);
   });
 
@@ -70,18 +75,7 @@ describe("a broker receiving a call", () => {
     const state: Sexp = ["dictionary", [["unicode", "type"], big], [["unicode", "value"], ["unicode", "v"]]];
     const list: Sexp[] = ["list", ["twisted.spread.pb.CopyableFailure", ["reference", 1, state]]];
     for (let i = 1; i < 1000; i++) list.push(["twisted.spread.pb.CopyableFailure", ["dereference", 1]]);
-    const peer = await RawPeer.connect(server.port);
-    const peak = peakRss();
-    try {
-      const { ms } = await timed(async () => {
-        peer.send(call(1, "ping", list));
-        return peer.reply(1);
-      });
-      expect(ms).toBeLessThan(REPLY_MS);
-      expect(peakRss() - peak).toBeLessThan(PEAK_GROWTH);
-    } finally {
-      peer.close();
-    }
+    await callBounded(server.port, list);
   });
 
   // Construction: 10,000 copies of a registered RemoteCopy sharing one state dictionary whose one
@@ -89,18 +83,7 @@ describe("a broker receiving a call", () => {
   it("decodes a shared state's byte-string key once for every copy", async () => {
     const list: Sexp[] = ["list", ["hostile.SharedKeyCopy", ["reference", 1, ["dictionary", [big, 1]]]]];
     for (let i = 1; i < 10_000; i++) list.push(["hostile.SharedKeyCopy", ["dereference", 1]]);
-    const peer = await RawPeer.connect(server.port);
-    const peak = peakRss();
-    try {
-      const { ms } = await timed(async () => {
-        peer.send(call(1, "ping", list));
-        return peer.reply(1);
-      });
-      expect(ms).toBeLessThan(REPLY_MS);
-      expect(peakRss() - peak).toBeLessThan(PEAK_GROWTH);
-    } finally {
-      peer.close();
-    }
+    await callBounded(server.port, list);
   });
 });
 

@@ -5,6 +5,7 @@ import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import { BananaDecoder, encode, type Sexp } from "../../src/banana/index.ts";
 import { PBClient, PBServer, Root, type RemoteReference } from "../../src/index.ts";
+import { afterAll, beforeAll } from "vitest";
 
 /**
  * Reference doubling: level k is a list holding level k-1 twice, once as [reference, id, ...]
@@ -46,6 +47,21 @@ export class VictimRoot extends Root {
 
 export function listen(options: Partial<Parameters<typeof PBServer.listen>[1]> = {}): Promise<PBServer> {
   return PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new VictimRoot(), ...options });
+}
+
+/**
+ * A listen() server for the tests of the enclosing file or describe block: started before them
+ * (handed to `use`), closed after them.
+ */
+export function listenAround(use: (server: PBServer) => void): void {
+  let server: PBServer | undefined;
+  beforeAll(async () => {
+    server = await listen();
+    use(server);
+  });
+  afterAll(async () => {
+    await server?.close(500);
+  });
 }
 
 /**

@@ -2,7 +2,7 @@
 // { timeout, signal } and connect has a default handshake timeout.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CallAbandoned, ConnectAborted, ConnectTimeout, DEFAULT_HANDSHAKE_TIMEOUT, PBClient, PBServer, Portal, Referenceable, Root, UsernamePassword, type Realm } from "../../src/index.ts";
-import { silentServer, timed } from "./support.ts";
+import { neverLoginServer, silentServer, timed } from "./support.ts";
 
 let silent: Awaited<ReturnType<typeof silentServer>>;
 beforeAll(async () => {
@@ -85,17 +85,9 @@ describe("against a server that trickles its dialect offer", () => {
 });
 
 describe("against a server that completes the handshake but never answers a login", () => {
-  class NeverRoot extends Root {
-    remote_login(_name: unknown) {
-      return new Promise(() => {});
-    }
-    remote_loginAnonymous(_mind: unknown) {
-      return new Promise(() => {});
-    }
-  }
   let server: PBServer;
   beforeAll(async () => {
-    server = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new NeverRoot() });
+    server = await neverLoginServer();
   });
   afterAll(async () => {
     await server.close(200);

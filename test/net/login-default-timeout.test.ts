@@ -3,22 +3,13 @@
 // login, so it never retried nor gave up. Now login defaults to the connect timeout and the
 // reconnecting client's `timeout` bounds the login too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectAborted, ConnectTimeout, PBClient, PBServer, ReconnectingPBClient, Root, UsernamePassword } from "../../src/index.ts";
+import { ConnectAborted, ConnectTimeout, PBClient, PBServer, ReconnectingPBClient, UsernamePassword } from "../../src/index.ts";
 import { maliciousServer } from "../hostile/support.ts";
-import { sleep, until } from "./support.ts";
-
-class NeverRoot extends Root {
-  remote_login(_name: unknown) {
-    return new Promise(() => {});
-  }
-  remote_loginAnonymous(_mind: unknown) {
-    return new Promise(() => {});
-  }
-}
+import { neverLoginServer, sleep, until } from "./support.ts";
 
 let server: PBServer;
 beforeAll(async () => {
-  server = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new NeverRoot() });
+  server = await neverLoginServer();
 });
 afterAll(async () => {
   await server.close(200);

@@ -9,7 +9,6 @@ import {
   PBServer,
   Portal,
   ReconnectingPBClient,
-  Referenceable,
   LivenessTimeout,
   UnauthorizedLogin,
   UsernamePassword,
@@ -17,20 +16,11 @@ import {
   type Realm,
   type ReconnectEvents,
 } from "../../src/index.ts";
-import { freezableProxy, silentServer, until } from "./support.ts";
-
-class User extends Referenceable {
-  constructor(readonly name: string) {
-    super();
-  }
-  remote_whoami() {
-    return this.name;
-  }
-}
+import { NamedAvatar, freezableProxy, silentServer, until } from "./support.ts";
 
 function portalServer(port = 0) {
   let attempts = 0;
-  const realm: Realm = { requestAvatar: (id: AvatarId) => ["twisted.spread.pb.IPerspective", new User(id === ANONYMOUS ? "anon" : id), () => {}] };
+  const realm: Realm = { requestAvatar: (id: AvatarId) => ["twisted.spread.pb.IPerspective", new NamedAvatar(id === ANONYMOUS ? "anon" : id), () => {}] };
   const checker = new InMemoryPasswordChecker({ alice: "secret" });
   const counting = {
     credentialInterfaces: checker.credentialInterfaces,

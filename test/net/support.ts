@@ -88,7 +88,7 @@ export function ignore(p: Promise<unknown> | undefined): void {
 
 import { BananaDecoder } from "../../src/banana/decoder.ts";
 import type { Sexp } from "../../src/banana/values.ts";
-import type { PBClient } from "../../src/index.ts";
+import { PBServer, Referenceable, Root, type PBClient } from "../../src/index.ts";
 
 /** The message heads and first arguments (as text) a client receives from now on: ["decref", 1], ["error", 3], ... */
 export function tapReceived(client: PBClient): [string, unknown][] {
@@ -100,4 +100,29 @@ export function tapReceived(client: PBClient): [string, unknown][] {
   }, { dialect: client.broker.negotiatedDialect });
   client.socket.on("data", (d: Buffer) => decoder.feed(d));
   return seen;
+}
+
+/** A root that completes PB's handshake and then never answers login or loginAnonymous. */
+class NeverLoginRoot extends Root {
+  remote_login(_name: unknown) {
+    return new Promise(() => {});
+  }
+  remote_loginAnonymous(_mind: unknown) {
+    return new Promise(() => {});
+  }
+}
+
+/** A PB server on 127.0.0.1 (a port the OS picks) whose logins never answer. */
+export function neverLoginServer(): Promise<PBServer> {
+  return PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new NeverLoginRoot() });
+}
+
+/** An avatar that answers remote whoami() with the name it was made for. */
+export class NamedAvatar extends Referenceable {
+  constructor(readonly name: string) {
+    super();
+  }
+  remote_whoami() {
+    return this.name;
+  }
 }

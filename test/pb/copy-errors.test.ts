@@ -2,10 +2,10 @@
 import { describe, expect, it } from "vitest";
 import { InsecureJelly, UnjellyableRegistry, UnregisteredCopyTag } from "../../src/jelly/index.ts";
 import {
-  CopiedFailure, Copyable, pbBuiltinRegistry, Referenceable, RemoteCopy, RemoteCopyError, RemoteError, RemoteReference, Root, setUnjellyableForClass,
+  CopiedFailure, Copyable, pbBuiltinRegistry, Referenceable, RemoteCopy, RemoteCopyError, RemoteError, RemoteReference, setUnjellyableForClass,
   type LogEntry,
 } from "../../src/pb/index.ts";
-import { pair } from "./support.ts";
+import { pair, TakingRoot } from "./support.ts";
 
 class Order extends Copyable {
   static pythonType = "shop.Order";
@@ -43,14 +43,10 @@ class Shop extends Referenceable {
   }
 }
 
-class ShopRoot extends Root {
+class ShopRoot extends TakingRoot {
   shop = new Shop();
-  client: RemoteReference | null = null;
   remote_shop() {
     return this.shop;
-  }
-  remote_take(ref: RemoteReference) {
-    this.client = ref;
   }
 }
 

@@ -6,10 +6,10 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
-  Cacheable, consoleLogger, describeMessage, PBError, Referenceable, RemoteCache, RemoteReference, Root, setDefaultLogger,
+  Cacheable, consoleLogger, describeMessage, PBError, Referenceable, RemoteCache, RemoteReference, setDefaultLogger,
   setUnjellyableForClass, type LogEntry, type RemoteCacheObserver,
 } from "../../src/pb/index.ts";
-import { pair, tick } from "./support.ts";
+import { pair, tick, TakingRoot } from "./support.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -41,18 +41,14 @@ class WatchedCopy extends RemoteCache {
 }
 setUnjellyableForClass("test.Watched", WatchedCopy);
 
-class ErrRoot extends Root {
+class ErrRoot extends TakingRoot {
   oops = new Oops();
   watched = new Watched();
-  client: RemoteReference | null = null;
   remote_oops() {
     return this.oops;
   }
   remote_watched() {
     return this.watched;
-  }
-  remote_take(ref: RemoteReference) {
-    this.client = ref;
   }
 }
 

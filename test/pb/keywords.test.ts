@@ -2,8 +2,8 @@
 // minified) source; a keyword that fits nothing raises Python's TypeError.
 import { transformSync } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { CopiedFailure, declareParameters, Kwargs, kwargs, Referenceable, RemoteReference, Root } from "../../src/pb/index.ts";
-import { pair } from "./support.ts";
+import { CopiedFailure, declareParameters, Kwargs, kwargs, Referenceable, RemoteReference } from "../../src/pb/index.ts";
+import { pair, TakingRoot } from "./support.ts";
 
 /** A class as a bundler ships it: esbuild-minified, parameter names gone. */
 function minifiedPrinterClass(declare: boolean): new () => Referenceable {
@@ -35,8 +35,7 @@ class Service extends Referenceable {
   }
 }
 
-class ServerRoot extends Root {
-  client: RemoteReference | null = null;
+class ServerRoot extends TakingRoot {
   service = new Service();
   printer: Referenceable;
   minifiedUndeclared: Referenceable;
@@ -47,9 +46,6 @@ class ServerRoot extends Root {
   }
   remote_objects() {
     return [this.service, this.printer, this.minifiedUndeclared];
-  }
-  remote_take(ref: RemoteReference) {
-    this.client = ref;
   }
 }
 

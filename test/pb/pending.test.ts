@@ -2,8 +2,8 @@
 // are told apart by class while one base class catches both. Both roles: the connecting side
 // calling the server's root, and the server calling an object the client handed it.
 import { describe, expect, it } from "vitest";
-import { CallAbandoned, CallAborted, CallTimeout, Referenceable, RemoteReference, Root, type Broker } from "../../src/pb/index.ts";
-import { pair, tick } from "./support.ts";
+import { CallAbandoned, CallAborted, CallTimeout, Referenceable, RemoteReference, type Broker } from "../../src/pb/index.ts";
+import { pair, tick, TakingRoot } from "./support.ts";
 
 class Slow extends Referenceable {
   answered: ((v: unknown) => void)[] = [];
@@ -19,14 +19,10 @@ class Slow extends Referenceable {
   }
 }
 
-class ServerRoot extends Root {
+class ServerRoot extends TakingRoot {
   slow = new Slow();
-  client: RemoteReference | null = null;
   remote_slow() {
     return this.slow;
-  }
-  remote_take(ref: RemoteReference) {
-    this.client = ref;
   }
 }
 

@@ -2,8 +2,8 @@
 // compare equal when they are the same remote object; `using` to let go at the end of a scope.
 import { describe, expect, it } from "vitest";
 import { UnjellyableRegistry } from "../../src/jelly/index.ts";
-import { Cacheable, copyRegistry, Referenceable, RemoteCache, RemoteReference, Root, type RemoteCacheObserver } from "../../src/pb/index.ts";
-import { pair, tick } from "./support.ts";
+import { Cacheable, copyRegistry, Referenceable, RemoteCache, RemoteReference, type RemoteCacheObserver } from "../../src/pb/index.ts";
+import { pair, tick, TakingRoot } from "./support.ts";
 
 /** A [decache, luid] message (decache is banana vocabulary 30). */
 const DECACHE = / 02 80 1e 87 [0-9a-f]{2} 81$/;
@@ -38,11 +38,10 @@ const registry = new UnjellyableRegistry(copyRegistry).setUnjellyableForClass("t
 
 class Thing extends Referenceable {}
 
-class GameRoot extends Root {
+class GameRoot extends TakingRoot {
   board = new Board();
   thing = new Thing();
   other = new Thing();
-  client: RemoteReference | null = null;
   remote_board() {
     return this.board;
   }
@@ -51,9 +50,6 @@ class GameRoot extends Root {
   }
   remote_other() {
     return this.other;
-  }
-  remote_take(ref: RemoteReference) {
-    this.client = ref;
   }
 }
 

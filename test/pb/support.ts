@@ -1,6 +1,7 @@
 // In-memory PB connections for broker tests.
 import { Broker, connectInMemory, type BrokerOptions } from "../../src/pb/index.ts";
 import type { PBRoot } from "../../src/pb/broker.ts";
+import { Root, type RemoteReference } from "../../src/pb/index.ts";
 
 export const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 
@@ -39,3 +40,11 @@ export function rawBroker(options: BrokerOptions): { broker: Broker; out: Uint8A
 }
 
 export const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** A root that keeps the reference the other side hands it through remote_take, so tests can call back. */
+export class TakingRoot extends Root {
+  client: RemoteReference | null = null;
+  remote_take(ref: RemoteReference) {
+    this.client = ref;
+  }
+}

@@ -2,8 +2,8 @@
 // Twisted prints it.
 import { describe, expect, it } from "vitest";
 import { PyFloat, tuple, unjelly, Unpersistable } from "../../src/jelly/index.ts";
-import { Referenceable, RemoteReference, Root } from "../../src/pb/index.ts";
-import { pair } from "./support.ts";
+import { Referenceable, RemoteReference } from "../../src/pb/index.ts";
+import { pair, TakingRoot } from "./support.ts";
 
 class Secret {
   hidden = 1;
@@ -33,14 +33,10 @@ class Report extends Referenceable {
   }
 }
 
-class ServerRoot extends Root {
+class ServerRoot extends TakingRoot {
   report = new Report();
-  client: RemoteReference | null = null;
   remote_report() {
     return this.report;
-  }
-  remote_take(ref: RemoteReference) {
-    this.client = ref;
   }
 }
 
