@@ -3,29 +3,29 @@
 // exist, and every server role starts and listens under every Twisted version present here (the
 // Python 3 ones refuse Python 2 plainly), then ends when its stdin closes, as the drivers rely on.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import type { PyProcess } from "../../interop/pbpeers.ts";
+import { loadScenarios } from "../../interop/conformance/scenario.ts";
 import { TWISTED_VARIANTS, launcherFor, probe, spawnWith, type TwistedLauncher } from "../../interop/twisted-versions.ts";
 
 const INTEROP = join(dirname(fileURLToPath(import.meta.url)), "../../interop");
 const PEER = join(INTEROP, "peer.py");
 
 const ROLES = [
-  "bench", "cache-client", "cache-server", "conformance-client", "conformance-server", "crosscheck",
-  "inspect-repr", "inspect-session", "legacy-client", "legacy-server", "live-client", "live-server",
+  "bench", "cache-client", "conformance-client", "crosscheck", "inspect-repr", "inspect-session",
+  "legacy-client", "legacy-server", "live-client", "live-server", "serve",
 ];
 const PY3_ONLY = new Set(["crosscheck", "bench", "inspect-repr", "inspect-session"]);
 
 /** Each server role, its arguments, and what its listening line must name. */
 const SERVERS: { role: string; args: string[]; ports: string[]; reportsTwisted: boolean }[] = [
-  { role: "conformance-server", args: ["--lifetime", "30"], ports: ["root", "portal"], reportsTwisted: true },
+  { role: "serve", args: ["root", "portal", "cache", "--lifetime", "30"], ports: ["root", "portal", "cache"], reportsTwisted: true },
   { role: "legacy-server", args: ["--timeout", "30"], ports: ["port"], reportsTwisted: true },
   { role: "live-server", args: ["--mode", "root", "--timeout", "30"], ports: ["port"], reportsTwisted: true },
   { role: "live-server", args: ["--mode", "portal", "--timeout", "30"], ports: ["port"], reportsTwisted: true },
-  { role: "cache-server", args: ["--timeout", "30"], ports: ["port"], reportsTwisted: true },
   { role: "bench", args: ["server", "--timeout", "30"], ports: ["echoPort", "loginPort"], reportsTwisted: true },
   { role: "inspect-session", args: ["serve", "--port", "0", "--timeout", "30"], ports: ["port"], reportsTwisted: false },
 ];
@@ -50,8 +50,22 @@ describe.skipIf(!anyPresent)("interop/peer.py: one program, roles by argument", 
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`ROLE one of: ${ROLES.join(", ")}`);
     }
-    const modules = ["bench", "cache_client", "cache_server", "conformance_client", "conformance_server", "crosscheck", "inspect_repr", "inspect_session", "legacy", "live_client", "live_server"];
+    const modules = ["bench", "cache_client", "conformance_client", "crosscheck", "inspect_repr", "inspect_session", "legacy", "live_client", "live_server", "server"];
     for (const m of modules) expect(existsSync(join(INTEROP, "peers", `${m}.py`)), m).toBe(true);
+  });
+
+  it("serve's roots are the catalogue's: every scenario's server is a declared root, every root's factory module exists, an unknown root is refused", () => {
+    const roots = (JSON.parse(readFileSync(join(INTEROP, "conformance", "roots.json"), "utf8")) as { roots: Record<string, { factory: string }> }).roots;
+    for (const s of loadScenarios()) expect(Object.keys(roots), s.name).toContain(s.server);
+    for (const [name, r] of Object.entries(roots)) {
+      const module = r.factory.slice(0, r.factory.lastIndexOf("."));
+      expect(existsSync(join(INTEROP, "peers", `${module}.py`)), name).toBe(true);
+    }
+    const l = anyPresent!;
+    const r = spawnSync(l.command, [...l.args, PEER, "serve", "no-such-root"], { encoding: "utf8", timeout: 20_000, env: { ...process.env, ...l.env } });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("serve: unknown root 'no-such-root'");
+    expect(r.stderr).toContain("has: cache, portal, root");
   });
 });
 
