@@ -11,13 +11,12 @@ compare with Python 3's own text or measure, and refuse Python 2:
     serve ROOT...        the one PB server: serves the roots named, as the catalogue of roots
                          (interop/conformance/roots.json) declares them: root and portal (what
                          the scenario catalogue calls), cache (test_pb.py's Cacheables, pagers
-                         and Publishables: test/live/cache)
+                         and Publishables: test/live/cache), live-root and live-portal (test/live,
+                         test/cred, test/net; interop/pbpeers.ts), over TCP, TLS or Unix sockets
     conformance-client   the harness's client driver: runs catalogue scenarios read from stdin
     legacy-server        login + every value type, Copyable, Cacheable, failures, references,
                          pager (test/legacy/live.test.ts, every Twisted version)
     legacy-client        the same steps as a client against the TypeScript server
-    live-server          root or Portal server over TCP, TLS or Unix sockets (test/live,
-                         test/cred, test/net; interop/pbpeers.ts)
     live-client          runs one JSON scenario against the TypeScript server
     cache-client         the same tests as a client
     crosscheck           banana/jelly encode/decode requests, one JSON line each (interop/crosscheck.ts)
@@ -49,7 +48,6 @@ ROLES = {
     "conformance-client": ("conformance_client.py", [], False, False),
     "legacy-server": ("legacy.py", ["serve"], False, False),
     "legacy-client": ("legacy.py", ["client"], False, False),
-    "live-server": ("live_server.py", [], False, False),
     "live-client": ("live_client.py", [], False, False),
     "cache-client": ("cache_client.py", [], False, False),
     # set iteration order (str/bytes hashes) must repeat from run to run for the generated values

@@ -243,8 +243,10 @@ class PerConnection:
         return CacheRoot(broker)
 
 
-def cache_factory():
+def cache_factory(argv):
     """The "cache" server of roots.json: a per-connection CacheRoot, brokers that report."""
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
     factory = pb.PBServerFactory(PerConnection())
     factory.protocol = RecordingBroker
     return factory

@@ -263,11 +263,15 @@ def make_portal():
     return p
 
 
-def root_factory():
+def root_factory(argv):
     """The "root" server of roots.json."""
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
     return pb.PBServerFactory(PerConnectionRoot())
 
 
-def portal_factory():
+def portal_factory(argv):
     """The "portal" server of roots.json."""
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
     return pb.PBServerFactory(make_portal())

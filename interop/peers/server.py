@@ -1,6 +1,7 @@
 """The one Python PB server: serves the roots named on its command line, as the catalogue declares them.
 
     <python with Twisted> interop/peer.py serve ROOT [ROOT...] [--lifetime SECONDS]
+        [--port N | --unix PATH] [--tls CERT KEY] [root options...]
 
 Each ROOT is a name from interop/conformance/roots.json (the scenario catalogue's "server" field
 names the same roots); the catalogue gives the factory that builds its pb.PBServerFactory, whether
@@ -8,6 +9,10 @@ cyclic garbage collection stays on, and how Twisted's log is shown. Every root l
 127.0.0.1 port chosen by the OS, and one JSON line reports them all, by root name:
 
     {"event": "listening", "root": PORT, "portal": PORT, "twisted": "22.4.0", "python": "3.11.2"}
+
+With one root, --port picks its port, --unix serves it on a Unix socket instead (the line then
+has "path" and no port), --tls over TLS with that certificate and key. Every other option is the
+root's own (its factory parses them: the live roots' --pb-version, --mind-calls...).
 
 Roots may print their own events after it (the cache root: decache, observing, ...). The server
 exits when stdin closes, on SIGTERM, or after --lifetime seconds (default 900; --timeout is the
@@ -36,22 +41,34 @@ def read_catalogue():
         return json.load(f)["roots"]
 
 
+LISTEN_OPTIONS = {"--lifetime": 1, "--timeout": 1, "--port": 1, "--unix": 1, "--tls": 2}
+
+
 def parse_args(argv, known):
-    roots, lifetime, i = [], 900.0, 0
+    """(roots, listen options, the roots' own options): roots come first, options after."""
+    roots, listen, rest, i = [], {"--lifetime": ["900"]}, [], 0
     while i < len(argv):
         a = argv[i]
-        if a in ("--lifetime", "--timeout") and i + 1 < len(argv):
-            lifetime = float(argv[i + 1])
-            i += 2
-            continue
-        if a not in known:
+        if a in LISTEN_OPTIONS:
+            values = argv[i + 1:i + 1 + LISTEN_OPTIONS[a]]
+            if len(values) < LISTEN_OPTIONS[a]:
+                raise SystemExit("serve: %s needs %d value(s)" % (a, LISTEN_OPTIONS[a]))
+            listen["--lifetime" if a == "--timeout" else a] = values
+            i += 1 + len(values)
+        elif rest or a.startswith("-"):
+            rest.append(a)  # a root option, or its value
+            i += 1
+        elif a in known:
+            if a not in roots:
+                roots.append(a)
+            i += 1
+        else:
             raise SystemExit("serve: unknown root %r; the catalogue (%s) has: %s" % (a, CATALOGUE, ", ".join(sorted(known))))
-        if a not in roots:
-            roots.append(a)
-        i += 1
     if not roots:
         raise SystemExit("serve: name at least one root: " + ", ".join(sorted(known)))
-    return roots, lifetime
+    if len(roots) > 1 and any(k in listen for k in ("--port", "--unix", "--tls")):
+        raise SystemExit("serve: --port, --unix and --tls need a single root")
+    return roots, listen, rest
 
 
 def load_factory(spec):
@@ -61,7 +78,7 @@ def load_factory(spec):
 
 def main():
     catalogue = read_catalogue()
-    roots, lifetime = parse_args(sys.argv[1:], catalogue)
+    roots, listen, rest = parse_args(sys.argv[1:], catalogue)
     declared = [catalogue[r] for r in roots]
     if not all(d.get("cyclicGc", True) for d in declared):
         gc.disable()  # before the root modules make any object
@@ -81,18 +98,32 @@ def main():
     else:
         log_errors_to_stderr()
 
-    ports = {}
+    fields = {}
     for name, d in zip(roots, declared):
-        factory = load_factory(d["factory"])()
-        ports[name] = reactor.listenTCP(0, factory, interface="127.0.0.1").getHost().port
+        factory = load_factory(d["factory"])(rest)
+        if "--unix" in listen:
+            fields["path"] = listen["--unix"][0]
+            reactor.listenUNIX(fields["path"], factory)
+            continue
+        port = int(listen.get("--port", ["0"])[0])
+        if "--tls" in listen:
+            from twisted.internet import ssl
 
-    def stop(_why):
+            cert_path, key_path = listen["--tls"]
+            with open(cert_path) as c, open(key_path) as k:
+                cert = ssl.PrivateCertificate.loadPEM(c.read() + k.read())
+            listening = reactor.listenSSL(port, factory, cert.options(), interface="127.0.0.1")
+        else:
+            listening = reactor.listenTCP(port, factory, interface="127.0.0.1")
+        fields[name] = listening.getHost().port
+
+    def stop(why):
         if reactor.running:
+            emit("stopping", why=why)
             reactor.stop()
 
     stop_when_stdin_closes(reactor, stop, "stdin closed")
-    reactor.callLater(lifetime, stop, "lifetime")
-    fields = dict(ports)
+    reactor.callLater(float(listen["--lifetime"][0]), stop, "lifetime")
     fields.update(twisted=twisted_version, python=sys.version.split()[0])
     emit("listening", **fields)
     reactor.run()
