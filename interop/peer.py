@@ -12,7 +12,8 @@ compare with Python 3's own text or measure, and refuse Python 2:
                          (interop/conformance/roots.json) declares them: root and portal (what
                          the scenario catalogue calls), cache (test_pb.py's Cacheables, pagers
                          and Publishables: test/live/cache), live-root and live-portal (test/live,
-                         test/cred, test/net; interop/pbpeers.ts), over TCP, TLS or Unix sockets
+                         test/cred, test/net; interop/pbpeers.ts), over TCP, TLS or Unix sockets;
+                         inspect (the session test/inspect/proxy-live watches)
     conformance-client   the harness's client driver: runs catalogue scenarios read from stdin
     legacy-server        login + every value type, Copyable, Cacheable, failures, references,
                          pager (test/legacy/live.test.ts, every Twisted version)
@@ -22,7 +23,8 @@ compare with Python 3's own text or measure, and refuse Python 2:
     crosscheck           banana/jelly encode/decode requests, one JSON line each (interop/crosscheck.ts)
     bench server|client  the Twisted half of scripts/bench-pb.ts
     inspect-repr         Python's repr() of each golden jelly vector (test/inspect/pretty.test.ts)
-    inspect-session      serve|client: a session pb-inspect's proxy watches (test/inspect/proxy-live)
+    inspect-session      client: a session pb-inspect's proxy watches (test/inspect/proxy-live),
+                         against serve inspect
 
 Every role reports on stdout one JSON object a line and ends when stdin closes (or after its
 --timeout). The role modules live in interop/peers/ with the helpers they share (common.py:

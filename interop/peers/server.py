@@ -80,6 +80,9 @@ def main():
     catalogue = read_catalogue()
     roots, listen, rest = parse_args(sys.argv[1:], catalogue)
     declared = [catalogue[r] for r in roots]
+    for name, d in zip(roots, declared):
+        if d.get("python3") and sys.version_info[0] < 3:
+            raise SystemExit("serve: root %s needs Python 3 (this is Python %d.%d)" % ((name,) + tuple(sys.version_info[:2])))
     if not all(d.get("cyclicGc", True) for d in declared):
         gc.disable()  # before the root modules make any object
 
