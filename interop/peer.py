@@ -4,20 +4,20 @@
 
 One source for Python 2.7 and 3 (Twisted 16.6 to 24.10). ROLE picks what it does; the role's
 own arguments follow (each role module's docstring describes them). Every role runs on Python 3.
-On Python 2.7, serve, conformance-client and legacy-* run (the per-version tests drive them
-there), and every other server role starts (test/interop/peer-program.test.ts); crosscheck, bench and inspect-*
-compare with Python 3's own text or measure, and refuse Python 2:
+On Python 2.7, serve (every root but inspect), conformance-client and legacy-client run (the
+per-version tests drive them there, test/interop/peer-program.test.ts starts every root);
+crosscheck, bench and inspect-* compare with Python 3's own text or measure, and refuse Python 2:
 
     serve ROOT...        the one PB server: serves the roots named, as the catalogue of roots
                          (interop/conformance/roots.json) declares them: root and portal (what
                          the scenario catalogue calls), cache (test_pb.py's Cacheables, pagers
                          and Publishables: test/live/cache), live-root and live-portal (test/live,
                          test/cred, test/net; interop/pbpeers.ts), over TCP, TLS or Unix sockets;
-                         inspect (the session test/inspect/proxy-live watches)
+                         legacy (test/legacy/live.test.ts, every Twisted version), inspect (the
+                         session test/inspect/proxy-live watches)
     conformance-client   the harness's client driver: runs catalogue scenarios read from stdin
-    legacy-server        login + every value type, Copyable, Cacheable, failures, references,
-                         pager (test/legacy/live.test.ts, every Twisted version)
-    legacy-client        the same steps as a client against the TypeScript server
+    legacy-client        login + every value type, Copyable, Cacheable, failures, references,
+                         pager, as a client against the TypeScript server (test/legacy/live)
     live-client          runs one JSON scenario against the TypeScript server
     cache-client         the same tests as a client
     crosscheck           banana/jelly encode/decode requests, one JSON line each (interop/crosscheck.ts)
@@ -48,7 +48,6 @@ PEERS = os.path.join(HERE, "peers")
 ROLES = {
     "serve": ("server.py", [], False, False),
     "conformance-client": ("conformance_client.py", [], False, False),
-    "legacy-server": ("legacy.py", ["serve"], False, False),
     "legacy-client": ("legacy.py", ["client"], False, False),
     "live-client": ("live_client.py", [], False, False),
     "cache-client": ("cache_client.py", [], False, False),

@@ -127,7 +127,7 @@ def main():
 
     stop_when_stdin_closes(reactor, stop, "stdin closed")
     reactor.callLater(float(listen["--lifetime"][0]), stop, "lifetime")
-    fields.update(twisted=twisted_version, python=sys.version.split()[0])
+    fields.update(twisted=twisted_version, python="%d.%d.%d" % tuple(sys.version_info[:3]))
     emit("listening", **fields)
     reactor.run()
 

@@ -16,14 +16,14 @@ const PEER = join(INTEROP, "peer.py");
 
 const ROLES = [
   "bench", "cache-client", "conformance-client", "crosscheck", "inspect-repr", "inspect-session",
-  "legacy-client", "legacy-server", "live-client", "serve",
+  "legacy-client", "live-client", "serve",
 ];
 const PY3_ONLY = new Set(["crosscheck", "bench", "inspect-repr", "inspect-session"]);
 
 /** Each server role, its arguments, and what its listening line must name. */
 const SERVERS: { role: string; args: string[]; ports: string[]; reportsTwisted: boolean }[] = [
   { role: "serve", args: ["root", "portal", "cache", "--lifetime", "30"], ports: ["root", "portal", "cache"], reportsTwisted: true },
-  { role: "legacy-server", args: ["--timeout", "30"], ports: ["port"], reportsTwisted: true },
+  { role: "serve", args: ["legacy", "--timeout", "30"], ports: ["legacy"], reportsTwisted: true },
   { role: "serve", args: ["live-root", "--timeout", "30", "--pb-version", "5"], ports: ["live-root"], reportsTwisted: true },
   { role: "serve", args: ["live-portal", "--timeout", "30", "--mind-calls", "2", "--no-anonymous"], ports: ["live-portal"], reportsTwisted: true },
   { role: "bench", args: ["server", "--timeout", "30"], ports: ["echoPort", "loginPort"], reportsTwisted: true },
@@ -65,7 +65,7 @@ describe.skipIf(!anyPresent)("interop/peer.py: one program, roles by argument", 
     const r = spawnSync(l.command, [...l.args, PEER, "serve", "no-such-root"], { encoding: "utf8", timeout: 20_000, env: { ...process.env, ...l.env } });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("serve: unknown root 'no-such-root'");
-    expect(r.stderr).toContain("has: cache, inspect, live-portal, live-root, portal, root");
+    expect(r.stderr).toContain("has: cache, inspect, legacy, live-portal, live-root, portal, root");
   });
 });
 
