@@ -4,8 +4,9 @@
 
 One source for Python 2.7 and 3 (Twisted 16.6 to 24.10). ROLE picks what it does; the role's
 own arguments follow (each role module's docstring describes them). Every role runs on Python 3.
-On Python 2.7, serve (every root but inspect), conformance-client and legacy-client run (the
-per-version tests drive them there, test/interop/peer-program.test.ts starts every root);
+On Python 2.7, serve (every root but inspect and bench-*), conformance-client and
+legacy-client run (the per-version tests drive them there; test/interop/peer-program.test.ts
+starts every root);
 crosscheck, bench and inspect-* compare with Python 3's own text or measure, and refuse Python 2:
 
     serve ROOT...        the one PB server: serves the roots named, as the catalogue of roots
@@ -14,14 +15,16 @@ crosscheck, bench and inspect-* compare with Python 3's own text or measure, and
                          and Publishables: test/live/cache), live-root and live-portal (test/live,
                          test/cred, test/net; interop/pbpeers.ts), over TCP, TLS or Unix sockets;
                          legacy (test/legacy/live.test.ts, every Twisted version), inspect (the
-                         session test/inspect/proxy-live watches)
+                         session test/inspect/proxy-live watches), bench-echo and bench-login
+                         (scripts/bench-pb.ts)
     conformance-client   the harness's client driver: runs catalogue scenarios read from stdin
     legacy-client        login + every value type, Copyable, Cacheable, failures, references,
                          pager, as a client against the TypeScript server (test/legacy/live)
     live-client          runs one JSON scenario against the TypeScript server
-    cache-client         the same tests as a client
+    cache-client         test_pb.py's cache, pager and publish tests as a client
     crosscheck           banana/jelly encode/decode requests, one JSON line each (interop/crosscheck.ts)
-    bench server|client  the Twisted half of scripts/bench-pb.ts
+    bench client         the Twisted client of scripts/bench-pb.ts (its server: serve
+                         bench-echo bench-login)
     inspect-repr         Python's repr() of each golden jelly vector (test/inspect/pretty.test.ts)
     inspect-session      client: a session pb-inspect's proxy watches (test/inspect/proxy-live),
                          against serve inspect

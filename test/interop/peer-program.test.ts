@@ -26,7 +26,7 @@ const SERVERS: { role: string; args: string[]; ports: string[]; reportsTwisted: 
   { role: "serve", args: ["legacy", "--timeout", "30"], ports: ["legacy"], reportsTwisted: true },
   { role: "serve", args: ["live-root", "--timeout", "30", "--pb-version", "5"], ports: ["live-root"], reportsTwisted: true },
   { role: "serve", args: ["live-portal", "--timeout", "30", "--mind-calls", "2", "--no-anonymous"], ports: ["live-portal"], reportsTwisted: true },
-  { role: "bench", args: ["server", "--timeout", "30"], ports: ["echoPort", "loginPort"], reportsTwisted: true },
+  { role: "serve", args: ["bench-echo", "bench-login", "--timeout", "30"], ports: ["bench-echo", "bench-login"], reportsTwisted: true },
   { role: "serve", args: ["inspect", "--port", "0", "--timeout", "30"], ports: ["inspect"], reportsTwisted: true },
 ];
 
@@ -65,7 +65,7 @@ describe.skipIf(!anyPresent)("interop/peer.py: one program, roles by argument", 
     const r = spawnSync(l.command, [...l.args, PEER, "serve", "no-such-root"], { encoding: "utf8", timeout: 20_000, env: { ...process.env, ...l.env } });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("serve: unknown root 'no-such-root'");
-    expect(r.stderr).toContain("has: cache, inspect, legacy, live-portal, live-root, portal, root");
+    expect(r.stderr).toContain("has: bench-echo, bench-login, cache, inspect, legacy, live-portal, live-root, portal, root");
   });
 });
 
@@ -77,7 +77,7 @@ for (const variant of TWISTED_VARIANTS) {
     const py2 = l.python?.startsWith("2.") ?? false;
 
     it(`every server role ${py2 ? "that runs on Python 2 " : ""}listens, reports its version, and ends when stdin closes`, async () => {
-      const servers = SERVERS.filter((s) => !(py2 && (PY3_ONLY.has(s.role) || s.args[0] === "inspect")));
+      const servers = SERVERS.filter((s) => !(py2 && (PY3_ONLY.has(s.role) || ["inspect", "bench-echo"].includes(s.args[0]))));
       const procs = servers.map((s) => spawnWith(l, `${variant} ${s.role}`, PEER, [s.role, ...s.args]));
       started.push(...procs);
       const lines = await Promise.all(procs.map((p) => p.waitForEvent("listening", () => true, 30_000)));
