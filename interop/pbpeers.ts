@@ -1,5 +1,5 @@
-// Starting and stopping the Python PB peers of the live tests (interop/peer.py live-server and
-// live-client), always bounded in time and always killed in the end.
+// Starting and stopping the Python PB peers of the live tests (interop/peer.py serve live-root or
+// live-portal, and live-client), always bounded in time and always killed in the end.
 //
 // Each peer prints one JSON object per line on stdout ({"event": ...}); PyProcess collects them
 // and lets a test wait for one. stop() closes stdin (the peers exit on that), then kills.
@@ -170,9 +170,10 @@ export interface PyServer extends PyProcess {
   path?: string;
 }
 
-/** Starts interop/peer.py live-server and resolves once it listens. */
+/** Starts interop/peer.py serve live-root (or live-portal: interop/conformance/roots.json) and resolves once it listens. */
 export async function startPyServer(options: PyServerOptions = {}): Promise<PyServer> {
-  const args = ["--mode", options.mode ?? "root", "--port", String(options.port ?? 0), "--timeout", String(options.lifetime ?? 90)];
+  const root = options.mode === "portal" ? "live-portal" : "live-root";
+  const args = [root, "--port", String(options.port ?? 0), "--lifetime", String(options.lifetime ?? 90)];
   if (options.unix) args.push("--unix", options.unix);
   if (options.tls) args.push("--tls", options.tls.cert, options.tls.key);
   if (options.unsafeTracebacks) args.push("--unsafe-tracebacks");
@@ -180,10 +181,10 @@ export async function startPyServer(options: PyServerOptions = {}): Promise<PySe
   if (options.dialects) args.push("--dialects", options.dialects.join(","));
   if (options.mindCalls !== undefined) args.push("--mind-calls", String(options.mindCalls));
   if (options.anonymous === false) args.push("--no-anonymous");
-  const proc = spawnPeer(`live-server(${options.mode ?? "root"})`, "live-server", args);
+  const proc = spawnPeer(`serve(${root})`, "serve", args);
   try {
     const e = await proc.waitForEvent("listening", () => true, options.startTimeoutMs ?? 15_000);
-    return Object.assign(proc, { port: (e.port as number) ?? 0, path: e.path as string | undefined });
+    return Object.assign(proc, { port: (e[root] as number | undefined) ?? 0, path: e.path as string | undefined });
   } catch (err) {
     await proc.stop();
     throw err;

@@ -4,30 +4,36 @@
 
 One source for Python 2.7 and 3 (Twisted 16.6 to 24.10). ROLE picks what it does; the role's
 own arguments follow (each role module's docstring describes them). Every role runs on Python 3.
-On Python 2.7, conformance-* and legacy-* run (the per-version tests drive them there), and every
-other server role starts (test/interop/peer-program.test.ts); crosscheck, bench and inspect-*
-compare with Python 3's own text or measure, and refuse Python 2:
+On Python 2.7, serve (every root but inspect and bench-*), conformance-client and
+legacy-client run (the per-version tests drive them there; test/interop/peer-program.test.ts
+starts every root);
+crosscheck, bench and inspect-* compare with Python 3's own text or measure, and refuse Python 2:
 
-    conformance-server   the conformance harness's reference service: serves what the scenario
-                         catalogue (interop/conformance/scenarios/) calls, root and Portal
+    serve ROOT...        the one PB server: serves the roots named, as the catalogue of roots
+                         (interop/conformance/roots.json) declares them: root and portal (what
+                         the scenario catalogue calls), cache (test_pb.py's Cacheables, pagers
+                         and Publishables: test/live/cache), live-root and live-portal (test/live,
+                         test/cred, test/net; interop/pbpeers.ts), over TCP, TLS or Unix sockets;
+                         legacy (test/legacy/live.test.ts, every Twisted version), inspect (the
+                         session test/inspect/proxy-live watches), bench-echo and bench-login
+                         (scripts/bench-pb.ts)
     conformance-client   the harness's client driver: runs catalogue scenarios read from stdin
-    legacy-server        login + every value type, Copyable, Cacheable, failures, references,
-                         pager (test/legacy/live.test.ts, every Twisted version)
-    legacy-client        the same steps as a client against the TypeScript server
-    live-server          root or Portal server over TCP, TLS or Unix sockets (test/live,
-                         test/cred, test/net; interop/pbpeers.ts)
+    legacy-client        login + every value type, Copyable, Cacheable, failures, references,
+                         pager, as a client against the TypeScript server (test/legacy/live)
     live-client          runs one JSON scenario against the TypeScript server
-    cache-server         test_pb.py's Cacheables, pagers and Publishables (test/live/cache)
-    cache-client         the same tests as a client
+    cache-client         test_pb.py's cache, pager and publish tests as a client
     crosscheck           banana/jelly encode/decode requests, one JSON line each (interop/crosscheck.ts)
-    bench server|client  the Twisted half of scripts/bench-pb.ts
+    bench client         the Twisted client of scripts/bench-pb.ts (its server: serve
+                         bench-echo bench-login)
     inspect-repr         Python's repr() of each golden jelly vector (test/inspect/pretty.test.ts)
-    inspect-session      serve|client: a session pb-inspect's proxy watches (test/inspect/proxy-live)
+    inspect-session      client: a session pb-inspect's proxy watches (test/inspect/proxy-live),
+                         against serve inspect
 
 Every role reports on stdout one JSON object a line and ends when stdin closes (or after its
 --timeout). The role modules live in interop/peers/ with the helpers they share (common.py:
 output, logging, lifetime; pyvalues.py: the value descriptions of interop/VALUES.md). A role
-runs as __main__, so its classes reach the wire as __main__.Name, as Twisted's own scripts do.
+runs as __main__, so its classes reach the wire as __main__.Name, as Twisted's own scripts do; the
+root modules serve imports name theirs explicitly (conformance.Name, or __main__.Name).
 """
 from __future__ import absolute_import, division, print_function
 
@@ -43,13 +49,10 @@ PEERS = os.path.join(HERE, "peers")
 # role -> (module file in interop/peers, arguments put before the caller's, pin the hash seed,
 #          needs Python 3: the roles that compare with Python 3's own text and repr or measure)
 ROLES = {
-    "conformance-server": ("conformance_server.py", [], False, False),
+    "serve": ("server.py", [], False, False),
     "conformance-client": ("conformance_client.py", [], False, False),
-    "legacy-server": ("legacy.py", ["serve"], False, False),
     "legacy-client": ("legacy.py", ["client"], False, False),
-    "live-server": ("live_server.py", [], False, False),
     "live-client": ("live_client.py", [], False, False),
-    "cache-server": ("cache_server.py", [], False, False),
     "cache-client": ("cache_client.py", [], False, False),
     # set iteration order (str/bytes hashes) must repeat from run to run for the generated values
     "crosscheck": ("crosscheck.py", [], True, True),

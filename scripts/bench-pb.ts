@@ -415,7 +415,7 @@ async function conduct(): Promise<void> {
   const needTw = pairings.some((p) => p.server === "tw");
   const needRaw = pairings.some((p) => p.server === "raw");
   const tsServer = needTs ? start("ts server", process.execPath, [...nodeArgs, "--role=server"], ["listening"], 900) : null;
-  const twServer = needTw ? start("twisted server", py.path, [join(root, "interop", "peer.py"), "bench", "server", "--timeout", "900"], ["listening"], 900) : null;
+  const twServer = needTw ? start("twisted server", py.path, [join(root, "interop", "peer.py"), "serve", "bench-echo", "bench-login", "--lifetime", "900"], ["listening"], 900) : null;
   const rawSrv = needRaw ? start("raw server", process.execPath, [...nodeArgs, "--role=raw-server", `--script=${scriptFile}`, "--timeout=900"], ["listening"], 900) : null;
   // Every round is kept; the table shows the median round and the spread. The pairings take
   // turns within a round, so that other work on the machine falls on all of them alike.
@@ -423,7 +423,9 @@ async function conduct(): Promise<void> {
   const ladderResults: unknown[] = [];
   let profiles: Record<string, ReturnType<typeof summarizeProfiles>> = {};
   try {
-    const ports = { ts: await tsServer?.first, tw: await twServer?.first, raw: await rawSrv?.first };
+    // interop/peer.py serve names each port by its root (interop/conformance/roots.json)
+    const tw = await twServer?.first;
+    const ports = { ts: await tsServer?.first, tw: tw && ({ ...tw, echoPort: tw["bench-echo"], loginPort: tw["bench-login"] } as Event), raw: await rawSrv?.first };
     for (let round = 1; round <= ROUNDS; round++) {
       // The pipelined dict takes long through Twisted (a hundred calls at a few a second): once.
       const roundSpecs = round === 1 ? specs : Object.fromEntries(Object.entries(specs).filter(([n]) => n !== "dictPipe"));

@@ -296,7 +296,7 @@ async function main(): Promise<void> {
     // twisted-pb <-> twisted-pb, and twisted-pb client <-> Twisted server
     await record("tspb-cache", { iface: "lo" }, tsPort, tsRun, ["cache-observe", "copy-shared"]);
     await record("tspb-client-twisted-server", { iface: "lo" }, pyPort, tsRun, ["login-mind"]);
-    // IPv6: twisted-pb on ::1 (the conformance-server role listens on 127.0.0.1 only)
+    // IPv6: twisted-pb on ::1 (interop/peer.py serve listens on 127.0.0.1 only)
     const v6 = await PBServer.listen({ host: "::1", port: 0 }, { root: rootFactory });
     try {
       await record("tspb-ipv6", { iface: "lo", host: "::1" }, () => v6.port, tsRun, ["echo-scalars"]);

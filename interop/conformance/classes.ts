@@ -1,6 +1,6 @@
 // The application classes of the conformance service and client, TypeScript side. The copy tags
 // (conformance.Point, conformance.Line, conformance.Counter) and the error names
-// (conformance.MyError) are the ones the Python twins (interop/peer.py conformance-server, conformance-client) put on the wire.
+// (conformance.MyError) are the ones the Python twins (interop/peer.py serve root portal, conformance-client) put on the wire.
 // Both TypeScript roles run in one process and share PB's global copy registry, so every tag
 // is registered here, once.
 import { Cacheable, Copyable, PBError, RemoteCache, RemoteCacheObserver, RemoteCopy, setUnjellyableForClass } from "../../src/index.ts";

@@ -394,7 +394,7 @@ export async function recordScenarios(
         server: sc.server,
         twisted: py.twisted,
         python: py.python,
-        recordedBy: "npm run conformance -- --record (interop/conformance/harness.ts recordScenarios): Twisted conformance-client -> capture proxy -> Twisted conformance-server (interop/peer.py)",
+        recordedBy: "npm run conformance -- --record (interop/conformance/harness.ts recordScenarios): Twisted conformance-client -> capture proxy -> Twisted serve root portal (interop/peer.py)",
         scenarioSha256: scenarioSha256(sc),
         challenge: RECORDING_CHALLENGE,
         pythonHashSeed: "0",
@@ -407,7 +407,7 @@ export async function recordScenarios(
         transcript(stream, [
           `scenario ${sc.family}/${sc.name} (${sc.server} server): ${sc.title}`,
           `recorded from twisted ${py.twisted}, python ${py.python}, by npm run conformance -- --record (do not edit)`,
-          `client: interop/peer.py conformance-client, server: interop/peer.py conformance-server, through the capture proxy`,
+          `client: interop/peer.py conformance-client, server: interop/peer.py serve root portal, through the capture proxy`,
           `login challenge (fixed for recording): ${RECORDING_CHALLENGE}`,
         ]),
       );

@@ -1,4 +1,4 @@
-// The Python processes of the harness: the reference service (interop/peer.py conformance-server)
+// The Python processes of the harness: the reference service (interop/peer.py serve root portal)
 // and the persistent client driver (conformance-client). Both speak one JSON object per line on stdout; both exit when their
 // stdin closes. Every process started here is tracked and killed on exit, SIGINT or SIGTERM.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -134,9 +134,9 @@ export class PyProcess {
  */
 export type PythonLike = string | { command: string; args: string[]; env: Record<string, string> };
 
-function spawnPython(python: PythonLike, name: string, role: string, env: Record<string, string> = {}): PyProcess {
+function spawnPython(python: PythonLike, name: string, roleArgs: string[], env: Record<string, string> = {}): PyProcess {
   const launcher = typeof python === "string" ? { command: python, args: [], env: {} } : python;
-  const child = spawn(launcher.command, [...launcher.args, "-u", join(CONFORMANCE_DIR, "..", "peer.py"), role], {
+  const child = spawn(launcher.command, [...launcher.args, "-u", join(CONFORMANCE_DIR, "..", "peer.py"), ...roleArgs], {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONUNBUFFERED: "1", PYTHONHASHSEED: "0", ...launcher.env, ...env },
   });
@@ -151,10 +151,10 @@ export interface PyService {
   python: string;
 }
 
-/** Starts the conformance-server role; `challenge` (hex) fixes every login challenge (recording mode). */
+/** Starts the reference service (interop/peer.py serve root portal: roots.json); `challenge` (hex) fixes every login challenge (recording mode). */
 export async function startPyService(python: PythonLike, options: { challenge?: string } = {}): Promise<PyService> {
   const env: Record<string, string> = options.challenge ? { CONFORMANCE_CHALLENGE: options.challenge } : {};
-  const proc = spawnPython(python, "conformance-server", "conformance-server", env);
+  const proc = spawnPython(python, "serve(root portal)", ["serve", "root", "portal"], env);
   try {
     const l = await proc.waitFor((x) => x.event === "listening", 20_000, "listening line");
     return { proc, rootPort: l.root as number, portalPort: l.portal as number, twisted: String(l.twisted), python: String(l.python) };
@@ -180,7 +180,7 @@ export class PyClient {
   ) {}
 
   static async start(python: PythonLike): Promise<PyClient> {
-    const proc = spawnPython(python, "conformance-client", "conformance-client");
+    const proc = spawnPython(python, "conformance-client", ["conformance-client"]);
     try {
       const l = await proc.waitFor((x) => x.event === "ready", 20_000, "ready line");
       return new PyClient(proc, String(l.twisted), String(l.python));

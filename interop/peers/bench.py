@@ -1,13 +1,14 @@
 """The Twisted half of the PB benchmark (scripts/bench-pb.ts starts it; never a test).
 
-    <python with Twisted> interop/peer.py bench server [--timeout SECONDS]
+    <python with Twisted> interop/peer.py serve bench-echo bench-login [--lifetime SECONDS]
     <python with Twisted> interop/peer.py bench client --echo-port N --login-port N --config JSON
 
-server: two PBServerFactory ports on 127.0.0.1, chosen by the OS: one whose root has
-remote_echo (and remote_cpu: the CPU time the server has used), one serving a Portal with one
-user (user / pass, InMemoryUsernamePasswordDatabaseDontUse) whose realm hands out an Avatar.
-Prints {"event": "listening", "echoPort": N, "loginPort": N, "twisted": ...} and exits when
-stdin closes, on SIGTERM, or after --timeout seconds.
+server: the roots bench-echo and bench-login of interop/conformance/roots.json, served by
+interop/peers/server.py on two ports chosen by the OS: one whose root has remote_echo (and
+remote_cpu: the CPU time the server has used), one serving a Portal with one user (user / pass,
+InMemoryUsernamePasswordDatabaseDontUse) whose realm hands out an Avatar. Prints
+{"event": "listening", "bench-echo": N, "bench-login": N, "twisted": ...} and exits when stdin
+closes, on SIGTERM, or after --lifetime seconds.
 
 client: measures what scripts/bench-pb.ts measures from TypeScript, against whichever server it
 is pointed at, and prints {"event": "result", ...} (one JSON line) before exiting:
@@ -99,20 +100,23 @@ class Realm:
         return (pb.IPerspective, User(), lambda: None)
 
 
-def serve(opts):
-    echo = reactor.listenTCP(0, pb.PBServerFactory(EchoRoot()), interface="127.0.0.1")
+def _no_options(argv):
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
+
+
+def echo_factory(argv):
+    """The "bench-echo" server of roots.json."""
+    _no_options(argv)
+    return pb.PBServerFactory(EchoRoot())
+
+
+def login_factory(argv):
+    """The "bench-login" server of roots.json."""
+    _no_options(argv)
     db = checkers.InMemoryUsernamePasswordDatabaseDontUse()
     db.addUser(USERNAME, PASSWORD)
-    login = reactor.listenTCP(0, pb.PBServerFactory(portal.Portal(Realm(), [db])), interface="127.0.0.1")
-
-    def stop(why):
-        if reactor.running:
-            reactor.stop()
-
-    stop_when_stdin_closes(reactor, stop, "stdin closed")
-    reactor.callLater(opts.timeout, stop, "timeout")
-    emit("listening", echoPort=echo.getHost().port, loginPort=login.getHost().port, twisted=twisted_version)
-    reactor.run()
+    return pb.PBServerFactory(portal.Portal(Realm(), [db]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -303,19 +307,14 @@ def run_client(opts):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="role", required=True)
-    s = sub.add_parser("server")
-    s.add_argument("--timeout", type=float, default=600)
-    c = sub.add_parser("client")
+    c = sub.add_parser("client")  # the server: peer.py serve bench-echo bench-login
     c.add_argument("--echo-port", type=int, required=True)
     c.add_argument("--login-port", type=int, required=True)
     c.add_argument("--config", required=True)
     c.add_argument("--timeout", type=float, default=300)
     opts = ap.parse_args()
     quiet_logging()
-    if opts.role == "server":
-        serve(opts)
-    else:
-        run_client(opts)
+    run_client(opts)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """A Twisted PB server holding Cacheables, Publishables and pagers, for test/live/cache.test.ts.
 
-    <python with Twisted> interop/peer.py cache-server [--timeout SECONDS]
+The "cache" root of interop/conformance/roots.json, served by interop/peer.py serve
+(interop/peers/server.py):
+
+    <python with Twisted> interop/peer.py serve cache [--lifetime SECONDS]
 
 It listens on 127.0.0.1 with a port chosen by the OS and reports on stdout, one JSON object per
 line (interop/peers/common.py emit):
 
-    {"event": "listening", "port": N, "twisted": "22.4.0"}        first line
+    {"event": "listening", "cache": N, "twisted": "22.4.0", ...}  first line (server.py)
     {"event": "decache", "conn": N, "luid": L}                    the peer let go of one copy
     {"event": "observing", "conn": N, "what": NAME}               getStateToCacheAndObserveFor
     {"event": "stoppedObserving", "conn": N, "what": NAME, "connected": BOOL}
@@ -13,16 +16,14 @@ line (interop/peers/common.py emit):
     {"event": "connectionLost", "conn": N}
     {"event": "log", ...}                                          what Twisted logs
 
-It exits when stdin closes, on SIGTERM, or after --timeout seconds (default 90).
-
 Every connection gets its own CacheRoot with its own Cacheables (the classes of Twisted's
 test_pb.py, rewritten: SimpleCache, VeryVeryComplicatedCacheable, NewStyleCacheCopy), so a test's
 reference counts are its own. The Publishable (DumbPublishable "TESTING") is shared by every
 connection, so a second connection sees the same timestamp (test_publishable). Copy tags are
-"__main__.<Class>", as for any class defined in a script.
+"__main__.<Class>", as for any class defined in a script (test_pb.py's own), though this module
+is imported by the server: @_script keeps those names.
 """
 
-import argparse
 import gc
 import os
 import sys
@@ -30,12 +31,15 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import describe, emit, install_log_observer  # noqa: E402
-from common import stop_when_stdin_closes  # noqa: E402
-from twisted import __version__ as twisted_version  # noqa: E402
-from twisted.internet import reactor  # noqa: E402
+from common import describe, emit  # noqa: E402
 from twisted.spread import pb, publish, util  # noqa: E402
 from zope.interface import implementer  # noqa: E402
+
+
+def _script(cls):
+    """Names cls __main__.<Class> on the wire, as if defined in the script being run."""
+    cls.__module__ = "__main__"
+    return cls
 
 
 def pattern(n):
@@ -48,6 +52,7 @@ def pattern(n):
 # Cacheables (test_pb.py: SimpleCache, VeryVeryComplicatedCacheable, NewStyleCacheCopy)
 
 
+@_script
 class SimpleCache(pb.Cacheable):
     def __init__(self):
         self.x = 1
@@ -55,6 +60,7 @@ class SimpleCache(pb.Cacheable):
         self.z = ["test"]
 
 
+@_script
 class VeryVeryComplicatedCacheable(pb.Cacheable):
     def __init__(self, conn):
         self.conn = conn
@@ -82,6 +88,7 @@ class VeryVeryComplicatedCacheable(pb.Cacheable):
             self.observer = None
 
 
+@_script
 class NewStyleCacheCopy(pb.Cacheable, pb.RemoteCache):
     """Both sides of a cache (test_pb.py): what we send, and what we make of the peer's."""
 
@@ -96,6 +103,7 @@ pb.setUnjellyableForClass("__main__.NewStyleCacheCopy", NewStyleCacheCopy)
 # Publishable (test_pb.py: DumbPublishable)
 
 
+@_script
 class DumbPublishable(publish.Publishable):
     def getStateToPublish(self):
         return {"yayIGotPublished": 1}
@@ -108,6 +116,7 @@ PUB = DumbPublishable("TESTING")
 # Typed-interface peers: values of the wrong type on purpose
 
 
+@_script
 class TypedPoint(pb.Copyable):
     def __init__(self, x, y):
         self.x = x
@@ -234,24 +243,10 @@ class PerConnection:
         return CacheRoot(broker)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--timeout", type=float, default=90)
-    args = ap.parse_args()
-    install_log_observer()
+def cache_factory(argv):
+    """The "cache" server of roots.json: a per-connection CacheRoot, brokers that report."""
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
     factory = pb.PBServerFactory(PerConnection())
     factory.protocol = RecordingBroker
-    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-    emit("listening", port=port.getHost().port, twisted=twisted_version)
-
-    def stop():
-        if reactor.running:
-            reactor.stop()
-
-    stop_when_stdin_closes(reactor, stop)
-    reactor.callLater(args.timeout, stop)
-    reactor.run()
-
-
-if __name__ == "__main__":
-    main()
+    return factory

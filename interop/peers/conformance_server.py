@@ -1,31 +1,18 @@
 """The conformance reference service, Python (Twisted) side; its TypeScript twin is service.ts.
 
-    <python with Twisted> interop/peer.py conformance-server [--lifetime SECONDS]
+Its two roots, "root" (a per-connection pb.Root) and "portal" (a Portal), are declared in
+interop/conformance/roots.json and served by interop/peer.py serve (interop/peers/server.py):
 
-Listens on 127.0.0.1 on two ports chosen by the OS, one serving a per-connection pb.Root (the
-"root" server) and one serving a Portal (the "portal" server), and prints one JSON line:
+    <python with Twisted> interop/peer.py serve root portal [--lifetime SECONDS]
 
-    {"event": "listening", "root": PORT, "portal": PORT, "twisted": "22.4.0", "python": "3.11.2"}
-
-It exits when stdin closes, on SIGTERM, or after --lifetime seconds.
-
-Environment:
-    CONFORMANCE_CHALLENGE=<32 hex digits>   every login challenge is these 16 bytes (recording
-                                            mode: Twisted draws challenges from `random`)
-
-Cyclic garbage collection is off, so a RemoteReference sends its decref exactly when its last
-Python reference goes (reference counting), the same moment in every run.
+The catalogue turns cyclic garbage collection off for them, so a RemoteReference sends its decref
+exactly when its last Python reference goes (reference counting), the same moment in every run.
 """
 
-import binascii
-import gc
-import os
 import sys
 
 sys.dont_write_bytecode = True
-gc.disable()
 
-from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.cred import checkers, portal  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
@@ -267,36 +254,15 @@ def make_portal():
     return p
 
 
-def main():
-    lifetime = 900.0
-    if "--lifetime" in sys.argv:
-        lifetime = float(sys.argv[sys.argv.index("--lifetime") + 1])
-
-    fixed = os.environ.get("CONFORMANCE_CHALLENGE")
-    if fixed:
-        value = binascii.unhexlify(fixed)
-        pb.challenge = lambda: value
-
-    log_errors_to_stderr()
-
-    root_port = reactor.listenTCP(0, pb.PBServerFactory(PerConnectionRoot()), interface="127.0.0.1")
-    portal_port = reactor.listenTCP(0, pb.PBServerFactory(make_portal()), interface="127.0.0.1")
-
-    def stop(_why):
-        if reactor.running:
-            reactor.stop()
-
-    stop_when_stdin_closes(reactor, stop, "stdin closed")
-    reactor.callLater(lifetime, stop, "lifetime")
-    emit(
-        "listening",
-        root=root_port.getHost().port,
-        portal=portal_port.getHost().port,
-        twisted=twisted_version,
-        python=sys.version.split()[0],
-    )
-    reactor.run()
+def root_factory(argv):
+    """The "root" server of roots.json."""
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
+    return pb.PBServerFactory(PerConnectionRoot())
 
 
-if __name__ == "__main__":
-    main()
+def portal_factory(argv):
+    """The "portal" server of roots.json."""
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
+    return pb.PBServerFactory(make_portal())

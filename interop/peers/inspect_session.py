@@ -1,11 +1,11 @@
 """A Twisted PB server and client for the pb-inspect proxy test (test/inspect/proxy-live.test.ts).
 
-    <python with Twisted> interop/peer.py inspect-session serve [--port N] [--timeout SECONDS]
+    <python with Twisted> interop/peer.py serve inspect [--port N] [--lifetime SECONDS]
     <python with Twisted> interop/peer.py inspect-session client --port N [--timeout SECONDS]
 
-serve: a PBServerFactory(Portal) on 127.0.0.1 (port 0 = any free port) with the user
-alice/secret. Prints {"event": "listening", "port": N} on stdout, then one JSON line per thing
-it sees. Exits when stdin closes, on SIGTERM, or after --timeout seconds (default 60).
+serve inspect: the "inspect" root of interop/conformance/roots.json, served by
+interop/peers/server.py: a PBServerFactory(Portal) with the user alice/secret. Prints
+{"event": "listening", "inspect": N, ...} on stdout, then one JSON line per login and logout.
 
 client: connects to 127.0.0.1:N and runs a session that covers what the transcript must show:
 login with a mind, calls with every common type and keyword arguments, a remote ValueError, a
@@ -34,9 +34,16 @@ def emit(**kw):
 
 
 # ---------------------------------------------------------------------------------------
-# shared classes (both roles run this file as __main__, so the copy tags match)
+# shared classes: named __main__.X on the wire whether this file runs as the script (client) or
+# is imported by the server, so the copy tags match
 
 
+def _script(cls):
+    cls.__module__ = "__main__"
+    return cls
+
+
+@_script
 class Point(pb.Copyable, pb.RemoteCopy):
     def __init__(self, x=0, y=0):
         self.x = x
@@ -46,6 +53,7 @@ class Point(pb.Copyable, pb.RemoteCopy):
 pb.setUnjellyableForClass(Point, Point)
 
 
+@_script
 class Counter(ObservedValue):
     def bump(self, n):
         self.value += n
@@ -111,15 +119,12 @@ class Realm:
         return pb.IPerspective, avatar, lambda: emit(event="logout", user=avatarId.decode())
 
 
-def serve(args):
+def portal_factory(argv):
+    """The "inspect" server of roots.json: a Portal with alice/secret."""
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
     checker = checkers.InMemoryUsernamePasswordDatabaseDontUse(alice=b"secret")
-    factory = pb.PBServerFactory(portal.Portal(Realm(), [checker]))
-    port = reactor.listenTCP(args.port, factory, interface="127.0.0.1")
-    emit(event="listening", port=port.getHost().port)
-
-    stop_when_stdin_closes(reactor, reactor.stop)
-    reactor.callLater(args.timeout, reactor.stop)
-    reactor.run()
+    return pb.PBServerFactory(portal.Portal(Realm(), [checker]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -214,13 +219,10 @@ def client(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["serve", "client"])
+    ap.add_argument("mode", choices=["client"])  # its server: peer.py serve inspect
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=60.0)
     args = ap.parse_args()
-    if args.mode == "serve":
-        serve(args)
-        return 0
     if not args.port:
         ap.error("client needs --port")
     return client(args)

@@ -3,13 +3,14 @@
 One source for Python 2.7 and 3 (Twisted 16.6 to 24.10): no f-strings, no keyword-only
 arguments, no `return value` in generators; native `str` literals stay native on both.
 
-    <python with Twisted> interop/peer.py legacy-server           [--timeout S]
+    <python with Twisted> interop/peer.py serve legacy            [--lifetime S]
     <python with Twisted> interop/peer.py legacy-client --port N [--timeout S]
 
-serve: a PBServerFactory with a Portal (alice/secret) on 127.0.0.1, port chosen by the OS. Its
-avatar (LAvatar) offers echo, a Copyable each way, a Cacheable with observer updates, failures,
-references passed back and counted, calls to the client's mind and a pager. Prints one JSON object
-a line: {"event": "listening", "port": N, "twisted": V, "python": V} first, then what it records.
+serve legacy: the "legacy" root of interop/conformance/roots.json (served by
+interop/peers/server.py): a PBServerFactory with a Portal (alice/secret). Its avatar (LAvatar)
+offers echo, a Copyable each way, a Cacheable with observer updates, failures, references passed
+back and counted, calls to the client's mind and a pager. Prints one JSON object a line:
+{"event": "listening", "legacy": N, "twisted": V, "python": V} first, then what it records.
 
 client: logs in to a server offering the same avatar methods (the TypeScript side), runs every
 step and prints {"event": "step", "name": ..., "ok": true|false, "detail": ...} for each, then
@@ -27,7 +28,6 @@ import sys
 
 sys.dont_write_bytecode = True
 
-from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.cred import checkers, credentials, portal  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
@@ -38,7 +38,6 @@ from common import emit, stop_when_stdin_closes  # noqa: E402
 
 PY2 = sys.version_info[0] == 2
 TEXT = type(u"")
-PYTHON_VERSION = "%d.%d.%d" % tuple(sys.version_info[:3])
 
 
 def desc(v, depth=0):
@@ -98,9 +97,16 @@ VALUES = (
 
 
 # ---------------------------------------------------------------------------------------------
-# classes shared by both roles (tags __main__.LPoint, __main__.LCounter)
+# classes shared by both roles (tags __main__.LPoint, __main__.LCounter, also when the server
+# imports this file rather than running it)
 
 
+def _script(cls):
+    cls.__module__ = "__main__"
+    return cls
+
+
+@_script
 class LPoint(pb.Copyable):
     def __init__(self, x, y, label):
         self.x = x
@@ -115,6 +121,7 @@ class RemoteLPoint(pb.RemoteCopy):
 pb.setUnjellyableForClass("__main__.LPoint", RemoteLPoint)
 
 
+@_script
 class LCounter(pb.Cacheable):
     def __init__(self):
         self.value = 0
@@ -233,11 +240,12 @@ class Realm(object):
         return (pb.IPerspective, avatar, lambda: None)
 
 
-def serve(opts):
+def portal_factory(argv):
+    """The "legacy" server of roots.json."""
+    if argv:
+        raise SystemExit("serve: this root takes no options: %s" % " ".join(argv))
     checker = checkers.InMemoryUsernamePasswordDatabaseDontUse(alice=b"secret")
-    factory = pb.PBServerFactory(portal.Portal(Realm(), [checker]))
-    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
-    emit("listening", port=port.getHost().port, twisted=twisted_version, python=PYTHON_VERSION)
+    return pb.PBServerFactory(portal.Portal(Realm(), [checker]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,7 +381,7 @@ def client(opts):
 
 
 def parse(argv):
-    opts = {"role": argv[0] if argv else "serve", "port": 0, "timeout": 60.0}
+    opts = {"role": argv[0] if argv else "client", "port": 0, "timeout": 60.0}
     i = 1
     while i < len(argv):
         if argv[i] == "--port":
@@ -391,12 +399,9 @@ def main():
     opts = parse(sys.argv[1:])
     stop_when_stdin_closes(reactor, lambda: reactor.running and reactor.stop())
     reactor.callLater(opts["timeout"], lambda: reactor.running and reactor.stop())
-    if opts["role"] == "serve":
-        serve(opts)
-    elif opts["role"] == "client":
-        client(opts)
-    else:
-        raise SystemExit("role must be serve or client")
+    if opts["role"] != "client":
+        raise SystemExit("legacy.py runs the client; its server is peer.py serve legacy")
+    client(opts)
     reactor.run()
 
 

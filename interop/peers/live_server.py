@@ -1,26 +1,29 @@
-"""A Twisted PB server for the live tests (test/live/ts-client.test.ts drives it).
+"""A Twisted PB server for the live tests (test/live/ts-client.test.ts, test/cred, test/net drive it).
 
-    <python with Twisted> interop/peer.py live-server [--mode root|portal] [--port N | --unix PATH]
-        [--tls CERT KEY] [--unsafe-tracebacks] [--pb-version N] [--dialects pb,none]
-        [--mind-calls N] [--no-anonymous] [--timeout SECONDS]
+Its two roots, "live-root" and "live-portal", are declared in interop/conformance/roots.json and
+served by interop/peer.py serve (interop/peers/server.py, which owns listening: TCP, TLS, Unix):
 
-It listens on 127.0.0.1 (port 0 = chosen by the OS) or on a Unix socket and reports on stdout,
-one JSON object per line (interop/peers/common.py emit):
+    <python with Twisted> interop/peer.py serve live-root|live-portal [--port N | --unix PATH]
+        [--tls CERT KEY] [--lifetime SECONDS] [--unsafe-tracebacks] [--pb-version N]
+        [--dialects pb,none] [--mind-calls N] [--no-anonymous]
 
-    {"event": "listening", "port": N, "path": ..., "twisted": "22.4.0"}   first line
+It reports on stdout, one JSON object per line (interop/peers/common.py emit):
+
+    {"event": "listening", "live-root": N, "path": ..., "twisted": "22.4.0"}   first line (server.py)
     {"event": "log", "text": ..., "isError": ..., "failure": ...}      what Twisted logs
     {"event": "note", "args": DESC}                                  remote_note (pbanswer=False)
     {"event": "connectionLost", "conn": N}                           a broker disconnected
     {"event": "login", "user": ..., "mindResults": DESC}              portal: realm answered
     {"event": "logout", "user": ...}                                 portal: avatar logged out
 
-It exits when stdin closes, on SIGTERM, or after --timeout seconds (default 60).
-
 Root mode: every connection gets its own EchoRoot (an IPBRoot), which records what its broker
 receives (request ids, answerRequired, decrefs) so the tests can check the wire from here.
 Portal mode: a Portal with InMemoryUsernamePasswordDatabaseDontUse (alice/secret, bob/hunter2)
 and AllowAnonymousAccess; the realm calls the mind several times (print, getInfo, ping...)
 before it answers the login, as a CI master does with its workers.
+
+The classes the tests see by name keep the copy tags and failure types __main__.X they had when
+this file ran as a script (@_script), though the server now imports it.
 """
 
 import argparse
@@ -35,10 +38,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import datetime  # noqa: E402
 import decimal  # noqa: E402
 
-from common import VersionedBroker, describe, emit, failure_info, install_log_observer  # noqa: E402
-from common import stop_when_stdin_closes  # noqa: E402
+from common import VersionedBroker, describe, emit, failure_info  # noqa: E402
 import pyvalues  # noqa: E402
-from twisted import __version__ as twisted_version  # noqa: E402
 from twisted.cred import checkers, portal  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.spread import pb  # noqa: E402
@@ -46,13 +47,21 @@ from zope.interface import implementer  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------
-# application classes (defined in __main__, so Twisted names them __main__.X on the wire)
+# application classes (named __main__.X on the wire, as when this file was the script)
 
 
+def _script(cls):
+    """Names cls __main__.<Class> on the wire, as if defined in the script being run."""
+    cls.__module__ = "__main__"
+    return cls
+
+
+@_script
 class Denied(pb.Error):
     """A pb.Error subclass: sent to the caller without being logged as unexpected."""
 
 
+@_script
 class CopyableDenied(pb.Error, pb.Copyable):
     """A pb.Error that is also Copyable: sent as itself, [b"__main__.CopyableDenied", state]."""
 
@@ -61,12 +70,14 @@ class CopyableDenied(pb.Error, pb.Copyable):
         self.reason = reason
 
 
+@_script
 class Point(pb.Copyable):
     def __init__(self, x, y):
         self.x = x
         self.y = y
 
 
+@_script
 class RemotePoint(pb.RemoteCopy):
     """Receives "__main__.Point" sent by the TypeScript side."""
 
@@ -74,6 +85,7 @@ class RemotePoint(pb.RemoteCopy):
         return abs(self.x) + abs(self.y)
 
 
+@_script
 class RemoteLabel(pb.RemoteCopy):
     """Receives "tsapp.shapes.Label" sent by the TypeScript side."""
 
@@ -82,6 +94,7 @@ pb.setUnjellyableForClass("__main__.Point", RemotePoint)
 pb.setUnjellyableForClass("tsapp.shapes.Label", RemoteLabel)
 
 
+@_script
 class Secret(pb.Copyable):
     """Its copy depends on who asks (getStateToCopyFor)."""
 
@@ -394,61 +407,36 @@ class Realm:
 # ---------------------------------------------------------------------------------------
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["root", "portal"], default="root")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--unix")
-    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
+def _options(argv):
+    ap = argparse.ArgumentParser(prog="peer.py serve live-root|live-portal")
     ap.add_argument("--unsafe-tracebacks", action="store_true")
     ap.add_argument("--pb-version", type=int, default=6)
     ap.add_argument("--dialects", default="pb,none")
     ap.add_argument("--mind-calls", type=int, default=4)
     ap.add_argument("--no-anonymous", action="store_true")
-    ap.add_argument("--timeout", type=float, default=60)
-    opts = ap.parse_args()
-
-    install_log_observer()
-
+    opts = ap.parse_args(argv)
     RecordingBroker.pbVersion = opts.pb_version
     RecordingBroker.dialects = [d.encode() for d in opts.dialects.split(",")]
+    return opts
 
-    if opts.mode == "root":
-        factory = pb.PBServerFactory(PerConnectionRoot(), unsafeTracebacks=opts.unsafe_tracebacks)
-    else:
-        db = checkers.InMemoryUsernamePasswordDatabaseDontUse()
-        db.addUser(b"alice", b"secret")
-        db.addUser(b"bob", b"hunter2")
-        p = portal.Portal(Realm(opts.mind_calls), [db])
-        if not opts.no_anonymous:
-            p.registerChecker(checkers.AllowAnonymousAccess())
-        factory = pb.PBServerFactory(p, unsafeTracebacks=opts.unsafe_tracebacks)
+
+def root_factory(argv):
+    """The "live-root" server of roots.json: a per-connection EchoRoot."""
+    opts = _options(argv)
+    factory = pb.PBServerFactory(PerConnectionRoot(), unsafeTracebacks=opts.unsafe_tracebacks)
     factory.protocol = RecordingBroker
-
-    if opts.unix:
-        port = reactor.listenUNIX(opts.unix, factory)
-        where = {"path": opts.unix}
-    elif opts.tls:
-        from twisted.internet import ssl
-
-        with open(opts.tls[0]) as c, open(opts.tls[1]) as k:
-            cert = ssl.PrivateCertificate.loadPEM(c.read() + k.read())
-        port = reactor.listenSSL(opts.port, factory, cert.options(), interface="127.0.0.1")
-        where = {"port": port.getHost().port}
-    else:
-        port = reactor.listenTCP(opts.port, factory, interface="127.0.0.1")
-        where = {"port": port.getHost().port}
-
-    def stop(why):
-        if reactor.running:
-            emit("stopping", why=why)
-            reactor.stop()
-
-    stop_when_stdin_closes(reactor, stop, "stdin closed")
-    reactor.callLater(opts.timeout, stop, "timeout")
-    emit("listening", twisted=twisted_version, mode=opts.mode, **where)
-    reactor.run()
+    return factory
 
 
-if __name__ == "__main__":
-    main()
+def portal_factory(argv):
+    """The "live-portal" server of roots.json: alice/secret, bob/hunter2, anonymous unless refused."""
+    opts = _options(argv)
+    db = checkers.InMemoryUsernamePasswordDatabaseDontUse()
+    db.addUser(b"alice", b"secret")
+    db.addUser(b"bob", b"hunter2")
+    p = portal.Portal(Realm(opts.mind_calls), [db])
+    if not opts.no_anonymous:
+        p.registerChecker(checkers.AllowAnonymousAccess())
+    factory = pb.PBServerFactory(p, unsafeTracebacks=opts.unsafe_tracebacks)
+    factory.protocol = RecordingBroker
+    return factory

@@ -1,4 +1,4 @@
-// Against a live Twisted 22.4 server (interop/peer.py live-server): what is visible on the wire. Login
+// Against a live Twisted 22.4 server (interop/peer.py serve live-root / live-portal): what is visible on the wire. Login
 // with credentials objects, the order Twisted sends a failed login's decref and error in (our
 // server is tested for the same order in credentials.test.ts), and the liveness check, which
 // Twisted must answer without logging anything.

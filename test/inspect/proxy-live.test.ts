@@ -1,5 +1,5 @@
 // pb-inspect proxy (the installed bin, as a child process) between a real Twisted PB client and
-// a real Twisted PB server (interop/peer.py inspect-session): the session must still succeed, and the
+// a real Twisted PB server (interop/peer.py serve inspect): the session must still succeed, and the
 // transcript must be complete and right. Everything on 127.0.0.1, ports chosen by the OS.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -120,9 +120,9 @@ describe.skipIf(!python)("pb-inspect proxy between a Twisted client and a Twiste
 
   beforeAll(async () => {
     save = mkdtempSync(join(tmpdir(), "pb-inspect-live-"));
-    const server = spawn(python!.path, [PEER, "inspect-session", "serve", "--port", "0", "--timeout", "120"], { stdio: ["pipe", "pipe", "pipe"] });
+    const server = spawn(python!.path, [PEER, "serve", "inspect", "--lifetime", "120"], { stdio: ["pipe", "pipe", "pipe"] });
     children.push(server);
-    serverPort = Number((await waitForOutput(server, "stdout", /"port": (\d+)/))[1]);
+    serverPort = Number((await waitForOutput(server, "stdout", /"inspect": (\d+)/))[1]);
   });
 
   afterAll(async () => {

@@ -1,6 +1,6 @@
 // Live, both roles, against every Twisted version we have: 16.6, 18.9 and 20.3 on Python 2.7,
 // Debian's 22.4, 24.7 and 24.10rc1 on Python 3 (../shared/legacy-twisted; LEGACY_TWISTED or
-// ~/.cache/twisted-legacy). Per version, one Python process serves (interop/peer.py legacy-server) and
+// ~/.cache/twisted-legacy). Per version, one Python process serves (interop/peer.py serve legacy) and
 // one runs as a client (interop/peer.py legacy-client) against our server, both from one source.
 // Versions that are not set up here are skipped, and say why.
 import { dirname, join } from "node:path";
@@ -203,11 +203,11 @@ for (const variant of TWISTED_VARIANTS) {
       });
       const port = (ours.server.address() as { port: number }).port;
       pyClient = spawnWith(l, `${variant} client`, PEER, ["legacy-client", "--port", String(port), "--timeout", "50"]);
-      server = spawnWith(l, `${variant} server`, PEER, ["legacy-server", "--timeout", "50"]);
+      server = spawnWith(l, `${variant} server`, PEER, ["serve", "legacy", "--lifetime", "50"]);
       procs.push(pyClient, server);
       const listening = await server.waitForEvent("listening", () => true, 20_000);
       expect(listening).toMatchObject({ twisted: l.twisted, python: l.python });
-      client = await PBClient.connect({ host: HOST, port: listening.port as number });
+      client = await PBClient.connect({ host: HOST, port: listening.legacy as number });
     });
 
     afterAll(async () => {
@@ -337,7 +337,7 @@ for (const variant of TWISTED_VARIANTS) {
       });
 
       it("an explicit strings option fixes the peer's Python from the first call (no evidence needed)", async () => {
-        const fixed = await PBClient.connect({ host: HOST, port: (server.events[0].port as number) }, { strings: py2 ? "bytes" : "unicode" });
+        const fixed = await PBClient.connect({ host: HOST, port: (server.events[0].legacy as number) }, { strings: py2 ? "bytes" : "unicode" });
         try {
           const a = await fixed.login("alice", "secret", new Mind());
           expect(fixed.broker.peer.source).toBe("fixed");

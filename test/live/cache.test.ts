@@ -1,6 +1,7 @@
 // Live: Cacheable / RemoteCache, Publishable / RemotePublished, pagers and typed interfaces
 // against real Twisted 22.4, both ways:
-// - our client (PBClient) against a Twisted server holding the Cacheables (interop/peer.py cache-server);
+// - our client (PBClient) against a Twisted server holding the Cacheables (interop/peer.py serve cache:
+//   the "cache" root of interop/conformance/roots.json);
 // - a Twisted client (interop/peer.py cache-client) against our server (PBServer) holding them.
 // Each test names the test of twisted/spread/test/test_pb.py it mirrors. Everything runs on
 // 127.0.0.1 with ports chosen by the OS; every process and connection is stopped in afterAll.
@@ -184,14 +185,14 @@ setUnjellyableForClass("__main__.TypedPoint", RemoteTypedPoint);
 
 // =================================================================================================
 
-describe("TS client -> Twisted server holding the Cacheables (interop/peer.py cache-server)", () => {
+describe("TS client -> Twisted server holding the Cacheables (interop/peer.py serve cache)", () => {
   let server: PyProcess;
   let port: number;
 
   beforeAll(async () => {
-    server = spawnPeer("cache-server", "cache-server", ["--timeout", "120"]);
+    server = spawnPeer("serve(cache)", "serve", ["cache", "--lifetime", "120"]);
     const e = await server.waitForEvent("listening", () => true, 15_000);
-    port = e.port as number;
+    port = e.cache as number;
   });
 
   async function session(logs?: LogEntry[]) {

@@ -1,5 +1,5 @@
 // What both live test files share: application classes as a user of the library would write
-// them, and small helpers. The Python peers (interop/peer.py live-server, live-client) know
+// them, and small helpers. The Python peers (interop/peer.py serve live-root/live-portal, live-client) know
 // the same copy tags.
 import { Copyable, FrozenSet, Kwargs, PyDate, PyDateTime, PyDecimal, PyFloat, PyTime, PyTimeDelta, PBError, Referenceable, RemoteCopy, RemoteCopyError, RemoteReference, setUnjellyableForClass, splitArgs, tuple, type LogEntry } from "../../src/index.ts";
 import { canonicalDesc, toDesc, type Desc } from "../../interop/valuedesc.ts";

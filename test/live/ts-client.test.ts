@@ -1,5 +1,5 @@
 // Live: our client (PBClient, RemoteReference, login, ReconnectingPBClient) against a real
-// Twisted 22.4 PB server (interop/peer.py live-server) over TCP, TLS and Unix sockets.
+// Twisted 22.4 PB server (interop/peer.py serve live-root / live-portal) over TCP, TLS and Unix sockets.
 import { TLSSocket } from "node:tls";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
