@@ -16,8 +16,7 @@ sys.dont_write_bytecode = True
 from twisted.cred import checkers, portal  # noqa: E402
 from twisted.internet import defer, reactor, task  # noqa: E402
 from twisted.spread import pb, util  # noqa: E402
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ObservedValue, emit, log_errors_to_stderr, stop_when_stdin_closes  # noqa: E402
+from common import ObservedValue  # noqa: E402
 from zope.interface import implementer  # noqa: E402
 
 MODULE = "conformance"  # so that reflect.qual() names our classes conformance.X on the wire
