@@ -1,5 +1,6 @@
 // Small explicit types for Python values that have no JS twin, so nothing is lost in transit.
 import { JellyError } from "./errors.ts";
+import { tryDecodeUtf8 } from "./text.ts";
 export { PyFloat } from "../banana/values.ts";
 
 /** A Python tuple. An Array (so indexing and iteration work), told apart from a list on the wire. */
@@ -44,13 +45,7 @@ export class FrozenSet<T = unknown> extends Set<T> {
 
 /** A received value's JSON form where JSON has none: bytes as text (or their numbers), big ints as text. */
 function jsonValue(x: unknown): unknown {
-  if (x instanceof Uint8Array) {
-    try {
-      return new TextDecoder("utf-8", { fatal: true }).decode(x);
-    } catch {
-      return Array.from(x);
-    }
-  }
+  if (x instanceof Uint8Array) return tryDecodeUtf8(x) ?? Array.from(x);
   return typeof x === "bigint" ? x.toString() : x;
 }
 
