@@ -5,7 +5,7 @@ import { tuple } from "../jelly/types.ts";
 import type { Broker, PBRoot } from "../pb/broker.ts";
 import { AsReferenceable, Referenceable } from "../pb/flavors.ts";
 import { RemoteReference, type CallOptions } from "../pb/remote.ts";
-import { Anonymous, IAnonymous, IUsernameHashedPassword, IUsernameMD5Password, type Credentials, type UsernameMD5Password } from "./credentials.ts";
+import { Anonymous, IAnonymous, IUsernameHashedPassword, IUsernameMD5Password, type Credentials, type UsernameMD5Password, usernameText } from "./credentials.ts";
 import { UnauthorizedLogin } from "./errors.ts";
 import { challenge, constantTimeEqual, md5, respond, toBytes } from "./hash.ts";
 import { IPerspective, type LoginResult, type Portal } from "./portal.ts";
@@ -13,11 +13,6 @@ import { IPerspective, type LoginResult, type Portal } from "./portal.ts";
 /** What a login call may be given up by (the calls it makes carry them). */
 export type LoginOptions = Pick<CallOptions, "signal" | "timeout">;
 
-function text(x: unknown): string {
-  if (typeof x === "string") return x;
-  if (x instanceof Uint8Array) return new TextDecoder().decode(x);
-  throw new TypeError("username must be a string");
-}
 
 /** Sends the avatar by reference and arranges its logout (pb.py _JellyableAvatarMixin._cbLogin). */
 function avatarForPeer(broker: Broker, [, avatar, logout]: LoginResult): object {
@@ -96,7 +91,8 @@ export class PortalWrapper extends Referenceable {
     const maxBytes = this.options.maxUsernameBytes ?? DEFAULT_MAX_USERNAME_BYTES;
     // A string's UTF-8 length is at least its length in UTF-16 units: check that before encoding.
     if ((typeof username === "string" || username instanceof Uint8Array) && username.length > maxBytes) throw new UnauthorizedLogin(`user name longer than ${maxBytes} bytes`);
-    const name = text(username);
+    if (typeof username !== "string" && !(username instanceof Uint8Array)) throw new TypeError("username must be a string");
+    const name = usernameText(username);
     // A copy: the received name may be a view into a large receive buffer that must not stay alive.
     const bytes = username instanceof Uint8Array ? username.slice() : toBytes(name);
     if (bytes.length > maxBytes) throw new UnauthorizedLogin(`user name longer than ${maxBytes} bytes`);
