@@ -252,7 +252,10 @@ async function runClient(): Promise<void> {
   const echoPort = Number(arg("echo-port"));
   const loginPort = Number(arg("login-port"));
   const specs = JSON.parse(arg("config")!) as Record<Name, Spec>;
-  const client = await PBClient.connect({ host: "127.0.0.1", port: echoPort });
+  // 100 nested dicts in flight are ~16.8 MB written in one turn: past the default
+  // maxOutputBuffer (16 MiB), which drops a connection whose unsent output grows that large.
+  // A client that pipelines this much on purpose raises the limit, as this one does.
+  const client = await PBClient.connect({ host: "127.0.0.1", port: echoPort }, { limits: { maxOutputBuffer: 64 * 1024 * 1024 } });
   const rootRef = await client.getRootObject();
   const payload = nestedDict();
   if ((await rootRef.callRemote("echo", SMALL)) !== SMALL) throw new Error("echo(7) came back different");
@@ -397,7 +400,8 @@ async function conduct(): Promise<void> {
   const pairings = PAIRINGS.filter((p) => !only || only.includes(p.id));
   const ROUNDS = Math.max(1, Number(arg("rounds") ?? (quick ? 1 : 3)));
   const profile = !argv.includes("--no-profile");
-  const ladder = (arg("ladder") ?? (quick ? "100,1000" : "100,1000,5000")).split(",").filter(Boolean).map(Number);
+  const ladderArg = arg("ladder") ?? (quick ? "100,1000" : "100,1000,5000");
+  const ladder = ladderArg === "none" || argv.includes("--no-ladder") ? [] : ladderArg.split(",").filter(Boolean).map(Number);
   // BENCH_PB_NODE_ARGS adds flags to the TypeScript processes (for example --cpu-prof).
   const extra = process.env.BENCH_PB_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const nodeArgs = ["--expose-gc", ...extra, "--import", "tsx", thisFile];
