@@ -19,6 +19,7 @@
 //
 // This is a script, never a test: timings depend on the machine and on what else runs on it.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import type { Socket } from "node:net";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -417,7 +418,8 @@ async function conduct(): Promise<void> {
 
   const needTs = pairings.some((p) => p.server === "ts") || ladder.length > 0;
   const needTw = pairings.some((p) => p.server === "tw");
-  const needRaw = pairings.some((p) => p.server === "raw");
+  // The connection ladder compares with raw sockets at the same number of connections.
+  const needRaw = pairings.some((p) => p.server === "raw") || ladder.length > 0;
   const tsServer = needTs ? start("ts server", process.execPath, [...nodeArgs, "--role=server"], ["listening"], 900) : null;
   const twServer = needTw ? start("twisted server", py.path, [join(root, "interop", "peer.py"), "serve", "bench-echo", "bench-login", "--lifetime", "900"], ["listening"], 900) : null;
   const rawSrv = needRaw ? start("raw server", process.execPath, [...nodeArgs, "--role=raw-server", `--script=${scriptFile}`, "--timeout=900"], ["listening"], 900) : null;
@@ -456,10 +458,18 @@ async function conduct(): Promise<void> {
     }
     // The connection ladder: N connections to the TS server, idle memory, then all calling.
     for (const n of ladder) {
-      process.stderr.write(`[bench-pb] connection ladder: ${n} connections\n`);
-      const c = start(`ladder ${n}`, process.execPath, [...nodeArgs, "--role=ladder-client", `--echo-port=${ports.ts!.echoPort}`, `--conns=${n}`, `--seconds=${quick ? 1 : 2}`], ["result"], 300);
+      process.stderr.write(`[bench-pb] connection ladder: ${n} connections (raw, then TS -> TS)\n`);
+      const seconds = `--seconds=${quick ? 1 : 2}`;
+      const r = start(`raw ladder ${n}`, process.execPath, [...nodeArgs, "--role=raw-ladder-client", `--script=${scriptFile}`, `--echo-port=${ports.raw!.echoPort}`, `--control-port=${ports.raw!.controlPort}`, `--conns=${n}`, seconds], ["result"], 300);
+      let raw: Event;
       try {
-        ladderResults.push(await c.first);
+        raw = await r.first;
+      } finally {
+        await stop(r.child);
+      }
+      const c = start(`ladder ${n}`, process.execPath, [...nodeArgs, "--role=ladder-client", `--echo-port=${ports.ts!.echoPort}`, `--conns=${n}`, seconds], ["result"], 300);
+      try {
+        ladderResults.push({ ...(await c.first), raw: raw.result });
       } finally {
         await stop(c.child);
       }
@@ -575,13 +585,22 @@ async function conduct(): Promise<void> {
       `(median of ${alone.samples.length} samples, spread ${fmt(alone.spreadPct, 0)}%): what a call costs beyond the socket work the raw rows do`,
   );
   if (ladderResults.length) {
-    console.log("\nconnection ladder (TS -> TS, every connection one small call in flight; memory per connection after a full GC, idle):");
-    console.log(`  ${"conns".padStart(6)}  ${"calls/s".padStart(9)}  ${"p50".padStart(9)}  ${"p99".padStart(9)}  ${"server CPU/call".padStart(15)}  ${"server heap/conn".padStart(16)}  ${"server RSS/conn".padStart(15)}  ${"client heap/conn".padStart(16)}`);
-    for (const e of ladderResults as { conns: number; result: Result; memory: Record<string, number> }[]) {
+    console.log("\nconnection ladder (every connection one small call in flight; raw = the same bytes over as many raw sockets; memory per connection after a full GC, idle):");
+    console.log(`  ${"conns".padStart(6)}  ${"raw calls/s".padStart(11)}  ${"calls/s".padStart(9)}  ${"x raw".padStart(6)}  ${"p50".padStart(9)}  ${"p99".padStart(9)}  ${"raw p99".padStart(9)}  ${"server CPU/call".padStart(15)}  ${"raw".padStart(7)}  ${"server heap/conn".padStart(16)}  ${"server RSS/conn".padStart(15)}  ${"client heap/conn".padStart(16)}`);
+    const rows = ladderResults as { conns: number; result: Result; raw?: Result; memory: Record<string, number> }[];
+    for (const e of rows) {
       const kb = (b: number) => `${fmt(b / 1024, 1)} KiB`;
+      const xr = e.raw ? `${(e.result.perSec / e.raw.perSec).toFixed(2)}x` : "-";
       console.log(
-        `  ${String(e.conns).padStart(6)}  ${fmt(e.result.perSec).padStart(9)}  ${us(e.result.p50Us).padStart(9)}  ${us(e.result.p99Us).padStart(9)}  ${cpu(e.result.serverCpuUs).padStart(15)}  ${kb(e.memory.serverHeapPerConn).padStart(16)}  ${kb(e.memory.serverRssPerConn).padStart(15)}  ${kb(e.memory.clientHeapPerConn).padStart(16)}`,
+        `  ${String(e.conns).padStart(6)}  ${(e.raw ? fmt(e.raw.perSec) : "-").padStart(11)}  ${fmt(e.result.perSec).padStart(9)}  ${xr.padStart(6)}  ${us(e.result.p50Us).padStart(9)}  ${us(e.result.p99Us).padStart(9)}  ${(e.raw ? us(e.raw.p99Us) : "-").padStart(9)}  ${cpu(e.result.serverCpuUs).padStart(15)}  ${(e.raw ? cpu(e.raw.serverCpuUs) : "-").padStart(7)}  ${kb(e.memory.serverHeapPerConn).padStart(16)}  ${kb(e.memory.serverRssPerConn).padStart(15)}  ${kb(e.memory.clientHeapPerConn).padStart(16)}`,
       );
+    }
+    if (rows.length > 1) {
+      const first = rows[0];
+      const last = rows[rows.length - 1];
+      const held = (a: Result, b: Result) => (b.perSec / a.perSec).toFixed(2);
+      const rawHeld = first.raw && last.raw ? held(first.raw, last.raw) : "-";
+      console.log(`  throughput held from ${first.conns} to ${last.conns} connections: TS -> TS ${held(first.result, last.result)}x, raw sockets ${rawHeld}x (rate at ${last.conns} / rate at ${first.conns})`);
     }
   }
   for (const [key, list] of Object.entries(profiles)) {
@@ -656,6 +675,41 @@ async function rawClientRole(): Promise<void> {
 }
 
 /** N connections to the TS echo server: memory per idle connection on both sides, then all of them calling at once. */
+/** N raw connections to the raw ping-pong server, one call's bytes in flight on each: the ladder's yardstick. */
+async function rawLadderClientRole(): Promise<void> {
+  const scripts = JSON.parse(readFileSync(arg("script")!, "utf8")) as RawScripts;
+  const n = Number(arg("conns"));
+  const seconds = Number(arg("seconds") ?? 2);
+  const port = Number(arg("echo-port"));
+  const controlPort = Number(arg("control-port"));
+  const sockets: Socket[] = [];
+  for (let i = 0; i < n; i += 100) sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => connect(port)))));
+  const pings = sockets.map((s) => pingPonger(s, scripts));
+  await Promise.all(pings.map((p) => p()));
+  const server0 = await serverCpu(controlPort);
+  const c0 = cpuSeconds();
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    pings.map(async (ping) => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        await ping();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const c1 = cpuSeconds();
+  const server1 = await serverCpu(controlPort);
+  const result = summary(latencies, latencies.length, elapsed, n);
+  result.clientCpuUs = ((c1 - c0) * 1e6) / result.calls;
+  result.serverCpuUs = ((server1 - server0) * 1e6) / result.calls;
+  for (const s of sockets) s.destroy();
+  process.stdout.write(JSON.stringify({ event: "result", conns: n, result }) + "\n");
+}
+
 async function ladderClientRole(): Promise<void> {
   const n = Number(arg("conns"));
   const seconds = Number(arg("seconds") ?? 2);
@@ -724,7 +778,9 @@ const main =
           ? rawClientRole
           : role === "ladder-client"
             ? ladderClientRole
-            : conduct;
+            : role === "raw-ladder-client"
+              ? rawLadderClientRole
+              : conduct;
 main().catch((e) => {
   console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   process.exit(1);
