@@ -85,7 +85,8 @@ export abstract class BrokerCore implements BrokerAPI {
   protected readonly receivedCaches: ReceivedCaches;
   protected readonly pending = new PendingCalls();
   protected readonly pagers: PageScheduler;
-  private readonly finalizer: FinalizationRegistry<number> | null;
+  /** Sends the decref of a collected RemoteReference; made at the first refcounted reference (most connections of a login server never get one). */
+  private finalizerMade: FinalizationRegistry<number> | null = null;
 
   constructor(options: BrokerCoreOptions) {
     this.role = options.role;
@@ -104,12 +105,15 @@ export abstract class BrokerCore implements BrokerAPI {
     const isDisconnected = () => this.disconnected;
     this.receivedCaches = new ReceivedCaches((luid) => this.decCacheRef(luid), isDisconnected);
     this.pagers = new PageScheduler(this.limits.maxPagers, () => this.transport, isDisconnected, this.log);
-    this.finalizer =
-      typeof FinalizationRegistry === "function"
-        ? new FinalizationRegistry<number>((luid) => {
-            if (!this.disconnected) this.sendDecRef(luid);
-          })
-        : null;
+  }
+
+  private get finalizer(): FinalizationRegistry<number> | null {
+    if (this.finalizerMade === null && typeof FinalizationRegistry === "function") {
+      this.finalizerMade = new FinalizationRegistry<number>((luid) => {
+        if (!this.disconnected) this.sendDecRef(luid);
+      });
+    }
+    return this.finalizerMade;
   }
 
   abstract readonly ready: Promise<void>;
@@ -154,7 +158,7 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Sends decref for a RemoteReference released explicitly (garbage collection does it too). */
   releaseReference(ref: { readonly luid: number | string }): void {
-    this.finalizer?.unregister(ref);
+    this.finalizerMade?.unregister(ref);
     if (!this.disconnected) this.sendDecRef(ref.luid);
   }
 

@@ -24,6 +24,8 @@ import { timeoutError } from "./timeout.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
 import { TurnClock } from "./turn.ts";
+import { DEFAULT_PB_LIMITS, type PBLimits } from "./limits.ts";
+import { DEFAULT_BANANA_LIMITS, type BananaLimits } from "../banana/limits.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
 import { argumentsFor, pbJellyPositions, revealForPeer } from "./predecoded.ts";
 
@@ -47,6 +49,18 @@ export interface BrokerOptions extends BrokerCoreOptions {
 }
 
 const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
+
+/** Banana's part of each PB limits object, made once per object (the defaults: banana's own, which need no copy). */
+const bananaLimitsMade = new WeakMap<PBLimits, BananaLimits>();
+function bananaLimitsOf(limits: PBLimits): BananaLimits {
+  if (limits === DEFAULT_PB_LIMITS) return DEFAULT_BANANA_LIMITS;
+  let b = bananaLimitsMade.get(limits);
+  if (!b) {
+    const { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes } = limits;
+    bananaLimitsMade.set(limits, (b = Object.freeze({ prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes })));
+  }
+  return b;
+}
 
 /** The Perspective Broker of one connection, in either role (pb.py Broker). */
 export class Broker extends BrokerCore {
@@ -73,8 +87,7 @@ export class Broker extends BrokerCore {
     this.rootFactory = options.root;
     this.trace = options.trace === undefined ? currentDefaultTraceHook() : options.trace;
     this.negotiator = new DialectNegotiator(this.role);
-    const { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes } = this.limits;
-    const bananaLimits = { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes };
+    const bananaLimits = bananaLimitsOf(this.limits);
     // Plain-data calls and answers arrive already unjellied (one pass); the rest as expressions.
     // A Python 2 peer's values take the tree path: its "unicode" must become PyUnicode there.
     const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };
