@@ -1,6 +1,6 @@
 // One timeout and one AbortSignal over a multi-step wait (connect, handshake, login).
 import { ConnectAborted, ConnectTimeout } from "./errors.ts";
-import { startTimer, timeoutError, timeoutLimit } from "../pb/timeout.ts";
+import { MAX_TIMER_MS, startTimer, timeoutError, timeoutLimit } from "../pb/timeout.ts";
 
 /** How long a wait may take, and a signal that gives it up. */
 export interface WaitOptions {
@@ -23,14 +23,14 @@ export interface WaitOptions {
 export class GiveUpSignal {
   aborted = false;
   reason: unknown = undefined;
-  private listeners: (() => void)[] | null = null;
+  private listeners: AbortListener[] | null = null;
 
-  addEventListener(_type: "abort", listener: () => void): void {
+  addEventListener(_type: "abort", listener: AbortListener): void {
     if (this.aborted) return;
     (this.listeners ??= []).push(listener);
   }
 
-  removeEventListener(_type: "abort", listener: () => void): void {
+  removeEventListener(_type: "abort", listener: AbortListener): void {
     const l = this.listeners;
     if (!l) return;
     const i = l.indexOf(listener);
@@ -43,9 +43,12 @@ export class GiveUpSignal {
     this.reason = reason;
     const l = this.listeners;
     this.listeners = null;
-    if (l) for (const listener of l) listener();
+    if (l) for (const listener of l) typeof listener === "function" ? listener() : listener.handleEvent();
   }
 }
+
+/** A listener of GiveUpSignal's one event: a function or an object with handleEvent, as for an EventTarget. */
+type AbortListener = (() => void) | { handleEvent(): void };
 
 /**
  * Runs `work` with a signal that fires when the wait is given up; the result rejects with
@@ -68,6 +71,7 @@ export function deadline<T>(what: string, options: WaitOptions, work: (signal: A
 /** One wait given up by its timeout or its caller's signal; the state lives here, not in closures made per wait. */
 class Wait<T> {
   done = false;
+  timer: ReturnType<typeof setTimeout> | null = null;
   cancelTimer: (() => void) | undefined = undefined;
   giveUpSignal: GiveUpSignal | AbortController;
   constructor(
@@ -88,6 +92,7 @@ class Wait<T> {
 
   finish(): void {
     this.done = true;
+    if (this.timer !== null) clearTimeout(this.timer);
     this.cancelTimer?.();
     this.signal?.removeEventListener("abort", this);
   }
@@ -116,6 +121,11 @@ class Wait<T> {
   }
 }
 
+function waitTimedOut<T>(wait: Wait<T>, limit: number): void {
+  wait.timer = null;
+  wait.giveUp(new ConnectTimeout(`${wait.what}: no result within ${limit} ms`));
+}
+
 function race<T>(what: string, options: WaitOptions, work: (signal: AbortSignal) => Promise<T>, onGiveUp: ((reason: Error) => void) | undefined, lite: boolean): Promise<T> {
   const { timeout, signal } = options;
   const badTimeout = timeoutError(timeout);
@@ -125,7 +135,10 @@ function race<T>(what: string, options: WaitOptions, work: (signal: AbortSignal)
   return new Promise<T>((resolve, reject) => {
     const wait = new Wait<T>(what, signal, onGiveUp, resolve, reject, lite);
     signal?.addEventListener("abort", wait, { once: true });
-    if (limit !== undefined) wait.cancelTimer = startTimer(limit, () => wait.giveUp(new ConnectTimeout(`${what}: no result within ${limit} ms`)));
+    if (limit !== undefined) {
+      if (limit <= MAX_TIMER_MS) wait.timer = setTimeout(waitTimedOut, limit, wait, limit);
+      else wait.cancelTimer = startTimer(limit, () => waitTimedOut(wait, limit));
+    }
     const g = wait.giveUpSignal;
     let working: Promise<T>;
     try {

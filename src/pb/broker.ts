@@ -177,7 +177,8 @@ export class Broker extends BrokerCore {
       }
     }
     this.references.clear();
-    this.viewPoints.clear();
+    // (Map.clear() makes a new table even for an empty map: a connection's teardown skips those.)
+    if (this.viewPoints.size) this.viewPoints.clear();
     this.sentCaches.clear();
     this.receivedCaches.clear();
     this.resolveClosed(why);

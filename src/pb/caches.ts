@@ -189,6 +189,6 @@ export class ReceivedCaches {
   }
 
   clear(): void {
-    this.entries.clear();
+    if (this.entries.size) this.entries.clear();
   }
 }
