@@ -5,6 +5,7 @@
 //
 //   node --import tsx scripts/bench-pb.ts [--quick] [--only=ts-ts,ts-tw,tw-ts,tw-tw]
 //       [--measure=smallSeq,smallPipe,dictSeq,dictPipe,login] [--seconds=S] [--rounds=N] [--out=FILE]
+//       [--login-warmup=N] (at least N logins of warm-up before each login measurement)
 //
 // BENCH_PB_NODE_ARGS adds flags to the TypeScript client and server processes (e.g. --cpu-prof).
 //
@@ -397,6 +398,11 @@ async function conduct(): Promise<void> {
   const py = requirePython();
   const measures = arg("measure")?.split(",") as Name[] | undefined;
   const specs = Object.fromEntries(Object.entries(config(quick, arg("seconds") ? Number(arg("seconds")) : undefined)).filter(([n]) => !measures || measures.includes(n as Name))) as Record<Name, Spec>;
+  // --login-warmup=N: at least N logins before each login measurement. Each round's client is a
+  // new process, and V8 optimizes a function only after it has run a while: a login runs a few
+  // hundred functions once each, so the first few thousand logins (raw's too) run partly
+  // unoptimized code. N = 3000 or so measures the steady state a long-lived process reaches.
+  if (specs.login && arg("login-warmup")) specs.login = { ...specs.login, warmupMin: Number(arg("login-warmup")) };
   const pairings = PAIRINGS.filter((p) => !only || only.includes(p.id));
   const ROUNDS = Math.max(1, Number(arg("rounds") ?? (quick ? 1 : 3)));
   const profile = !argv.includes("--no-profile");
