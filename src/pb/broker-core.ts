@@ -14,7 +14,8 @@ import { ReceivedCaches, SentCaches } from "./caches.ts";
 import { DeadReferenceError } from "./errors.ts";
 import { ViewPoint, type Viewable } from "./flavors.ts";
 import { callArguments, type Kwargs } from "./kwargs.ts";
-import { pbLimits, type PBLimits } from "./limits.ts";
+import { DEFAULT_PB_LIMITS, pbLimits, type PBLimits } from "./limits.ts";
+import { DEFAULT_BANANA_LIMITS, type BananaLimits } from "../banana/limits.ts";
 import { isThenable } from "./message-values.ts";
 import { logToDefault } from "./log.ts";
 import { PageScheduler } from "./pagers.ts";
@@ -23,6 +24,18 @@ import { LocalIDs, ReferenceTable, type Registration } from "./references.ts";
 import { copyRegistry } from "./registry.ts";
 import { RemoteReference } from "./remote.ts";
 import type { Transport } from "./transport.ts";
+
+/** Banana's part of each PB limits object, made once per object (the defaults: banana's own, which need no copy). */
+const bananaLimitsMade = new WeakMap<PBLimits, BananaLimits>();
+export function bananaLimitsOf(limits: PBLimits): BananaLimits {
+  if (limits === DEFAULT_PB_LIMITS) return DEFAULT_BANANA_LIMITS;
+  let b = bananaLimitsMade.get(limits);
+  if (!b) {
+    const { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes } = limits;
+    bananaLimitsMade.set(limits, (b = Object.freeze({ prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes })));
+  }
+  return b;
+}
 
 /** The options the tables and jellying read; Broker's options add the root and onReady. */
 export interface BrokerCoreOptions {

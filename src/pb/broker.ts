@@ -12,7 +12,7 @@ import { jellyFor, type Jellyable } from "../jelly/jelly.ts";
 import { decodeUtf8, tagText } from "../jelly/text.ts";
 import { Tuple } from "../jelly/types.ts";
 import type { CallOptions } from "./broker-api.ts";
-import { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
+import { bananaLimitsOf, BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
 import { CallAborted, DeadReferenceError, PBConnectionLost, PBError, ProtocolError } from "./errors.ts";
 import { CopyableFailure } from "./failure.ts";
@@ -24,8 +24,6 @@ import { timeoutError } from "./timeout.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
 import { TurnClock } from "./turn.ts";
-import { DEFAULT_PB_LIMITS, type PBLimits } from "./limits.ts";
-import { DEFAULT_BANANA_LIMITS, type BananaLimits } from "../banana/limits.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
 import { argumentsFor, pbJellyPositions, revealForPeer } from "./predecoded.ts";
 
@@ -49,18 +47,6 @@ export interface BrokerOptions extends BrokerCoreOptions {
 }
 
 const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
-
-/** Banana's part of each PB limits object, made once per object (the defaults: banana's own, which need no copy). */
-const bananaLimitsMade = new WeakMap<PBLimits, BananaLimits>();
-function bananaLimitsOf(limits: PBLimits): BananaLimits {
-  if (limits === DEFAULT_PB_LIMITS) return DEFAULT_BANANA_LIMITS;
-  let b = bananaLimitsMade.get(limits);
-  if (!b) {
-    const { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes } = limits;
-    bananaLimitsMade.set(limits, (b = Object.freeze({ prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes })));
-  }
-  return b;
-}
 
 /** The Perspective Broker of one connection, in either role (pb.py Broker). */
 export class Broker extends BrokerCore {
