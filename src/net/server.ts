@@ -123,7 +123,10 @@ export class PBServer extends EventEmitter<PBServerEvents> {
     // Each connection's state is one Served record; the timers and handlers are shared functions
     // (no closures made per connection), and the broker says when it is ready (onReady).
     const served = new Map<Broker, Served>();
+    // (An onReady given in the options, though not part of them, is still called.)
+    const theirs = (options as BrokerOptions).onReady;
     const onReady = (broker: Broker) => {
+      theirs?.(broker);
       const conn = served.get(broker);
       if (!conn) return;
       if (conn.timer) clearTimeout(conn.timer);
