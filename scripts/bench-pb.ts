@@ -5,6 +5,7 @@
 //
 //   node --import tsx scripts/bench-pb.ts [--quick] [--only=ts-ts,ts-tw,tw-ts,tw-tw]
 //       [--measure=smallSeq,smallPipe,dictSeq,dictPipe,login] [--seconds=S] [--rounds=N] [--out=FILE]
+//       [--login-warmup=N] (at least N logins of warm-up before each login measurement)
 //
 // BENCH_PB_NODE_ARGS adds flags to the TypeScript client and server processes (e.g. --cpu-prof).
 //
@@ -398,6 +399,11 @@ async function conduct(): Promise<void> {
   const py = requirePython();
   const measures = arg("measure")?.split(",") as Name[] | undefined;
   const specs = Object.fromEntries(Object.entries(config(quick, arg("seconds") ? Number(arg("seconds")) : undefined)).filter(([n]) => !measures || measures.includes(n as Name))) as Record<Name, Spec>;
+  // --login-warmup=N: at least N logins before each login measurement. Each round's client is a
+  // new process, and V8 optimizes a function only after it has run a while: a login runs a few
+  // hundred functions once each, so the first few thousand logins (raw's too) run partly
+  // unoptimized code. N = 3000 or so measures the steady state a long-lived process reaches.
+  if (specs.login && arg("login-warmup")) specs.login = { ...specs.login, warmupMin: Number(arg("login-warmup")) };
   const pairings = PAIRINGS.filter((p) => !only || only.includes(p.id));
   const ROUNDS = Math.max(1, Number(arg("rounds") ?? (quick ? 1 : 3)));
   const profile = !argv.includes("--no-profile");
@@ -504,6 +510,31 @@ async function conduct(): Promise<void> {
       }
     }
   }
+  // The raw login under the same profiler, so that the login's profile is read against raw's
+  // (the per-login table below): what PB adds is then kind by kind.
+  if (profile && specs.login && pairings.some((p) => p.id === "ts-ts") && pairings.some((p) => p.id === "raw")) {
+    const dir = join(root, "reports", "profiles", "login-raw");
+    rmSync(dir, { recursive: true, force: true });
+    const profArgs = (who: string) => ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${join(dir, who)}`, "--import", "tsx", thisFile];
+    process.stderr.write(`[bench-pb] profiling raw login\n`);
+    const srv = start("raw server (profiled)", process.execPath, [...profArgs("server"), "--role=raw-server", `--script=${scriptFile}`, "--timeout=300"], ["listening"], 300);
+    try {
+      const server = await srv.first;
+      const spec = { login: { ...specs.login, seconds: Math.max(2, specs.login.seconds) } };
+      const c = start("raw client (profiled)", process.execPath, [...profArgs("client"), "--role=raw-client", `--script=${scriptFile}`, `--control-port=${server.controlPort}`, `--echo-port=${server.echoPort}`, `--login-port=${server.loginPort}`, `--config=${JSON.stringify(spec)}`], ["result"], 150);
+      await c.first;
+      await stop(c.child);
+    } finally {
+      await stop(srv.child);
+    }
+    for (const who of ["client", "server"]) {
+      try {
+        profiles[`login-raw/${who}`] = summarizeProfiles(join(dir, who));
+      } catch (e) {
+        process.stderr.write(`[bench-pb] no profile for login-raw/${who}: ${String(e)}\n`);
+      }
+    }
+  }
   // PB's own work, without sockets: two brokers in this process, back to back in memory.
   const alone = await pbAlone(quick ? 0.5 : 1.5);
   const elapsedS = (performance.now() - began) / 1000;
@@ -607,7 +638,14 @@ async function conduct(): Promise<void> {
     const busiest = list[0];
     if (!busiest) continue;
     console.log("");
-    for (const l of formatProfile(`profile, TS -> TS ${key} (node --cpu-prof; reports/profiles/${key})`, busiest)) console.log(l);
+    const what = key.startsWith("login-raw/") ? `raw TCP, no PB, login/${key.slice(10)}` : `TS -> TS ${key}`;
+    for (const l of formatProfile(`profile, ${what} (node --cpu-prof; reports/profiles/${key})`, busiest)) console.log(l);
+  }
+  const loginTable = loginCostByKind(profiles, med("raw", "login")?.run, med("ts-ts", "login")?.run);
+  if (loginTable.length) {
+    console.log("\nfull login, CPU per login by kind of work: each process's profile shares (start-up and idle left out) times its");
+    console.log("measured CPU per login (median round). The JS profiler sees a system call's time as the native call that made it.");
+    for (const l of loginTable) console.log(l);
   }
   console.log(`\n${fmt(elapsedS, 1)} s in all; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadavg()[0].toFixed(1)} at the end, Node ${process.version}, Python ${py.pythonVersion}, Twisted ${py.twistedVersion}`);
 
@@ -639,6 +677,28 @@ async function conduct(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
   console.log(`wrote ${out}`);
+}
+
+/**
+ * The login's CPU per login split by kind of work, raw next to TS -> TS, both roles: the profile
+ * shares of each process times the CPU per login measured for it. Lines for the terminal.
+ */
+function loginCostByKind(profiles: Record<string, ReturnType<typeof summarizeProfiles>>, raw: Result | undefined, ts: Result | undefined): string[] {
+  const cols = [
+    { head: "raw client", p: profiles["login-raw/client"]?.[0], cpu: raw?.clientCpuUs },
+    { head: "TS client", p: profiles["login/client"]?.[0], cpu: ts?.clientCpuUs },
+    { head: "raw server", p: profiles["login-raw/server"]?.[0], cpu: raw?.serverCpuUs },
+    { head: "TS server", p: profiles["login/server"]?.[0], cpu: ts?.serverCpuUs },
+  ];
+  if (cols.some((c) => !c.p || c.cpu === undefined)) return [];
+  const kinds = [...new Set(cols.flatMap((c) => Object.keys(c.p!.kinds)))];
+  const cost = (c: (typeof cols)[number], k: string) => ((c.p!.kinds[k] ?? 0) / 100) * c.cpu!;
+  kinds.sort((a, b) => cost(cols[1], b) + cost(cols[3], b) - (cost(cols[1], a) + cost(cols[3], a)));
+  const w = Math.max(...kinds.map((k) => k.length), 12);
+  const out = [`  ${"kind of work".padEnd(w)}  ${cols.map((c) => c.head.padStart(11)).join("  ")}`];
+  for (const k of kinds) out.push(`  ${k.padEnd(w)}  ${cols.map((c) => `${fmt(cost(c, k), 0)} us`.padStart(11)).join("  ")}`);
+  out.push(`  ${"all".padEnd(w)}  ${cols.map((c) => `${fmt(c.cpu!, 0)} us`.padStart(11)).join("  ")}`);
+  return out;
 }
 
 // ---- raw sockets (scripts/bench-raw.ts) and the connection ladder -------------------------------

@@ -90,7 +90,8 @@ export class BananaEncoder {
     this.dialect = options.dialect ?? null;
     this.limits = bananaLimits(options.limits);
     this.largestLong = (1n << BigInt(7 * this.limits.prefixLimit)) - 1n;
-    this.buf = new Uint8Array(4096);
+    // Small at first (one per connection, and most messages are small): it doubles as needed.
+    this.buf = new Uint8Array(256);
     this.view = new DataView(this.buf.buffer);
   }
 

@@ -53,7 +53,8 @@ export const DEFAULT_BANANA_LIMITS: BananaLimits = Object.freeze({
 
 /** Defaults with overrides applied, every value checked to be a positive integer. */
 export function withLimits<T extends { readonly [K in keyof T]: number }>(defaults: T, overrides: Partial<T> | undefined, what: string): T {
-  if (!overrides) return defaults;
+  // The defaults themselves (a decoder handed its owner's resolved limits) need no copy nor check.
+  if (!overrides || overrides === defaults) return defaults;
   const limits = { ...defaults, ...overrides };
   for (const [name, value] of Object.entries(limits) as [string, number][]) {
     if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${what} limit ${name} must be a positive integer, got ${value}`);

@@ -99,8 +99,11 @@ function hexDigest(hex: string): Uint8Array {
 
 /** A user name as text: bytes are read as UTF-8 (invalid sequences become U+FFFD). */
 export function usernameText(username: string | Uint8Array): string {
-  return typeof username === "string" ? username : new TextDecoder().decode(username);
+  return typeof username === "string" ? username : lenientUtf8.decode(username);
 }
+
+// One decoder for every login (not one per name: making a TextDecoder costs more than the decoding).
+const lenientUtf8 = new TextDecoder();
 
 /** Anonymous login (credentials.Anonymous): PB sends loginAnonymous. */
 export class Anonymous implements Credentials {

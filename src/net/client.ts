@@ -7,7 +7,9 @@ import { PBConnectionLost } from "../pb/errors.ts";
 import type { RemoteReference } from "../pb/remote.ts";
 import { login, loginAnonymous, loginWith, type LoginCredentials } from "../cred/pbportal.ts";
 import { attachBroker, connectSocket, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
-import { withDeadline, type WaitOptions } from "./deadline.ts";
+import { deadline, type WaitOptions } from "./deadline.ts";
+import { timeoutError } from "../pb/timeout.ts";
+import { ConnectAborted } from "./errors.ts";
 import { LivenessTimeout } from "./errors.ts";
 
 /** How long connecting plus PB's handshake (dialect and version) may take unless told otherwise. */
@@ -77,7 +79,12 @@ export class PBClient {
   ) {}
 
   private waitOptions(options: WaitOptions | undefined): WaitOptions {
-    return { ...options, timeout: options?.timeout ?? this.defaultTimeout };
+    return { timeout: options?.timeout ?? this.defaultTimeout, signal: options?.signal };
+  }
+
+  /** The root reference, made at once: a PBClient exists only once PB's handshake is done. */
+  private root(): RemoteReference {
+    return this.broker.remoteForName(ROOT_NAME);
   }
 
   /**
@@ -93,7 +100,7 @@ export class PBClient {
     }
     let socket: net.Socket | null = null;
     const what = `connecting to ${describeEndpoint(endpoint)}`;
-    return withDeadline(
+    return deadline(
       what,
       { timeout: options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT, signal: options.signal },
       async () => {
@@ -119,10 +126,11 @@ export class PBClient {
 
   /** The server's root object (never reference-counted). `timeout` defaults to the connect timeout. */
   getRootObject(options: WaitOptions = {}): Promise<RemoteReference> {
-    return withDeadline("getRootObject", this.waitOptions(options), async () => {
-      await handshake(this.broker);
-      return this.broker.remoteForName(ROOT_NAME);
-    });
+    // The handshake is done before a PBClient exists: nothing to wait for, only the options to check.
+    const bad = timeoutError(options.timeout);
+    if (bad) return Promise.reject(bad);
+    if (options.signal?.aborted) return Promise.reject(new ConnectAborted("getRootObject aborted", options.signal.reason));
+    return Promise.resolve(this.root());
   }
 
   /**
@@ -138,15 +146,15 @@ export class PBClient {
   login(first: LoginCredentials | string | Uint8Array, ...rest: unknown[]): Promise<RemoteReference> {
     if (typeof first === "string" || first instanceof Uint8Array) {
       const [password, mind = null, options = {}] = rest as [string | Uint8Array, unknown, WaitOptions | undefined];
-      return withDeadline("login", this.waitOptions(options), async (signal) => login(await this.getRootObject({ signal, timeout: 0 }), first, password, mind, { signal }));
+      return deadline("login", this.waitOptions(options), (signal) => login(this.root(), first, password, mind, { signal }));
     }
     const [mind = null, options = {}] = rest as [unknown, WaitOptions | undefined];
-    return withDeadline("login", this.waitOptions(options), async (signal) => loginWith(await this.getRootObject({ signal, timeout: 0 }), first, mind, { signal }));
+    return deadline("login", this.waitOptions(options), (signal) => loginWith(this.root(), first, mind, { signal }));
   }
 
   /** Logs in anonymously (PBClientFactory.login with Anonymous()); `options.timeout` defaults as login's. */
   loginAnonymous(mind: unknown = null, options: WaitOptions = {}): Promise<RemoteReference> {
-    return withDeadline("loginAnonymous", this.waitOptions(options), async (signal) => loginAnonymous(await this.getRootObject({ signal, timeout: 0 }), mind, { signal }));
+    return deadline("loginAnonymous", this.waitOptions(options), (signal) => loginAnonymous(this.root(), mind, { signal }));
   }
 
   /** Closes the connection (what was written still goes out) and waits until it is gone. */

@@ -1,6 +1,6 @@
 // One timeout and one AbortSignal over a multi-step wait (connect, handshake, login).
 import { ConnectAborted, ConnectTimeout } from "./errors.ts";
-import { startTimer, timeoutError, timeoutLimit } from "../pb/timeout.ts";
+import { MAX_TIMER_MS, startTimer, timeoutError, timeoutLimit } from "../pb/timeout.ts";
 
 /** How long a wait may take, and a signal that gives it up. */
 export interface WaitOptions {
@@ -14,49 +14,141 @@ export interface WaitOptions {
 }
 
 /**
+ * What the client's own waits hand their calls instead of an AbortController's signal: the part
+ * of AbortSignal the broker's pending calls read (aborted, reason, one "abort" listener each).
+ * An AbortController costs a few microseconds to make and to listen to, and a login made one per
+ * step; this costs an object. Never handed to user code, which may expect a real AbortSignal.
+ * @internal
+ */
+export class GiveUpSignal {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: AbortListener[] | null = null;
+
+  addEventListener(_type: "abort", listener: AbortListener): void {
+    if (this.aborted) return;
+    (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: AbortListener): void {
+    const l = this.listeners;
+    if (!l) return;
+    const i = l.indexOf(listener);
+    if (i >= 0) l.splice(i, 1);
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const l = this.listeners;
+    this.listeners = null;
+    if (l) for (const listener of l) typeof listener === "function" ? listener() : listener.handleEvent();
+  }
+}
+
+/** A listener of GiveUpSignal's one event: a function or an object with handleEvent, as for an EventTarget. */
+type AbortListener = (() => void) | { handleEvent(): void };
+
+/**
  * Runs `work` with a signal that fires when the wait is given up; the result rejects with
  * ConnectTimeout or ConnectAborted at that moment, whatever `work` does afterwards.
  * `onGiveUp` undoes what `work` started (closes a half-open socket).
  */
 export function withDeadline<T>(what: string, options: WaitOptions, work: (signal: AbortSignal) => Promise<T>, onGiveUp?: (reason: Error) => void): Promise<T> {
+  return race(what, options, work, onGiveUp, false);
+}
+
+/**
+ * withDeadline for the client's own waits: `work` gets a GiveUpSignal (typed as the AbortSignal
+ * the calls take), and nothing is made for a limit or a signal that was not given.
+ * @internal
+ */
+export function deadline<T>(what: string, options: WaitOptions, work: (signal: AbortSignal) => Promise<T>, onGiveUp?: (reason: Error) => void): Promise<T> {
+  return race(what, options, work, onGiveUp, true);
+}
+
+/** One wait given up by its timeout or its caller's signal; the state lives here, not in closures made per wait. */
+class Wait<T> {
+  done = false;
+  timer: ReturnType<typeof setTimeout> | null = null;
+  cancelTimer: (() => void) | undefined = undefined;
+  giveUpSignal: GiveUpSignal | AbortController;
+  constructor(
+    readonly what: string,
+    readonly signal: AbortSignal | undefined,
+    readonly onGiveUp: ((reason: Error) => void) | undefined,
+    readonly resolve: (value: T) => void,
+    readonly reject: (reason: unknown) => void,
+    lite: boolean,
+  ) {
+    this.giveUpSignal = lite ? new GiveUpSignal() : new AbortController();
+  }
+
+  /** The caller's signal fired (an EventListener object: no closure per wait). */
+  handleEvent(): void {
+    this.giveUp(new ConnectAborted(`${this.what} aborted`, this.signal?.reason));
+  }
+
+  finish(): void {
+    this.done = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.cancelTimer?.();
+    this.signal?.removeEventListener("abort", this);
+  }
+
+  giveUp(reason: Error): void {
+    if (this.done) return;
+    this.finish();
+    this.giveUpSignal.abort(reason);
+    try {
+      this.onGiveUp?.(reason);
+    } finally {
+      this.reject(reason);
+    }
+  }
+
+  settled(value: T): void {
+    if (this.done) return;
+    this.finish();
+    this.resolve(value);
+  }
+
+  failed(error: unknown): void {
+    if (this.done) return;
+    this.finish();
+    this.reject(error);
+  }
+}
+
+function waitTimedOut<T>(wait: Wait<T>, limit: number): void {
+  wait.timer = null;
+  wait.giveUp(new ConnectTimeout(`${wait.what}: no result within ${limit} ms`));
+}
+
+function race<T>(what: string, options: WaitOptions, work: (signal: AbortSignal) => Promise<T>, onGiveUp: ((reason: Error) => void) | undefined, lite: boolean): Promise<T> {
   const { timeout, signal } = options;
   const badTimeout = timeoutError(timeout);
   if (badTimeout) return Promise.reject(badTimeout);
   const limit = timeoutLimit(timeout);
   if (signal?.aborted) return Promise.reject(new ConnectAborted(`${what} aborted`, signal.reason));
-  const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
-    let cancelTimer: (() => void) | undefined;
-    let done = false;
-    const finish = () => {
-      done = true;
-      cancelTimer?.();
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const giveUp = (reason: Error) => {
-      if (done) return;
-      finish();
-      controller.abort(reason);
-      try {
-        onGiveUp?.(reason);
-      } finally {
-        reject(reason);
-      }
-    };
-    const onAbort = () => giveUp(new ConnectAborted(`${what} aborted`, signal?.reason));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (limit !== undefined) cancelTimer = startTimer(limit, () => giveUp(new ConnectTimeout(`${what}: no result within ${limit} ms`)));
-    work(controller.signal).then(
-      (value) => {
-        if (done) return;
-        finish();
-        resolve(value);
-      },
-      (error: unknown) => {
-        if (done) return;
-        finish();
-        reject(error);
-      },
+    const wait = new Wait<T>(what, signal, onGiveUp, resolve, reject, lite);
+    signal?.addEventListener("abort", wait, { once: true });
+    if (limit !== undefined) {
+      if (limit <= MAX_TIMER_MS) wait.timer = setTimeout(waitTimedOut, limit, wait, limit);
+      else wait.cancelTimer = startTimer(limit, () => waitTimedOut(wait, limit));
+    }
+    const g = wait.giveUpSignal;
+    let working: Promise<T>;
+    try {
+      working = work(g instanceof GiveUpSignal ? (g as unknown as AbortSignal) : g.signal);
+    } catch (e) {
+      return wait.failed(e);
+    }
+    working.then(
+      (value) => wait.settled(value),
+      (error: unknown) => wait.failed(error),
     );
   });
 }

@@ -67,6 +67,35 @@ export interface PBServerEvents {
   error: [error: Error];
 }
 
+/** One served connection: what its timers and handlers need. */
+class Served {
+  timer: ReturnType<typeof setTimeout> | null = null;
+  /** The socket's close handler (bound once: the listener is removed by the socket itself). */
+  readonly closed: () => void;
+  /** Tells the server's listeners the connection ended, with the broker's reason. */
+  readonly disconnected: (reason: Error | undefined) => void;
+  constructor(
+    readonly socket: net.Socket,
+    readonly broker: Broker,
+    readonly address: string,
+    onClose: (conn: Served) => void,
+    server: PBServer,
+  ) {
+    this.closed = () => onClose(this);
+    this.disconnected = (reason) => server.emit("disconnect", broker, reason);
+  }
+}
+
+function handshakeExpired(conn: Served, ms: number): void {
+  conn.timer = null;
+  conn.socket.destroy(new HandshakeTimeout(`no PB handshake within ${ms} ms`));
+}
+
+function firstMessageExpired(conn: Served, ms: number): void {
+  conn.timer = null;
+  if (conn.broker.messagesReceived <= 1) conn.socket.destroy(new IdleTimeout(`no PB message within ${ms} ms of the handshake`));
+}
+
 /**
  * A listening PB server (Twisted's PBServerFactory on a port). `await using server = await
  * PBServer.listen(...)` closes it at the end of the block.
@@ -84,7 +113,6 @@ export class PBServer extends EventEmitter<PBServerEvents> {
   /** Listens on `endpoint` (TCP, TLS or a Unix socket) and serves each connection with `options`. */
   static listen(endpoint: Endpoint, options: ServeOptions): Promise<PBServer> {
     const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root, options.login) : options.root;
-    const brokerOptions: BrokerOptions = { ...options, role: "listener", root };
     const handshakeMs = options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT;
     const idleMs = options.idleTimeout ?? 0;
     const firstMessageMs = options.firstMessageTimeout ?? DEFAULT_FIRST_MESSAGE_TIMEOUT;
@@ -92,6 +120,33 @@ export class PBServer extends EventEmitter<PBServerEvents> {
     const byAddress = new Map<string, number>();
     const sockets = new Set<net.Socket>();
     let pb: PBServer;
+    // Each connection's state is one Served record; the timers and handlers are shared functions
+    // (no closures made per connection), and the broker says when it is ready (onReady).
+    const served = new Map<Broker, Served>();
+    // (An onReady given in the options, though not part of them, is still called.)
+    const theirs = (options as BrokerOptions).onReady;
+    const onReady = (broker: Broker) => {
+      theirs?.(broker);
+      const conn = served.get(broker);
+      if (!conn) return;
+      if (conn.timer) clearTimeout(conn.timer);
+      conn.timer = null;
+      // The peer's "version" is its first message; a call or login is the second.
+      if (firstMessageMs > 0 && broker.messagesReceived <= 1) conn.timer = setTimeout(firstMessageExpired, firstMessageMs, conn, firstMessageMs);
+    };
+    const brokerOptions: BrokerOptions = { ...options, role: "listener", root, onReady };
+    const onClose = (conn: Served) => {
+      if (conn.timer) clearTimeout(conn.timer);
+      conn.timer = null;
+      sockets.delete(conn.socket);
+      pb.brokers.delete(conn.broker);
+      served.delete(conn.broker);
+      if (perAddress > 0) {
+        const n = (byAddress.get(conn.address) ?? 1) - 1;
+        if (n > 0) byAddress.set(conn.address, n);
+        else byAddress.delete(conn.address);
+      }
+    };
     const onSocket = (socket: net.Socket) => {
       const address = socket.remoteAddress ?? "";
       if (perAddress > 0) {
@@ -102,38 +157,20 @@ export class PBServer extends EventEmitter<PBServerEvents> {
           return;
         }
         byAddress.set(address, held + 1);
-        socket.once("close", () => {
-          const n = (byAddress.get(address) ?? 1) - 1;
-          if (n > 0) byAddress.set(address, n);
-          else byAddress.delete(address);
-        });
       }
       sockets.add(socket);
-      const broker = attachBroker(socket, new Broker(brokerOptions), options);
+      const broker = new Broker(brokerOptions);
+      const conn = new Served(socket, broker, address, onClose, pb);
+      served.set(broker, conn);
       pb.brokers.add(broker);
-      if (handshakeMs > 0) {
-        const timer = setTimeout(() => socket.destroy(new HandshakeTimeout(`no PB handshake within ${handshakeMs} ms`)), handshakeMs);
-        void broker.ready.then(() => clearTimeout(timer));
-        void broker.closed.then(() => clearTimeout(timer));
-      }
-      if (firstMessageMs > 0) {
-        // The peer's "version" is its first message; a call or login is the second.
-        const silent = () => broker.messagesReceived <= 1;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        void broker.ready.then(() => {
-          if (silent()) timer = setTimeout(() => silent() && socket.destroy(new IdleTimeout(`no PB message within ${firstMessageMs} ms of the handshake`)), firstMessageMs);
-        });
-        void broker.closed.then(() => clearTimeout(timer));
-      }
+      if (handshakeMs > 0) conn.timer = setTimeout(handshakeExpired, handshakeMs, conn, handshakeMs);
+      attachBroker(socket, broker, options);
       if (idleMs > 0) {
         socket.setTimeout(idleMs);
         socket.on("timeout", () => socket.destroy(new IdleTimeout(`idle for ${idleMs} ms`)));
       }
-      socket.on("close", () => {
-        sockets.delete(socket);
-        pb.brokers.delete(broker);
-      });
-      void broker.closed.then((reason) => pb.emit("disconnect", broker, reason));
+      socket.once("close", conn.closed);
+      void broker.closed.then(conn.disconnected);
       pb.emit("connection", broker, socket);
     };
     // A TLS handshake is part of the handshake: the same timeout applies (unless the TLS options set their own).

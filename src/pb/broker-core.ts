@@ -14,7 +14,8 @@ import { ReceivedCaches, SentCaches } from "./caches.ts";
 import { DeadReferenceError } from "./errors.ts";
 import { ViewPoint, type Viewable } from "./flavors.ts";
 import { callArguments, type Kwargs } from "./kwargs.ts";
-import { pbLimits, type PBLimits } from "./limits.ts";
+import { DEFAULT_PB_LIMITS, pbLimits, type PBLimits } from "./limits.ts";
+import { DEFAULT_BANANA_LIMITS, type BananaLimits } from "../banana/limits.ts";
 import { isThenable } from "./message-values.ts";
 import { logToDefault } from "./log.ts";
 import { PageScheduler } from "./pagers.ts";
@@ -23,6 +24,18 @@ import { LocalIDs, ReferenceTable, type Registration } from "./references.ts";
 import { copyRegistry } from "./registry.ts";
 import { RemoteReference } from "./remote.ts";
 import type { Transport } from "./transport.ts";
+
+/** Banana's part of each PB limits object, made once per object (the defaults: banana's own, which need no copy). */
+const bananaLimitsMade = new WeakMap<PBLimits, BananaLimits>();
+export function bananaLimitsOf(limits: PBLimits): BananaLimits {
+  if (limits === DEFAULT_PB_LIMITS) return DEFAULT_BANANA_LIMITS;
+  let b = bananaLimitsMade.get(limits);
+  if (!b) {
+    const { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes } = limits;
+    bananaLimitsMade.set(limits, (b = Object.freeze({ prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes })));
+  }
+  return b;
+}
 
 /** The options the tables and jellying read; Broker's options add the root and onReady. */
 export interface BrokerCoreOptions {
@@ -85,7 +98,8 @@ export abstract class BrokerCore implements BrokerAPI {
   protected readonly receivedCaches: ReceivedCaches;
   protected readonly pending = new PendingCalls();
   protected readonly pagers: PageScheduler;
-  private readonly finalizer: FinalizationRegistry<number> | null;
+  /** Sends the decref of a collected RemoteReference; made at the first refcounted reference (most connections of a login server never get one). */
+  private finalizerMade: FinalizationRegistry<number> | null = null;
 
   constructor(options: BrokerCoreOptions) {
     this.role = options.role;
@@ -104,12 +118,15 @@ export abstract class BrokerCore implements BrokerAPI {
     const isDisconnected = () => this.disconnected;
     this.receivedCaches = new ReceivedCaches((luid) => this.decCacheRef(luid), isDisconnected);
     this.pagers = new PageScheduler(this.limits.maxPagers, () => this.transport, isDisconnected, this.log);
-    this.finalizer =
-      typeof FinalizationRegistry === "function"
-        ? new FinalizationRegistry<number>((luid) => {
-            if (!this.disconnected) this.sendDecRef(luid);
-          })
-        : null;
+  }
+
+  private get finalizer(): FinalizationRegistry<number> | null {
+    if (this.finalizerMade === null && typeof FinalizationRegistry === "function") {
+      this.finalizerMade = new FinalizationRegistry<number>((luid) => {
+        if (!this.disconnected) this.sendDecRef(luid);
+      });
+    }
+    return this.finalizerMade;
   }
 
   abstract readonly ready: Promise<void>;
@@ -154,7 +171,7 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Sends decref for a RemoteReference released explicitly (garbage collection does it too). */
   releaseReference(ref: { readonly luid: number | string }): void {
-    this.finalizer?.unregister(ref);
+    this.finalizerMade?.unregister(ref);
     if (!this.disconnected) this.sendDecRef(ref.luid);
   }
 

@@ -12,7 +12,7 @@ import { jellyFor, type Jellyable } from "../jelly/jelly.ts";
 import { decodeUtf8, tagText } from "../jelly/text.ts";
 import { Tuple } from "../jelly/types.ts";
 import type { CallOptions } from "./broker-api.ts";
-import { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
+import { bananaLimitsOf, BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 import { PB_VERSION, ROOT_NAME } from "./constants.ts";
 import { CallAborted, DeadReferenceError, PBConnectionLost, PBError, ProtocolError } from "./errors.ts";
 import { CopyableFailure } from "./failure.ts";
@@ -73,8 +73,7 @@ export class Broker extends BrokerCore {
     this.rootFactory = options.root;
     this.trace = options.trace === undefined ? currentDefaultTraceHook() : options.trace;
     this.negotiator = new DialectNegotiator(this.role);
-    const { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes } = this.limits;
-    const bananaLimits = { prefixLimit, sizeLimit, maxMessageNodes, maxMessageBytes };
+    const bananaLimits = bananaLimitsOf(this.limits);
     // Plain-data calls and answers arrive already unjellied (one pass); the rest as expressions.
     // A Python 2 peer's values take the tree path: its "unicode" must become PyUnicode there.
     const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };
@@ -164,7 +163,8 @@ export class Broker extends BrokerCore {
       }
     }
     this.references.clear();
-    this.viewPoints.clear();
+    // (Map.clear() makes a new table even for an empty map: a connection's teardown skips those.)
+    if (this.viewPoints.size) this.viewPoints.clear();
     this.sentCaches.clear();
     this.receivedCaches.clear();
     this.resolveClosed(why);

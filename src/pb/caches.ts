@@ -91,14 +91,18 @@ interface CacheHeld {
  */
 export class ReceivedCaches {
   private readonly entries = new Map<number, CacheEntry>();
-  private readonly finalizer: FinalizationRegistry<CacheHeld> | null;
+  /** Made at the first facade: most connections never receive a cache. */
+  private finalizerMade: FinalizationRegistry<CacheHeld> | null = null;
 
   constructor(
     /** Sends one decache. */
     private readonly decache: (luid: number) => void,
     private readonly isDisconnected: () => boolean,
-  ) {
-    this.finalizer = typeof FinalizationRegistry === "function" ? new FinalizationRegistry<CacheHeld>((held) => this.facadeGone(held)) : null;
+  ) {}
+
+  private get finalizer(): FinalizationRegistry<CacheHeld> | null {
+    if (this.finalizerMade === null && typeof FinalizationRegistry === "function") this.finalizerMade = new FinalizationRegistry<CacheHeld>((held) => this.facadeGone(held));
+    return this.finalizerMade;
   }
 
   get size(): number {
@@ -158,7 +162,7 @@ export class ReceivedCaches {
       return;
     }
     const facade = entry.facade?.deref();
-    if (facade) this.finalizer?.unregister(facade);
+    if (facade) this.finalizerMade?.unregister(facade);
     entry.facade = null;
     this.facadeGone({ luid, counts: entry.counts });
   }
@@ -176,7 +180,7 @@ export class ReceivedCaches {
     this.entries.delete(luid);
     entry.counts.live = false;
     const facade = entry.facade?.deref();
-    if (facade) this.finalizer?.unregister(facade);
+    if (facade) this.finalizerMade?.unregister(facade);
     (entry.core as { uncached?: () => void }).uncached?.();
   }
 
@@ -185,6 +189,6 @@ export class ReceivedCaches {
   }
 
   clear(): void {
-    this.entries.clear();
+    if (this.entries.size) this.entries.clear();
   }
 }

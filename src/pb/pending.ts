@@ -4,13 +4,58 @@ import { describeValue } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { CallAborted, CallTimeout, ProtocolError, type CallAbandoned } from "./errors.ts";
-import { startTimer, timeoutLimit } from "./timeout.ts";
+import { MAX_TIMER_MS, startTimer, timeoutLimit } from "./timeout.ts";
 
 export interface Pending {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   abandoned: boolean;
-  cleanup?: () => void;
+  /** The call's timeout and signal, undone once it is answered or given up on. */
+  cleanup?: { cleanup(): void };
+}
+
+/**
+ * One call's timeout and AbortSignal. The signal's listener is this object (handleEvent) and the
+ * timer a shared function with it as argument: no closures made per call.
+ */
+class CallWatch {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private cancelLong: (() => void) | null = null;
+  constructor(
+    private readonly calls: PendingCalls,
+    private readonly pending: Pending,
+    private readonly id: number,
+    private readonly name: string,
+    private readonly signal: AbortSignal | undefined,
+    limit: number | undefined,
+  ) {
+    if (limit !== undefined) {
+      if (limit <= MAX_TIMER_MS) this.timer = setTimeout(callTimedOut, limit, this, limit);
+      else this.cancelLong = startTimer(limit, () => this.timedOut(limit));
+    }
+    signal?.addEventListener("abort", this, { once: true });
+  }
+
+  timedOut(limit: number): void {
+    this.timer = null;
+    this.calls.abandon(this.pending, this.id, new CallTimeout(`no answer to ${this.name} within ${limit} ms`, limit));
+  }
+
+  /** The signal fired. */
+  handleEvent(): void {
+    this.calls.abandon(this.pending, this.id, new CallAborted(`call to ${this.name} aborted`, this.signal?.reason));
+  }
+
+  cleanup(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.cancelLong?.();
+    this.signal?.removeEventListener("abort", this);
+  }
+}
+
+function callTimedOut(watch: CallWatch, limit: number): void {
+  watch.timedOut(limit);
 }
 
 /** What take() returns for the late answer to a call given up on: the answer is read, then dropped. */
@@ -58,26 +103,19 @@ export class PendingCalls {
 
   /** The timeout and AbortSignal of one call: either gives up on it locally. */
   private armGiveUp(pending: Pending, id: number, name: string, options: CallOptions): void {
-    const giveUp = (why: CallAbandoned) => {
-      if (pending.abandoned || this.waiting.get(id) !== pending) return;
-      pending.abandoned = true;
-      pending.cleanup?.();
-      // No entry is left behind: the id is remembered only to recognise a late answer.
-      this.waiting.delete(id);
-      this.rememberAbandoned(id);
-      pending.reject(why);
-    };
-    const cleanups: (() => void)[] = [];
     // Checked by the broker before the call went out (timeoutError): 0 and Infinity set no limit.
-    const limit = timeoutLimit(options.timeout);
-    if (limit !== undefined) cleanups.push(startTimer(limit, () => giveUp(new CallTimeout(`no answer to ${name} within ${limit} ms`, limit))));
-    if (options.signal) {
-      const signal = options.signal;
-      const onAbort = () => giveUp(new CallAborted(`call to ${name} aborted`, signal.reason));
-      signal.addEventListener("abort", onAbort, { once: true });
-      cleanups.push(() => signal.removeEventListener("abort", onAbort));
-    }
-    if (cleanups.length) pending.cleanup = () => cleanups.forEach((c) => c());
+    pending.cleanup = new CallWatch(this, pending, id, name, options.signal, timeoutLimit(options.timeout));
+  }
+
+  /** Gives up on a call locally (its timeout or signal): rejected now, its late answer dropped. */
+  abandon(pending: Pending, id: number, why: CallAbandoned): void {
+    if (pending.abandoned || this.waiting.get(id) !== pending) return;
+    pending.abandoned = true;
+    pending.cleanup?.cleanup();
+    // No entry is left behind: the id is remembered only to recognise a late answer.
+    this.waiting.delete(id);
+    this.rememberAbandoned(id);
+    pending.reject(why);
   }
 
   private rememberAbandoned(id: number): void {
@@ -100,17 +138,18 @@ export class PendingCalls {
       throw new ProtocolError(`answer for unknown request ${id}`);
     }
     this.waiting.delete(id);
-    pending.cleanup?.();
+    pending.cleanup?.cleanup();
     return pending;
   }
 
   /** The connection is gone: every call still waiting fails with `reason`. */
   rejectAll(reason: () => Error): void {
+    if (this.abandoned.size) this.abandoned.clear();
+    if (this.waiting.size === 0) return; // (a clear() would make a new table for nothing)
     const pending = [...this.waiting.values()];
     this.waiting.clear();
-    this.abandoned.clear();
     for (const p of pending) {
-      p.cleanup?.();
+      p.cleanup?.cleanup();
       if (!p.abandoned) p.reject(reason());
     }
   }

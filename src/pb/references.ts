@@ -89,8 +89,9 @@ export abstract class LocalTable<K extends number | string> {
   }
 
   clear(): void {
-    this.objects.clear();
-    this.luids.clear();
+    // Map.clear() makes a new table even for an empty map (a connection's teardown clears them all).
+    if (this.objects.size) this.objects.clear();
+    if (this.luids.size) this.luids.clear();
   }
 }
 
@@ -154,6 +155,6 @@ export class ReferenceTable extends LocalTable<number | string> {
 
   override clear(): void {
     super.clear();
-    this.cleanups.clear();
+    if (this.cleanups.size) this.cleanups.clear();
   }
 }

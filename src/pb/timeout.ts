@@ -4,7 +4,7 @@
 // otherwise fire at once with a TimeoutOverflowWarning.
 
 /** The longest delay one setTimeout honours. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The RangeError a bad timeout option gets, or null when it is fine. */
 export function timeoutError(timeout: unknown): RangeError | null {
