@@ -23,7 +23,7 @@ import { requestID as requestIDOf } from "./pending.ts";
 import { timeoutError } from "./timeout.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
-import { TurnClock } from "./turn.ts";
+import { currentTurn } from "./turn.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
 import { argumentsFor, pbJellyPositions, revealForPeer } from "./predecoded.ts";
 
@@ -59,7 +59,6 @@ export class Broker extends BrokerCore {
 
   private dropReason: Error | null = null;
   private disconnects: (() => void)[] = [];
-  private readonly turns = new TurnClock();
   private readonly trace: TraceHook | null;
 
   private readonly readyPromise: Promise<void>;
@@ -268,7 +267,7 @@ export class Broker extends BrokerCore {
     }
     const answerRequired = truthy(rawAnswer);
     // Taken before the method runs, so that any later turn the method waits for starts after it.
-    const turn = answerRequired ? this.turns.current() : null;
+    const turn = answerRequired ? currentTurn() : null;
     let result: Sexp | Promise<Sexp>;
     try {
       const target = plain ? this.localObjectForID(objectID) : this.receivedCaches.target(objectID);
