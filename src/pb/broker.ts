@@ -47,6 +47,9 @@ export interface BrokerOptions extends BrokerCoreOptions {
 }
 
 const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
+/** What jelly makes of an empty dictionary (read only: the encoder and trace hooks never change it). */
+const NO_KEYWORDS: ReadonlyMap<string, unknown> = new Map();
+const EMPTY_DICTIONARY: Sexp = Object.freeze(["dictionary"]) as unknown as Sexp;
 
 /** The Perspective Broker of one connection, in either role (pb.py Broker). */
 export class Broker extends BrokerCore {
@@ -379,16 +382,17 @@ export class Broker extends BrokerCore {
   ): Promise<unknown> | undefined {
     // The hot path of every call: no closures made here (see badArity).
     let answerRequired = answer;
-    let kwValues: Map<string, unknown>;
+    let kwValues: ReadonlyMap<string, unknown>;
     if (kw) {
-      kwValues = kw.toMap();
-      kwValues.delete("pbcallback");
-      kwValues.delete("pberrback");
-      if (kwValues.has("pbanswer")) {
-        answerRequired = !!kwValues.get("pbanswer");
-        kwValues.delete("pbanswer");
+      const values = kw.toMap();
+      values.delete("pbcallback");
+      values.delete("pberrback");
+      if (values.has("pbanswer")) {
+        answerRequired = !!values.get("pbanswer");
+        values.delete("pbanswer");
       }
-    } else kwValues = new Map<string, unknown>();
+      kwValues = values;
+    } else kwValues = NO_KEYWORDS;
     if (this.disconnected) return this.callNotSent(answerRequired, new DeadReferenceError("Calling Stale Broker"));
     if (options.signal?.aborted) return this.callNotSent(answerRequired, new CallAborted("call aborted before it was sent", options.signal.reason));
     const badTimeout = timeoutError(options.timeout);
@@ -399,7 +403,8 @@ export class Broker extends BrokerCore {
       const t = new Tuple<unknown>();
       for (let i = 0; i < args.length; i++) t.push(args[i]);
       netArgs = this.serializeNow(t, perspective);
-      netKw = this.serializeNow(kwValues, perspective);
+      // No keywords (most calls): the empty dictionary's expression, not made again each time.
+      netKw = kwValues.size === 0 ? EMPTY_DICTIONARY : this.serializeNow(kwValues, perspective);
     } catch (e) {
       return this.callNotSent(answerRequired, e);
     }
