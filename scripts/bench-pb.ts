@@ -468,28 +468,36 @@ async function conduct(): Promise<void> {
     await Promise.all([tsServer && stop(tsServer.child), twServer && stop(twServer.child), rawSrv && stop(rawSrv.child)]);
   }
 
-  // Where the time goes: TS client and server under --cpu-prof, small calls then logins.
+  // Where the time goes: TS client and server under --cpu-prof, small calls then logins; the
+  // raw sockets' client and server too for the small calls, so the profiles can be set side by side.
   if (profile && pairings.some((p) => p.id === "ts-ts")) {
-    for (const name of ["smallSeq", "login"] as Name[]) {
+    const withRaw = pairings.some((p) => p.id === "raw");
+    for (const name of ["smallSeq", "smallPipe", "login"] as Name[]) {
       if (!specs[name]) continue;
-      const dir = join(root, "reports", "profiles", name);
-      rmSync(dir, { recursive: true, force: true });
-      const profArgs = (who: string) => ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${join(dir, who)}`, "--import", "tsx", thisFile];
-      process.stderr.write(`[bench-pb] profiling TS -> TS ${name}\n`);
-      const srv = start("ts server (profiled)", process.execPath, [...profArgs("server"), "--role=server"], ["listening"], 300);
-      try {
-        const server = await srv.first;
-        const c = start("ts client (profiled)", process.execPath, [...profArgs("client"), "--role=client", `--echo-port=${server.echoPort}`, `--login-port=${server.loginPort}`, `--config=${JSON.stringify({ [name]: { ...specs[name], seconds: Math.max(2, specs[name].seconds) } })}`], ["result"], 150);
-        await c.first;
-        await stop(c.child);
-      } finally {
-        await stop(srv.child);
-      }
-      for (const who of ["client", "server"]) {
+      for (const kind of withRaw && name !== "login" ? (["ts", "raw"] as const) : (["ts"] as const)) {
+        const key = kind === "raw" ? `raw ${name}` : name;
+        const dir = join(root, "reports", "profiles", kind === "raw" ? `raw-${name}` : name);
+        rmSync(dir, { recursive: true, force: true });
+        const profArgs = (who: string) => ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${join(dir, who)}`, "--import", "tsx", thisFile];
+        const config = `--config=${JSON.stringify({ [name]: { ...specs[name], seconds: Math.max(2, specs[name].seconds) } })}`;
+        process.stderr.write(`[bench-pb] profiling ${kind === "raw" ? "raw TCP" : "TS -> TS"} ${name}\n`);
+        const srv = start(`${kind} server (profiled)`, process.execPath, [...profArgs("server"), ...(kind === "raw" ? ["--role=raw-server", `--script=${scriptFile}`] : ["--role=server"])], ["listening"], 300);
         try {
-          profiles[`${name}/${who}`] = summarizeProfiles(join(dir, who));
-        } catch (e) {
-          process.stderr.write(`[bench-pb] no profile for ${name}/${who}: ${String(e)}\n`);
+          const server = await srv.first;
+          const ports = [`--echo-port=${server.echoPort}`, `--login-port=${server.loginPort}`];
+          const clientArgs = kind === "raw" ? ["--role=raw-client", `--script=${scriptFile}`, `--control-port=${server.controlPort}`] : ["--role=client"];
+          const c = start(`${kind} client (profiled)`, process.execPath, [...profArgs("client"), ...clientArgs, ...ports, config], ["result"], 150);
+          await c.first;
+          await stop(c.child);
+        } finally {
+          await stop(srv.child);
+        }
+        for (const who of ["client", "server"]) {
+          try {
+            profiles[`${key}/${who}`] = summarizeProfiles(join(dir, who));
+          } catch (e) {
+            process.stderr.write(`[bench-pb] no profile for ${key}/${who}: ${String(e)}\n`);
+          }
         }
       }
     }
@@ -588,7 +596,9 @@ async function conduct(): Promise<void> {
     const busiest = list[0];
     if (!busiest) continue;
     console.log("");
-    for (const l of formatProfile(`profile, TS -> TS ${key} (node --cpu-prof; reports/profiles/${key})`, busiest)) console.log(l);
+    const raw = key.startsWith("raw ");
+    const where = raw ? `raw-${key.slice(4)}` : key;
+    for (const l of formatProfile(`profile, ${raw ? `raw TCP, no PB ${key.slice(4)}` : `TS -> TS ${key}`} (node --cpu-prof; reports/profiles/${where})`, busiest)) console.log(l);
   }
   console.log(`\n${fmt(elapsedS, 1)} s in all; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadavg()[0].toFixed(1)} at the end, Node ${process.version}, Python ${py.pythonVersion}, Twisted ${py.twistedVersion}`);
 
