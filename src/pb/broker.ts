@@ -23,7 +23,7 @@ import { requestID as requestIDOf } from "./pending.ts";
 import { timeoutError } from "./timeout.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
-import { currentTurn } from "./turn.ts";
+import { currentTurn, leaveTurn, releaseTurn } from "./turn.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
 import { argumentsFor, pbJellyPositions, revealForPeer } from "./predecoded.ts";
 
@@ -130,6 +130,8 @@ export class Broker extends BrokerCore {
     } catch (e) {
       this.drop(e instanceof Error ? e : new ProtocolError(String(e)));
     }
+    // Every call of the chunk has run: a turn no promise waits on needs no end marker.
+    releaseTurn();
   }
 
   /** Hangs up on the peer (the transport owner then calls connectionLost). */
@@ -280,13 +282,16 @@ export class Broker extends BrokerCore {
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
       if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
     } catch (e) {
+      if (turn) leaveTurn(turn, false);
       if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
       if (!(e instanceof PBError)) this.log({ level: "error", message: "Peer will receive following PB traceback:", error: e });
       if (answerRequired) this.sendError(e, requestID, false);
       return;
     }
-    if (isThenable(result)) {
-      Promise.resolve(result).then(
+    const later = isThenable(result);
+    if (turn) leaveTurn(turn, later);
+    if (later) {
+      Promise.resolve(result as Promise<Sexp>).then(
         (sexp) => {
           if (answerRequired) this.sendAnswer(requestID, sexp);
         },
@@ -296,7 +301,7 @@ export class Broker extends BrokerCore {
         },
       );
     } else if (answerRequired) {
-      this.sendAnswer(requestID, result);
+      this.sendAnswer(requestID, result as Sexp);
     }
   }
 

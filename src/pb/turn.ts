@@ -12,10 +12,20 @@
 // anything the method queues. The clock is shared by every broker of the process (a turn is the
 // loop's, not a connection's), and its timer is one Timeout re-armed with refresh() (no timer
 // made and cleared per call): a marker that fires after the turn already ended does nothing.
+//
+// Only a call whose method returned a promise looks at its turn (leaveTurn's `held`). When a chunk of input
+// has been handled and no such call holds the turn, it is ended at once (`releaseTurn`) and its
+// setImmediate cancelled: a peer making one call at a time then costs no event-loop callback
+// after the answer is written (which, on a busy machine, runs after the woken peer preempts us).
 
 /** The turn a call was delivered in: `over` once the event loop has moved on. */
 export interface CallTurn {
   over: boolean;
+  /** A call of this turn waits on a promise and will look at `over`. */
+  held: boolean;
+  /** Calls of this turn whose method is running (one may deliver input to another broker). */
+  running: number;
+  immediate: ReturnType<typeof setImmediate> | undefined;
 }
 
 let turn: CallTurn | null = null;
@@ -30,12 +40,15 @@ function onTimer(): void {
   if (turn) endTurn(turn);
 }
 
-/** The current turn, its end markers queued when it is the turn's first call. */
+/** The current turn, its end markers queued when it is the turn's first call; leaveTurn() once the method returned. */
 export function currentTurn(): CallTurn {
-  if (turn) return turn;
-  const t: CallTurn = { over: false };
+  if (turn) {
+    turn.running++;
+    return turn;
+  }
+  const t: CallTurn = { over: false, held: false, running: 1, immediate: undefined };
   turn = t;
-  if (typeof setImmediate === "function") setImmediate(endTurn, t);
+  if (typeof setImmediate === "function") t.immediate = setImmediate(endTurn, t);
   if (timer && typeof timer.refresh === "function") timer.refresh();
   else {
     const made = setTimeout(onTimer, 0) as unknown as { refresh?(): unknown; unref?(): unknown };
@@ -46,4 +59,22 @@ export function currentTurn(): CallTurn {
     }
   }
   return t;
+}
+
+/** The method of a call of `t` returned; `held` when it gave a promise (whose failure reads `t.over`). */
+export function leaveTurn(t: CallTurn, held: boolean): void {
+  t.running--;
+  if (held) t.held = true;
+}
+
+/**
+ * Input handled: the current turn, if no call holds it, ends now and its setImmediate is
+ * cancelled. Calls delivered later in the same turn take a new one (markers queued before them).
+ */
+export function releaseTurn(): void {
+  const t = turn;
+  if (t === null || t.held || t.running > 0) return;
+  turn = null;
+  t.over = true;
+  if (t.immediate !== undefined) clearImmediate(t.immediate);
 }

@@ -85,6 +85,35 @@ describe("the call's turn (pickled failures)", () => {
     });
   }
 
+  it("a chunk of calls answered at once and calls answered later: each verdict as if alone", async () => {
+    const { client } = await phasedPair("immediate");
+    const root = client.remoteForName(ROOT_NAME);
+    const calls = [root.callRemote("echo", 1), ...EXPECTED.map(([method]) => pickled(root.callRemote(method))), root.callRemote("echo", 2)];
+    expect(await Promise.all(calls)).toEqual([1, ...EXPECTED.map(([, want]) => want), 2]);
+  });
+
+  it("input another broker handles synchronously inside a method does not end the method's turn", async () => {
+    // A second connection whose calls reach its server synchronously, made from inside a method.
+    const inner = new Broker({ role: "listener", root: new TurnRoot(), log: () => {} });
+    const innerClient = new Broker({ role: "initiator", log: () => {} });
+    inner.makeConnection({ write: (d) => { const copy = d.slice(); queueMicrotask(() => innerClient.dataReceived(copy)); }, loseConnection: () => {} });
+    innerClient.makeConnection({ write: (d) => inner.dataReceived(d.slice()), loseConnection: () => {} });
+    await innerClient.ready;
+    const innerRoot = innerClient.remoteForName(ROOT_NAME);
+    class NestingRoot extends Root {
+      remote_nestedRejectNow() {
+        void innerRoot.callRemote("echo", 1);
+        return Promise.reject(new Error("now"));
+      }
+    }
+    const server = new Broker({ role: "listener", root: new NestingRoot(), log: () => {} });
+    const client = new Broker({ role: "initiator", log: () => {} });
+    server.makeConnection({ write: (d) => { const copy = d.slice(); queueMicrotask(() => client.dataReceived(copy)); }, loseConnection: () => {} });
+    client.makeConnection({ write: (d) => { const copy = d.slice(); setImmediate(() => server.dataReceived(copy)); }, loseConnection: () => {} });
+    await client.ready;
+    expect(await pickled(client.remoteForName(ROOT_NAME).callRemote("nestedRejectNow"))).toBe(1);
+  });
+
   describe("over TCP (delivered from I/O)", () => {
     let server: PBServer;
     beforeAll(async () => {
