@@ -109,6 +109,8 @@ interface Result {
   /** CPU time per operation of the client and of the server process. */
   clientCpuUs?: number;
   serverCpuUs?: number;
+  /** Operations made to warm up before the measured ones. */
+  warmupCalls?: number;
 }
 
 // ---- the TypeScript server ----------------------------------------------------------------------
@@ -218,7 +220,7 @@ function measure(op: () => Promise<unknown>, spec: Spec, root: RemoteReference):
 }
 
 async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow: () => Promise<number>): Promise<Result> {
-  if (spec.warmupS > 0 || spec.warmupMin > 0) await loop(op, spec.depth, spec.warmupS, Math.max(1, spec.warmupMin), spec.maxCalls);
+  const warm = spec.warmupS > 0 || spec.warmupMin > 0 ? await loop(op, spec.depth, spec.warmupS, Math.max(1, spec.warmupMin), spec.maxCalls) : null;
   (globalThis as { gc?: () => void }).gc?.();
   const server0 = await serverCpuNow();
   const client0 = cpuSeconds();
@@ -227,6 +229,7 @@ async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow:
   const server1 = await serverCpuNow();
   result.clientCpuUs = ((client1 - client0) * 1e6) / result.calls;
   result.serverCpuUs = ((server1 - server0) * 1e6) / result.calls;
+  result.warmupCalls = warm?.calls ?? 0;
   return result;
 }
 
@@ -426,6 +429,8 @@ async function conduct(): Promise<void> {
   const runs: Record<string, Partial<Record<Name, Result[]>>> = {};
   const ladderResults: unknown[] = [];
   let profiles: Record<string, ReturnType<typeof summarizeProfiles>> = {};
+  /** Operations each profiled run made (warm-up included), for busy time per operation. */
+  const profiledOps: Record<string, number> = {};
   try {
     // interop/peer.py serve names each port by its root (interop/conformance/roots.json)
     const tw = await twServer?.first;
@@ -487,7 +492,8 @@ async function conduct(): Promise<void> {
           const ports = [`--echo-port=${server.echoPort}`, `--login-port=${server.loginPort}`];
           const clientArgs = kind === "raw" ? ["--role=raw-client", `--script=${scriptFile}`, `--control-port=${server.controlPort}`] : ["--role=client"];
           const c = start(`${kind} client (profiled)`, process.execPath, [...profArgs("client"), ...clientArgs, ...ports, config], ["result"], 150);
-          await c.first;
+          const got = ((await c.first).results as Record<Name, Result>)[name];
+          profiledOps[key] = got.calls + (got.warmupCalls ?? 0);
           await stop(c.child);
         } finally {
           await stop(srv.child);
@@ -599,6 +605,13 @@ async function conduct(): Promise<void> {
     const raw = key.startsWith("raw ");
     const where = raw ? `raw-${key.slice(4)}` : key;
     for (const l of formatProfile(`profile, ${raw ? `raw TCP, no PB ${key.slice(4)}` : `TS -> TS ${key}`} (node --cpu-prof; reports/profiles/${where})`, busiest)) console.log(l);
+    // Per operation (the warm-up's included; sampled time, so a process preempted inside a system call counts it).
+    const ops = profiledOps[key.slice(0, key.lastIndexOf("/"))];
+    if (ops) {
+      const per = (pct: number) => fmt((busiest.busyMs * 1000 * pct) / 100 / ops, 2);
+      const pb = Object.entries(busiest.kinds).filter(([k]) => k.startsWith("twisted-pb")).reduce((n, [, v]) => n + v, 0);
+      console.log(`  per operation (${fmt(ops)} ops): ${per(100)} us busy; socket system calls ${per(busiest.kinds["socket system calls"] ?? 0)} us, twisted-pb code ${per(pb)} us, GC ${per(busiest.kinds["GC"] ?? 0)} us`);
+    }
   }
   console.log(`\n${fmt(elapsedS, 1)} s in all; ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadavg()[0].toFixed(1)} at the end, Node ${process.version}, Python ${py.pythonVersion}, Twisted ${py.twistedVersion}`);
 
@@ -625,6 +638,7 @@ async function conduct(): Promise<void> {
     ladder: ladderResults,
     pbAlone: alone,
     profiles,
+    profiledOps,
     elapsedS,
   };
   mkdirSync(dirname(out), { recursive: true });
