@@ -111,6 +111,8 @@ interface Result {
   /** CPU time per operation of the client and of the server process. */
   clientCpuUs?: number;
   serverCpuUs?: number;
+  /** Operations made to warm up before the measured ones. */
+  warmupCalls?: number;
 }
 
 // ---- the TypeScript server ----------------------------------------------------------------------
@@ -220,7 +222,7 @@ function measure(op: () => Promise<unknown>, spec: Spec, root: RemoteReference):
 }
 
 async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow: () => Promise<number>): Promise<Result> {
-  if (spec.warmupS > 0 || spec.warmupMin > 0) await loop(op, spec.depth, spec.warmupS, Math.max(1, spec.warmupMin), spec.maxCalls);
+  const warm = spec.warmupS > 0 || spec.warmupMin > 0 ? await loop(op, spec.depth, spec.warmupS, Math.max(1, spec.warmupMin), spec.maxCalls) : null;
   (globalThis as { gc?: () => void }).gc?.();
   const server0 = await serverCpuNow();
   const client0 = cpuSeconds();
@@ -229,6 +231,7 @@ async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow:
   const server1 = await serverCpuNow();
   result.clientCpuUs = ((client1 - client0) * 1e6) / result.calls;
   result.serverCpuUs = ((server1 - server0) * 1e6) / result.calls;
+  result.warmupCalls = warm?.calls ?? 0;
   return result;
 }
 
@@ -434,6 +437,8 @@ async function conduct(): Promise<void> {
   const runs: Record<string, Partial<Record<Name, Result[]>>> = {};
   const ladderResults: unknown[] = [];
   let profiles: Record<string, ReturnType<typeof summarizeProfiles>> = {};
+  /** Operations each profiled run made (warm-up included), for busy time per operation. */
+  const profiledOps: Record<string, number> = {};
   try {
     // interop/peer.py serve names each port by its root (interop/conformance/roots.json)
     const tw = await twServer?.first;
@@ -484,28 +489,37 @@ async function conduct(): Promise<void> {
     await Promise.all([tsServer && stop(tsServer.child), twServer && stop(twServer.child), rawSrv && stop(rawSrv.child)]);
   }
 
-  // Where the time goes: TS client and server under --cpu-prof, small calls then logins.
+  // Where the time goes: TS client and server under --cpu-prof, small calls then logins; the
+  // raw sockets' client and server too for the small calls, so the profiles can be set side by side.
   if (profile && pairings.some((p) => p.id === "ts-ts")) {
-    for (const name of ["smallSeq", "login"] as Name[]) {
+    const withRaw = pairings.some((p) => p.id === "raw");
+    for (const name of ["smallSeq", "smallPipe", "login"] as Name[]) {
       if (!specs[name]) continue;
-      const dir = join(root, "reports", "profiles", name);
-      rmSync(dir, { recursive: true, force: true });
-      const profArgs = (who: string) => ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${join(dir, who)}`, "--import", "tsx", thisFile];
-      process.stderr.write(`[bench-pb] profiling TS -> TS ${name}\n`);
-      const srv = start("ts server (profiled)", process.execPath, [...profArgs("server"), "--role=server"], ["listening"], 300);
-      try {
-        const server = await srv.first;
-        const c = start("ts client (profiled)", process.execPath, [...profArgs("client"), "--role=client", `--echo-port=${server.echoPort}`, `--login-port=${server.loginPort}`, `--config=${JSON.stringify({ [name]: { ...specs[name], seconds: Math.max(2, specs[name].seconds) } })}`], ["result"], 150);
-        await c.first;
-        await stop(c.child);
-      } finally {
-        await stop(srv.child);
-      }
-      for (const who of ["client", "server"]) {
+      for (const kind of withRaw && name !== "login" ? (["ts", "raw"] as const) : (["ts"] as const)) {
+        const key = kind === "raw" ? `raw ${name}` : name;
+        const dir = join(root, "reports", "profiles", kind === "raw" ? `raw-${name}` : name);
+        rmSync(dir, { recursive: true, force: true });
+        const profArgs = (who: string) => ["--expose-gc", "--cpu-prof", `--cpu-prof-dir=${join(dir, who)}`, "--import", "tsx", thisFile];
+        const config = `--config=${JSON.stringify({ [name]: { ...specs[name], seconds: Math.max(2, specs[name].seconds) } })}`;
+        process.stderr.write(`[bench-pb] profiling ${kind === "raw" ? "raw TCP" : "TS -> TS"} ${name}\n`);
+        const srv = start(`${kind} server (profiled)`, process.execPath, [...profArgs("server"), ...(kind === "raw" ? ["--role=raw-server", `--script=${scriptFile}`] : ["--role=server"])], ["listening"], 300);
         try {
-          profiles[`${name}/${who}`] = summarizeProfiles(join(dir, who));
-        } catch (e) {
-          process.stderr.write(`[bench-pb] no profile for ${name}/${who}: ${String(e)}\n`);
+          const server = await srv.first;
+          const ports = [`--echo-port=${server.echoPort}`, `--login-port=${server.loginPort}`];
+          const clientArgs = kind === "raw" ? ["--role=raw-client", `--script=${scriptFile}`, `--control-port=${server.controlPort}`] : ["--role=client"];
+          const c = start(`${kind} client (profiled)`, process.execPath, [...profArgs("client"), ...clientArgs, ...ports, config], ["result"], 150);
+          const got = ((await c.first).results as Record<Name, Result>)[name];
+          profiledOps[key] = got.calls + (got.warmupCalls ?? 0);
+          await stop(c.child);
+        } finally {
+          await stop(srv.child);
+        }
+        for (const who of ["client", "server"]) {
+          try {
+            profiles[`${key}/${who}`] = summarizeProfiles(join(dir, who));
+          } catch (e) {
+            process.stderr.write(`[bench-pb] no profile for ${key}/${who}: ${String(e)}\n`);
+          }
         }
       }
     }
@@ -638,8 +652,17 @@ async function conduct(): Promise<void> {
     const busiest = list[0];
     if (!busiest) continue;
     console.log("");
-    const what = key.startsWith("login-raw/") ? `raw TCP, no PB, login/${key.slice(10)}` : `TS -> TS ${key}`;
-    for (const l of formatProfile(`profile, ${what} (node --cpu-prof; reports/profiles/${key})`, busiest)) console.log(l);
+    const rawKey = key.startsWith("raw ") || key.startsWith("login-raw/");
+    const where = key.startsWith("raw ") ? `raw-${key.slice(4)}` : key;
+    const what = key.startsWith("login-raw/") ? `raw TCP, no PB, login/${key.slice(10)}` : rawKey ? `raw TCP, no PB ${key.slice(4)}` : `TS -> TS ${key}`;
+    for (const l of formatProfile(`profile, ${what} (node --cpu-prof; reports/profiles/${where})`, busiest)) console.log(l);
+    // Per operation (the warm-up's included; sampled time, so a process preempted inside a system call counts it).
+    const ops = profiledOps[key.slice(0, key.lastIndexOf("/"))];
+    if (ops) {
+      const per = (pct: number) => fmt((busiest.busyMs * 1000 * pct) / 100 / ops, 2);
+      const pb = Object.entries(busiest.kinds).filter(([k]) => k.startsWith("twisted-pb")).reduce((n, [, v]) => n + v, 0);
+      console.log(`  per operation (${fmt(ops)} ops): ${per(100)} us busy; socket system calls ${per(busiest.kinds["socket system calls"] ?? 0)} us, twisted-pb code ${per(pb)} us, GC ${per(busiest.kinds["GC"] ?? 0)} us`);
+    }
   }
   const loginTable = loginCostByKind(profiles, med("raw", "login")?.run, med("ts-ts", "login")?.run);
   if (loginTable.length) {
@@ -672,6 +695,7 @@ async function conduct(): Promise<void> {
     ladder: ladderResults,
     pbAlone: alone,
     profiles,
+    profiledOps,
     elapsedS,
   };
   mkdirSync(dirname(out), { recursive: true });

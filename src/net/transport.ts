@@ -9,6 +9,15 @@ import { OutputBufferExceeded } from "./errors.ts";
 /** Up to this many bytes, a turn's writes are copied into one buffer; above, handed over as they are. */
 const COPY_LIMIT = 64 * 1024;
 
+/**
+ * A turn that writes more messages than this (a chunk of pipelined calls being answered, or a
+ * batch of calls made at once) sends them in slices of this many: the peer starts on the first
+ * slice while this side makes the rest, so the two processes work at the same time instead of
+ * taking turns. Measured with 100 small calls in flight between two processes: 1.6x the rate of
+ * one write per turn, and still a 32th of the system calls of one write per message.
+ */
+const SLICE_WRITES = 32;
+
 // A settled promise: then() on it queues a microtask (cheaper than queueMicrotask in Node).
 const resolved = Promise.resolve();
 
@@ -175,7 +184,7 @@ export function socketTransport(socket: net.Socket, options: SocketTransportOpti
       queued.push(data);
       queuedBytes += data.length;
       // Big messages go at once: holding them saves no syscall, and the peer can start on them.
-      if (queuedBytes > COPY_LIMIT) flush();
+      if (queuedBytes > COPY_LIMIT || queued.length >= SLICE_WRITES) flush();
     },
     loseConnection(reason) {
       // What was written before the hang-up still goes out first (socket.end flushes too).

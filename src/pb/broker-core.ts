@@ -334,10 +334,11 @@ export abstract class BrokerCore implements BrokerAPI {
   }
 
   /** Unjellies one received expression; `budget` is shared by the parts of one message (see MessageBudget). */
-  unserialize(sexp: Sexp, perspective: unknown = null, budget: MessageBudget = new MessageBudget(this.limits)): unknown {
-    // Plain data the receiver already unjellied (jelly/fastreceive.ts).
+  unserialize(sexp: Sexp, perspective: unknown = null, budget?: MessageBudget): unknown {
+    // Plain data the receiver already unjellied (jelly/fastreceive.ts): no budget is made for it.
     const done = predecodedValue(sexp, this);
     if (done !== this) return done;
+    budget ??= new MessageBudget(this.limits);
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {
@@ -349,6 +350,10 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Unjellies a call's arguments: a list of positional arguments and the keyword arguments, if any. */
   unserializeCall(netArgs: Sexp, netKw: Sexp, perspective: unknown): [unknown[], Kwargs | null] {
+    const args = predecodedValue(netArgs, this);
+    const kw = predecodedValue(netKw, this);
+    // Both already unjellied (plain data, the common call): no budget is needed.
+    if (args !== this && kw !== this) return callArguments(args, kw);
     // One budget for the whole message.
     const budget = new MessageBudget(this.limits);
     return callArguments(this.unserialize(netArgs, perspective, budget), this.unserialize(netKw, perspective, budget));

@@ -23,7 +23,7 @@ import { requestID as requestIDOf } from "./pending.ts";
 import { timeoutError } from "./timeout.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
 import type { Transport } from "./transport.ts";
-import { TurnClock } from "./turn.ts";
+import { currentTurn, leaveTurn, releaseTurn } from "./turn.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
 import { argumentsFor, pbJellyPositions, revealForPeer } from "./predecoded.ts";
 
@@ -47,6 +47,9 @@ export interface BrokerOptions extends BrokerCoreOptions {
 }
 
 const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
+/** What jelly makes of an empty dictionary (read only: the encoder and trace hooks never change it). */
+const NO_KEYWORDS: ReadonlyMap<string, unknown> = new Map();
+const EMPTY_DICTIONARY: Sexp = Object.freeze(["dictionary"]) as unknown as Sexp;
 
 /** The Perspective Broker of one connection, in either role (pb.py Broker). */
 export class Broker extends BrokerCore {
@@ -59,7 +62,6 @@ export class Broker extends BrokerCore {
 
   private dropReason: Error | null = null;
   private disconnects: (() => void)[] = [];
-  private readonly turns = new TurnClock();
   private readonly trace: TraceHook | null;
 
   private readonly readyPromise: Promise<void>;
@@ -127,6 +129,8 @@ export class Broker extends BrokerCore {
     } catch (e) {
       this.drop(e instanceof Error ? e : new ProtocolError(String(e)));
     }
+    // Every call of the chunk has run: a turn no promise waits on needs no end marker.
+    releaseTurn();
   }
 
   /** Hangs up on the peer (the transport owner then calls connectionLost). */
@@ -268,7 +272,7 @@ export class Broker extends BrokerCore {
     }
     const answerRequired = truthy(rawAnswer);
     // Taken before the method runs, so that any later turn the method waits for starts after it.
-    const turn = answerRequired ? this.turns.current() : null;
+    const turn = answerRequired ? currentTurn() : null;
     let result: Sexp | Promise<Sexp>;
     try {
       const target = plain ? this.localObjectForID(objectID) : this.receivedCaches.target(objectID);
@@ -278,13 +282,16 @@ export class Broker extends BrokerCore {
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
       if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
     } catch (e) {
+      if (turn) leaveTurn(turn, false);
       if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
       if (!(e instanceof PBError)) this.log({ level: "error", message: "Peer will receive following PB traceback:", error: e });
       if (answerRequired) this.sendError(e, requestID, false);
       return;
     }
-    if (isThenable(result)) {
-      Promise.resolve(result).then(
+    const later = isThenable(result);
+    if (turn) leaveTurn(turn, later);
+    if (later) {
+      Promise.resolve(result as Promise<Sexp>).then(
         (sexp) => {
           if (answerRequired) this.sendAnswer(requestID, sexp);
         },
@@ -294,7 +301,7 @@ export class Broker extends BrokerCore {
         },
       );
     } else if (answerRequired) {
-      this.sendAnswer(requestID, result);
+      this.sendAnswer(requestID, result as Sexp);
     }
   }
 
@@ -380,16 +387,17 @@ export class Broker extends BrokerCore {
   ): Promise<unknown> | undefined {
     // The hot path of every call: no closures made here (see badArity).
     let answerRequired = answer;
-    let kwValues: Map<string, unknown>;
+    let kwValues: ReadonlyMap<string, unknown>;
     if (kw) {
-      kwValues = kw.toMap();
-      kwValues.delete("pbcallback");
-      kwValues.delete("pberrback");
-      if (kwValues.has("pbanswer")) {
-        answerRequired = !!kwValues.get("pbanswer");
-        kwValues.delete("pbanswer");
+      const values = kw.toMap();
+      values.delete("pbcallback");
+      values.delete("pberrback");
+      if (values.has("pbanswer")) {
+        answerRequired = !!values.get("pbanswer");
+        values.delete("pbanswer");
       }
-    } else kwValues = new Map<string, unknown>();
+      kwValues = values;
+    } else kwValues = NO_KEYWORDS;
     if (this.disconnected) return this.callNotSent(answerRequired, new DeadReferenceError("Calling Stale Broker"));
     if (options.signal?.aborted) return this.callNotSent(answerRequired, new CallAborted("call aborted before it was sent", options.signal.reason));
     const badTimeout = timeoutError(options.timeout);
@@ -400,7 +408,8 @@ export class Broker extends BrokerCore {
       const t = new Tuple<unknown>();
       for (let i = 0; i < args.length; i++) t.push(args[i]);
       netArgs = this.serializeNow(t, perspective);
-      netKw = this.serializeNow(kwValues, perspective);
+      // No keywords (most calls): the empty dictionary's expression, not made again each time.
+      netKw = kwValues.size === 0 ? EMPTY_DICTIONARY : this.serializeNow(kwValues, perspective);
     } catch (e) {
       return this.callNotSent(answerRequired, e);
     }

@@ -219,14 +219,18 @@ function qualifiedLabel(target: object, fn: Callable, label: string): string {
  * placed on the parameters they name, and any others passed as a trailing Kwargs when the method
  * has room for it (a rest parameter or a parameter left over). Too few or too many arguments
  * raise Python's TypeError (sent as builtins.TypeError), worded as Python words it, counting
- * self as Python does.
+ * self as Python does. `args` is the call's own list: it may be handed to the method as it is.
  */
 export function invoke(target: object, fn: Callable, label: string, args: unknown[], kw: Kwargs | null): unknown {
   const { min, max, names, kwAt, placeable } = signatureOf(target, fn, label);
-  const name = () => qualifiedLabel(target, fn, label);
+  // The common call: positional arguments only, as many as the method takes. `args` is the
+  // call's own list (dispatch made it), so it is passed as it is.
+  if ((kw === null || kw.size === 0) && args.length >= min && args.length <= max) return fn.apply(target, args);
+  // Python's name for the method, only for the errors below (no closure made per call).
+  const name = qualifiedLabel;
   if (args.length > max) {
     const takes = min === max ? `${max + 1} positional argument${max + 1 === 1 ? "" : "s"}` : `from ${min + 1} to ${max + 1} positional arguments`;
-    throw py2(new TypeError(`${name()}() takes ${takes} but ${args.length + 1} were given`), py2Arity(label, min, max, 1 + args.length + (kw ? kw.size : 0)));
+    throw py2(new TypeError(`${name(target, fn, label)}() takes ${takes} but ${args.length + 1} were given`), py2Arity(label, min, max, 1 + args.length + (kw ? kw.size : 0)));
   }
   const call = args.slice();
   const given = 1 + args.length + (kw ? kw.size : 0); // Python 2's count in its arity messages
@@ -237,11 +241,11 @@ export function invoke(target: object, fn: Callable, label: string, args: unknow
     for (const key of kw.keys()) {
       const at = names ? names.indexOf(key) : -1;
       if (at >= 0 && at < placeable) {
-        if (at < args.length) throw py2(new TypeError(`${name()}() got multiple values for argument '${key}'`), `${label}() got multiple values for keyword argument '${key}'`);
+        if (at < args.length) throw py2(new TypeError(`${name(target, fn, label)}() got multiple values for argument '${key}'`), `${label}() got multiple values for keyword argument '${key}'`);
         call[at] = kw.get(key);
         if (at >= filled) filled = at + 1;
       } else {
-        if (kwAt === null || (typeof kwAt === "number" && args.length > kwAt)) throw py2(new TypeError(`${name()}() got an unexpected keyword argument '${key}'`), `${label}() got an unexpected keyword argument '${key}'`);
+        if (kwAt === null || (typeof kwAt === "number" && args.length > kwAt)) throw py2(new TypeError(`${name(target, fn, label)}() got an unexpected keyword argument '${key}'`), `${label}() got an unexpected keyword argument '${key}'`);
         (extra ??= new Map()).set(key, kw.get(key));
       }
     }
@@ -255,7 +259,7 @@ export function invoke(target: object, fn: Callable, label: string, args: unknow
   if (missing.length) {
     const n = missing.length;
     const which = names ? `: ${quoteList(missing)}` : "";
-    throw py2(new TypeError(`${name()}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`), py2Arity(label, min, max, given));
+    throw py2(new TypeError(`${name(target, fn, label)}() missing ${n} required positional argument${n === 1 ? "" : "s"}${which}`), py2Arity(label, min, max, given));
   }
   if (extra) {
     const at = kwAt === "after" ? filled : (kwAt as number);

@@ -29,6 +29,8 @@ function className(x: object): string {
   return (x.constructor as { name?: string } | undefined)?.name || "object";
 }
 
+const NONE: readonly unknown[] = Object.freeze([]);
+
 /**
  * Calls `prefix + message` on `target` with the peer's arguments, unjellied for `perspective`;
  * `first` is put before them (ViewPoint's perspective).
@@ -42,7 +44,7 @@ export function dispatch(
   netKw: Sexp,
   perspective: unknown,
   resultPerspective: unknown,
-  first: unknown[] = [],
+  first: readonly unknown[] = NONE,
 ): Sexp | Promise<Sexp> {
   const [args, kw] = broker.unserializeCall(netArgs, netKw, perspective);
   const fn = findMethod(target, prefix, message);
@@ -50,7 +52,7 @@ export function dispatch(
     if (prefix === "remote_") throw new NoSuchMethod(`No such method: remote_${message}`);
     throw new AttributeError(`'${className(target)}' object has no attribute '${prefix}${message}'`);
   }
-  const result = invoke(target, fn, prefix + message, [...first, ...args], kw);
+  const result = invoke(target, fn, prefix + message, first.length === 0 ? args : [...first, ...args], kw);
   return broker.serialize(result, resultPerspective);
 }
 

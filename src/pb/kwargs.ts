@@ -56,9 +56,10 @@ export function splitArgs(args: readonly unknown[]): [unknown[], Kwargs | null] 
 export function callArguments(args: unknown, kw: unknown): [unknown[], Kwargs | null] {
   if (!Array.isArray(args)) throw new TypeError("arguments must be a sequence");
   let named: Kwargs | null = null;
-  const entries: [unknown, unknown][] = kw instanceof Map ? [...kw] : kw && typeof kw === "object" ? Object.entries(kw) : [];
   if (!(kw instanceof Map) && (kw === null || typeof kw !== "object")) throw new TypeError("keyword arguments must be a mapping");
-  if (entries.length) {
+  // Most calls have no keywords: no entry list is made for them.
+  const entries: [unknown, unknown][] | null = kw instanceof Map ? (kw.size > 0 ? [...kw] : null) : Object.entries(kw as object);
+  if (entries !== null && entries.length) {
     const values = new Map<string, unknown>();
     for (const [k, v] of entries) {
       // Python 2 peers send byte-string keys; Twisted decodes them for remote_ methods.

@@ -5,31 +5,76 @@
 // reactor turn. A Deferred failing in a later turn, with the broker's errback attached, sends
 // its Failure without it (recorded: fixtures/sessions/root.json, failDeferred vs failLater).
 // The twin here: the promise rejected before the turn was over (microtasks are the same turn).
+//
+// Both markers are needed: a call delivered from I/O sees the method's own setImmediate run
+// before any timer, and one delivered from a setImmediate callback sees the method's 0 ms timer
+// run before the next immediates. They are queued before the method runs, so they fire before
+// anything the method queues. The clock is shared by every broker of the process (a turn is the
+// loop's, not a connection's), and its timer is one Timeout re-armed with refresh() (no timer
+// made and cleared per call): a marker that fires after the turn already ended does nothing.
+//
+// Only a call whose method returned a promise looks at its turn (leaveTurn's `held`). When a chunk of input
+// has been handled and no such call holds the turn, it is ended at once (`releaseTurn`) and its
+// setImmediate cancelled: a peer making one call at a time then costs no event-loop callback
+// after the answer is written (which, on a busy machine, runs after the woken peer preempts us).
 
+/** The turn a call was delivered in: `over` once the event loop has moved on. */
 export interface CallTurn {
   over: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** A call of this turn waits on a promise and will look at `over`. */
+  held: boolean;
+  /** Calls of this turn whose method is running (one may deliver input to another broker). */
+  running: number;
   immediate: ReturnType<typeof setImmediate> | undefined;
 }
 
-export class TurnClock {
-  private turn: CallTurn | null = null;
+let turn: CallTurn | null = null;
+let timer: { refresh(): unknown } | null = null;
 
-  current(): CallTurn {
-    if (this.turn) return this.turn;
-    const turn: CallTurn = { over: false, timer: undefined, immediate: undefined };
-    this.turn = turn;
-    // One static callback given the clock and the turn: no closure made per turn.
-    if (typeof setImmediate === "function") turn.immediate = setImmediate(TurnClock.end, this, turn);
-    turn.timer = setTimeout(TurnClock.end, 0, this, turn);
+function endTurn(ended: CallTurn): void {
+  ended.over = true;
+  if (turn === ended) turn = null;
+}
+
+function onTimer(): void {
+  if (turn) endTurn(turn);
+}
+
+/** The current turn, its end markers queued when it is the turn's first call; leaveTurn() once the method returned. */
+export function currentTurn(): CallTurn {
+  if (turn) {
+    turn.running++;
     return turn;
   }
-
-  private static end(clock: TurnClock, turn: CallTurn): void {
-    if (turn.over) return;
-    turn.over = true;
-    clearTimeout(turn.timer);
-    if (turn.immediate !== undefined) clearImmediate(turn.immediate);
-    if (clock.turn === turn) clock.turn = null;
+  const t: CallTurn = { over: false, held: false, running: 1, immediate: undefined };
+  turn = t;
+  if (typeof setImmediate === "function") t.immediate = setImmediate(endTurn, t);
+  if (timer && typeof timer.refresh === "function") timer.refresh();
+  else {
+    const made = setTimeout(onTimer, 0) as unknown as { refresh?(): unknown; unref?(): unknown };
+    // Node's Timeout can be re-armed and must not keep the process alive; a browser's is a number.
+    if (typeof made === "object" && made !== null && typeof made.refresh === "function") {
+      made.unref?.();
+      timer = made as { refresh(): unknown };
+    }
   }
+  return t;
+}
+
+/** The method of a call of `t` returned; `held` when it gave a promise (whose failure reads `t.over`). */
+export function leaveTurn(t: CallTurn, held: boolean): void {
+  t.running--;
+  if (held) t.held = true;
+}
+
+/**
+ * Input handled: the current turn, if no call holds it, ends now and its setImmediate is
+ * cancelled. Calls delivered later in the same turn take a new one (markers queued before them).
+ */
+export function releaseTurn(): void {
+  const t = turn;
+  if (t === null || t.held || t.running > 0) return;
+  turn = null;
+  t.over = true;
+  if (t.immediate !== undefined) clearImmediate(t.immediate);
 }

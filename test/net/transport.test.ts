@@ -3,6 +3,7 @@
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PBClient, PBServer, Root } from "../../src/index.ts";
+import { socketTransport } from "../../src/net/transport.ts";
 
 class NotesRoot extends Root {
   notes: unknown[] = [];
@@ -59,5 +60,35 @@ describe("socket transport", () => {
     expect(answers).toEqual(Array.from({ length: 200 }, (_, i) => i));
     expect(reads).toBeLessThan(200);
     await client.disconnect();
+  });
+
+  it("sends a turn of many messages in slices of 32 writes, the bytes unchanged and in order", async () => {
+    const received: Buffer[] = [];
+    let ended!: () => void;
+    const done = new Promise<void>((r) => (ended = r));
+    const sink = net.createServer((s) => {
+      s.on("data", (d: Buffer) => received.push(d));
+      s.on("end", () => ended());
+    });
+    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+    const socket = net.connect((sink.address() as net.AddressInfo).port, "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    const writes: number[] = [];
+    const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
+    socket.write = ((chunk: Uint8Array) => {
+      writes.push(chunk.length);
+      return write(chunk);
+    }) as net.Socket["write"];
+    const transport = socketTransport(socket);
+    const messages = Array.from({ length: 100 }, (_, i) => Uint8Array.of(i, i, i));
+    for (const m of messages) transport.write(m);
+    // Three full slices went while the turn was writing; the rest leaves at the end of the turn.
+    expect(writes).toEqual([96, 96, 96]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([96, 96, 96, 12]);
+    socket.end();
+    await done;
+    expect(Buffer.concat(received)).toEqual(Buffer.concat(messages));
+    sink.close();
   });
 });
