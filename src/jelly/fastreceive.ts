@@ -6,15 +6,16 @@
 // path's. An item split across chunks is found by a scan that keeps no values (one small state
 // per open list), then decoded from one joined copy: every byte is looked at a bounded number of
 // times, never once per chunk.
-import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
+import { LIST, type Dialect } from "../banana/constants.ts";
 import { BananaDecodeError, BananaDecoder, decode, tooManyBytes, tooManyElements } from "../banana/decoder.ts";
 import { allocUninitialized } from "../banana/alloc.ts";
-import { bananaLimits, maxHeldElements, type BananaLimits } from "../banana/limits.ts";
+import { bananaLimits, type BananaLimits } from "../banana/limits.ts";
 import type { Sexp } from "../banana/values.ts";
 import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
 import { defaultRegistry } from "./registry.ts";
 import { globalSecurity } from "./security.ts";
 import { unjelly } from "./unjelly.ts";
+import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
 import { commandOf, FastReader, INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions } from "./fastdecode.ts";
 
 /**
@@ -47,116 +48,6 @@ export interface FastReceiverOptions {
   unjelly: FastUnjellyOptions;
   /** Where the jelly expressions are in each top-level list; null: every top-level item is one. */
   jellyAt: JellyPositions | null;
-}
-
-const GIVE_UP = -2;
-const NEED_MORE = -1;
-
-/** Finds where a top-level item ends across chunks, without making values. */
-class Scanner {
-  private readonly open: number[] = [];
-  private digits = 0;
-  private num = 0;
-  private skip = 0;
-  private scale = 1;
-  /** Elements of the item so far: past maxHeldElements() the tree decoder would refuse it. */
-  private elements = 0;
-  private readonly maxElements: number;
-  /** Where in the last chunk scanned the element limit was passed, or -1. */
-  overLimitAt = -1;
-
-  constructor(private readonly limits: BananaLimits) {
-    this.maxElements = maxHeldElements(limits);
-  }
-
-  reset(): void {
-    this.elements = 0;
-    this.overLimitAt = -1;
-    this.open.length = 0;
-    this.digits = 0;
-    this.num = 0;
-    this.skip = 0;
-    this.scale = 1;
-  }
-
-  /** The offset just past the item's end in `chunk`, NEED_MORE, or GIVE_UP (the tree decoder takes it from here). */
-  scan(chunk: Uint8Array, from: number, dialect: Dialect | null): number {
-    const n = chunk.length;
-    let i = from;
-    while (i < n) {
-      if (this.skip > 0) {
-        const take = Math.min(this.skip, n - i);
-        this.skip -= take;
-        i += take;
-        if (this.skip > 0) return NEED_MORE;
-        if (this.elementDone()) return i;
-        continue;
-      }
-      const b = chunk[i++];
-      if (b < 0x80) {
-        // Past 7 digits the value is only exact as a bigint: fine for an int, too long for a length.
-        if (this.digits >= this.limits.prefixLimit) return GIVE_UP;
-        if (this.digits < 7) this.num += b * this.scale;
-        else if (b !== 0) this.num = Infinity;
-        this.scale *= 128;
-        this.digits++;
-        continue;
-      }
-      const num = this.num;
-      this.digits = 0;
-      this.num = 0;
-      this.scale = 1;
-      if (++this.elements > this.maxElements) {
-        this.overLimitAt = i - 1;
-        return GIVE_UP;
-      }
-      switch (b) {
-        case LIST:
-          if (num > this.limits.sizeLimit) return GIVE_UP;
-          if (num > 0) {
-            this.open.push(num);
-            continue;
-          }
-          break;
-        case STRING:
-          if (num > this.limits.sizeLimit) return GIVE_UP;
-          this.skip = num;
-          if (num > 0) continue;
-          break;
-        case FLOAT:
-          this.skip = 8;
-          continue;
-        case VOCAB:
-          // The tree decoder refuses a bad code (or any code outside dialect pb) at once.
-          if (dialect !== "pb" || num < 1 || num >= VOCABULARY.length) return GIVE_UP;
-          break;
-        case INT:
-        case LONGINT:
-        case NEG:
-        case LONGNEG:
-          break;
-        default:
-          return GIVE_UP;
-      }
-      if (this.elementDone()) return i;
-    }
-    return NEED_MORE;
-  }
-
-  /** One element finished: true when that completed the top-level item. */
-  private elementDone(): boolean {
-    const open = this.open;
-    for (;;) {
-      const depth = open.length;
-      if (depth === 0) return true;
-      const left = open[depth - 1] - 1;
-      if (left > 0) {
-        open[depth - 1] = left;
-        return false;
-      }
-      open.pop();
-    }
-  }
 }
 
 function join(parts: Uint8Array[]): Uint8Array {
@@ -197,8 +88,8 @@ export class FastReceiver {
     this.limits = bananaLimits(options.limits);
     this.dialectValue = options.dialect ?? null;
     this.tree = new BananaDecoder(onItem, { dialect: this.dialectValue, limits: this.limits });
-    this.reader = new FastReader(this.dialectValue, this.limits, options.unjelly);
     this.scanner = new Scanner(this.limits);
+    this.reader = new FastReader(this.dialectValue, this.limits, options.unjelly, this.scanner);
     this.jellyAt = options.jellyAt;
   }
 
@@ -234,7 +125,7 @@ export class FastReceiver {
     let i = 0;
     const parts = this.parts;
     if (parts !== null) {
-      const end = this.scanner.scan(chunk, 0, this.dialectValue);
+      const end = this.scanner.scan(chunk, 0, n, this.dialectValue);
       if (end === NEED_MORE) {
         parts.push(chunk);
         this.partsBytes += n;
@@ -254,7 +145,7 @@ export class FastReceiver {
       const whole = join(parts);
       let item: Sexp | undefined;
       try {
-        item = this.item(whole, 0, whole.length);
+        item = this.item(whole, 0, whole.length, true);
       } catch (e) {
         if (e !== NOT_PLAIN && e !== INCOMPLETE) throw e;
         this.tree.feed(whole);
@@ -272,8 +163,11 @@ export class FastReceiver {
         item = this.item(chunk, i, n);
       } catch (e) {
         if (e === INCOMPLETE) {
-          this.scanner.reset();
-          const end = this.scanner.scan(chunk, i, this.dialectValue);
+          let end = NEED_MORE;
+          if (!this.reader.itemScanned) {
+            this.scanner.reset();
+            end = this.scanner.scan(chunk, i, n, this.dialectValue);
+          }
           if (end === NEED_MORE) {
             this.parts = [chunk.subarray(i)];
             this.partsBytes = n - i;
@@ -297,9 +191,9 @@ export class FastReceiver {
   }
 
   /** Reads one whole top-level item at `at`; throws INCOMPLETE or NOT_PLAIN. */
-  private item(buf: Uint8Array, at: number, end: number): Sexp {
+  private item(buf: Uint8Array, at: number, end: number, whole = false): Sexp {
     const r = this.reader;
-    r.start(buf, at, end);
+    r.start(buf, at, end, whole);
     if (this.jellyAt === null) {
       const value = r.jelly();
       return new Predecoded(value, buf, at, r.position, this.dialectValue, this.limits) as unknown as Sexp;
