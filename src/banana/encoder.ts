@@ -106,7 +106,13 @@ export class BananaEncoder {
     const pos = this.pos;
     let out: Uint8Array;
     if (pos < COPY_UNINITIALIZED) out = this.buf.slice(0, pos);
-    else {
+    else if (this.buf.length > 1 << 20 && pos * 2 >= this.buf.length) {
+      // A large buffer that would be dropped below anyway, at least half full: handed over as the
+      // output, not copied (a copy of a 16 MB message costs more than the slack memory it saves).
+      out = this.buf.subarray(0, pos);
+      this.reset();
+      return out;
+    } else {
       // Large: no need to zero memory that is overwritten at once.
       out = allocUninitialized(pos);
       out.set(new Uint8Array(this.buf.buffer, 0, pos));
@@ -200,7 +206,8 @@ export class BananaEncoder {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    const next = new Uint8Array(size);
+    // Not zeroed: the bytes below pos are copied in, the rest are written before they are read.
+    const next = allocUninitialized(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);

@@ -11,7 +11,7 @@ import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
-import { cachedKey, KEY_MAX, same, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import { cachedKey, KEY_MAX, same, shortAscii, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
@@ -372,8 +372,11 @@ export class FastReader {
       const s = cachedKey(buf, at, n);
       if (s !== null) return s;
     }
-    if (n <= 32) {
+    if (n <= 16) {
       // Short ASCII, the common case, straight from the bytes (as decodeUtf8 does from a view).
+      const s = shortAscii(buf, at, n);
+      if (s !== null) return s;
+    } else if (n <= 32) {
       let s = "";
       let i = 0;
       for (; i < n; i++) {
