@@ -79,6 +79,7 @@ export class FastReceiver {
   /** Bytes held in `parts`: past limits.maxMessageBytes the tree decoder takes (and refuses) the item. */
   private partsBytes = 0;
   private failure: unknown = null;
+  private refusedOpen = false;
   private dialectValue: Dialect | null;
   /** Stream offset of the chunk being fed. */
   private fed = 0;
@@ -104,9 +105,15 @@ export class FastReceiver {
     this.reader.dialect = d;
   }
 
-  /** True when the stream stopped inside an item. */
+  /** True when the stream stopped inside an item (an item refused while open included, as BananaDecoder says). */
   get pending(): boolean {
-    return this.parts !== null || this.tree.pending;
+    return this.parts !== null || this.tree.pending || this.refusedOpen;
+  }
+
+  /** An open item refused here, not by the tree decoder. */
+  private refused(e: Error): Error {
+    this.refusedOpen = true;
+    return e;
   }
 
   feed(chunk: Uint8Array): void {
@@ -131,12 +138,12 @@ export class FastReceiver {
         this.partsBytes += n;
         if (this.partsBytes <= this.limits.maxMessageBytes) return;
         // Refused as the tree decoder refuses it, without decoding what was buffered.
-        throw tooManyBytes(this.limits, this.fed + n);
+        throw this.refused(tooManyBytes(this.limits, this.fed + n));
       }
       this.parts = null;
       if (end === GIVE_UP) {
         // The tree decoder would hold every element before refusing it: refused here instead.
-        if (this.scanner.overLimitAt >= 0) throw tooManyElements(this.limits, this.fed + this.scanner.overLimitAt);
+        if (this.scanner.overLimitAt >= 0) throw this.refused(tooManyElements(this.limits, this.fed + this.scanner.overLimitAt));
         for (const p of parts) this.tree.feed(p);
         this.tree.feed(chunk);
         return;
@@ -171,10 +178,10 @@ export class FastReceiver {
           if (end === NEED_MORE) {
             this.parts = [chunk.subarray(i)];
             this.partsBytes = n - i;
-            if (this.partsBytes > this.limits.maxMessageBytes) throw tooManyBytes(this.limits, this.fed + n);
+            if (this.partsBytes > this.limits.maxMessageBytes) throw this.refused(tooManyBytes(this.limits, this.fed + n));
             return;
           }
-          if (this.scanner.overLimitAt >= 0) throw tooManyElements(this.limits, this.fed + this.scanner.overLimitAt);
+          if (this.scanner.overLimitAt >= 0) throw this.refused(tooManyElements(this.limits, this.fed + this.scanner.overLimitAt));
           // GIVE_UP (or, never, an end: the reader and the scanner agree on where items end).
           this.tree.feed(chunk.subarray(i));
           return;
