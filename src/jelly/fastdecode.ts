@@ -11,8 +11,8 @@ import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
-import { cachedKey, KEY_MAX, same, shortAscii, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
-import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
+import { arrayFor, same, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import { tagText, tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
 
@@ -49,14 +49,6 @@ const SCAN_FIRST = 32;
 
 const f64 = new Float64Array(1);
 
-/**
- * The array for a container announced to hold `n` elements: made at its final size up to
- * `preallocate`, else empty and grown as its elements are stored in order (an append each, as
- * fast as push), so an announced count never allocates ahead of the bytes that back it.
- */
-function arrayFor<T>(n: number, preallocate: number): T[] {
-  return n <= preallocate ? new Array<T>(n) : [];
-}
 const f64Bytes = new Uint8Array(f64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
@@ -366,31 +358,9 @@ export class FastReader {
     const n = this.head();
     if (this.type === VOCAB) return this.vocab(n);
     if (this.type !== STRING) throw NOT_PLAIN;
-    const at = this.skip(n);
-    const buf = this.buf;
-    if (key && n <= KEY_MAX) {
-      const s = cachedKey(buf, at, n);
-      if (s !== null) return s;
-    }
-    if (n <= 16) {
-      // Short ASCII, the common case, straight from the bytes (as decodeUtf8 does from a view).
-      const s = shortAscii(buf, at, n);
-      if (s !== null) return s;
-    } else if (n <= 32) {
-      let s = "";
-      let i = 0;
-      for (; i < n; i++) {
-        const c = buf[at + i];
-        if (c >= 0x80) break;
-        s += String.fromCharCode(c);
-      }
-      if (i === n) return s;
-    }
-    try {
-      return decodeUtf8(buf.subarray(at, at + n));
-    } catch {
-      throw NOT_PLAIN;
-    }
+    const s = textAt(this.buf, this.skip(n), n, key);
+    if (s === null) throw NOT_PLAIN;
+    return s;
   }
 
   /** Reads the [key, value] pair header. */

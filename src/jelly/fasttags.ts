@@ -1,6 +1,7 @@
-// Helpers of the one-pass decoder (fastdecode.ts): the tags it decodes, as small ints, and the
-// cache of dictionary keys.
+// Helpers of the one-pass decoder (fastdecode.ts): the tags it decodes, as small ints, the
+// cache of dictionary keys, short text straight from the bytes, arrays made at their size.
 import { VOCABULARY } from "../banana/constants.ts";
+import { decodeUtf8 } from "./text.ts";
 
 // Tags, as small ints. Only these are decoded here; every other tag gives up.
 export const T_OTHER = 0;
@@ -121,4 +122,40 @@ export function stringTag(buf: Uint8Array, at: number, n: number): number {
       return same(buf, at, "dictionary") ? T_DICT : T_OTHER;
   }
   return T_OTHER;
+}
+
+/** The text of the `n` UTF-8 bytes at `at` (`key`: a dictionary key, from the key cache), or null when they are not UTF-8. */
+export function textAt(buf: Uint8Array, at: number, n: number, key: boolean): string | null {
+  if (key && n <= KEY_MAX) {
+    const s = cachedKey(buf, at, n);
+    if (s !== null) return s;
+  }
+  if (n <= 16) {
+    // Short ASCII, the common case, straight from the bytes (as decodeUtf8 does from a view).
+    const s = shortAscii(buf, at, n);
+    if (s !== null) return s;
+  } else if (n <= 32) {
+    let s = "";
+    let i = 0;
+    for (; i < n; i++) {
+      const c = buf[at + i];
+      if (c >= 0x80) break;
+      s += String.fromCharCode(c);
+    }
+    if (i === n) return s;
+  }
+  try {
+    return decodeUtf8(buf.subarray(at, at + n));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The array for a container announced to hold `n` elements: made at its final size up to
+ * `preallocate`, else empty and grown as its elements are stored in order (an append each, as
+ * fast as push), so an announced count never allocates ahead of the bytes that back it.
+ */
+export function arrayFor<T>(n: number, preallocate: number): T[] {
+  return n <= preallocate ? new Array<T>(n) : [];
 }
