@@ -42,9 +42,8 @@ const RECURSION_CAP = 200;
 const PREALLOCATE_MAX = 1 << 20;
 // As BananaDecoder: lists up to this long are made at their final size.
 const SEXP_PREALLOCATE = 16;
-// A container of more elements than this is scanned to its end before it is decoded (unless the
-// item is already known whole): a big item split across chunks is then found incomplete at
-// once, not half-decoded for nothing. The scan costs a fraction of the decode.
+// A container of more elements than this may be scanned to its end before it is decoded, so that
+// a big item split across chunks is found incomplete at once, not half-decoded for nothing.
 const SCAN_FIRST = 32;
 
 const f64 = new Float64Array(1);
@@ -78,15 +77,13 @@ export class FastReader {
   private readonly maxElements: number;
   /** Per tag (list, tuple, dictionary, boolean): 0 not asked yet in this item, 1 decoded here, 2 give up. */
   private readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
-  /** The bytes up to here are known to hold whole elements (a scan found their end). */
+  /** The bytes up to here hold whole elements (a scan found their end); `scanner` is shared with the receiver. */
   private wholeTo = 0;
-  /** Scans containers before they are decoded; shared with the FastReceiver that owns this reader. */
   readonly scanner: Scanner;
-  /**
-   * Set when the last INCOMPLETE came from scanning the item's own first list to the end of the
-   * bytes: `scanner` then holds the item's state there, and the receiver goes on from it.
-   */
+  /** The last INCOMPLETE came from scanning the item's first list: `scanner` holds the item's state, to go on from. */
   itemScanned = false;
+  /** The item read last had a container of more than SCAN_FIRST elements. */
+  sawLarge = false;
 
   constructor(dialect: Dialect | null, limits: BananaLimits, opts: FastUnjellyOptions, scanner?: Scanner) {
     this.dialect = dialect;
@@ -105,13 +102,14 @@ export class FastReader {
     return this.pos;
   }
 
-  /** Starts reading `buf` from `pos` up to `end` (exclusive); `whole`: the bytes are known to end with the item. */
+  /** Starts reading `buf` from `pos` up to `end` (exclusive); `whole`: the bytes are known to hold the item whole, or are to be decoded as if (no scan first). */
   start(buf: Uint8Array, pos: number, end: number, whole = false): void {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
     this.wholeTo = whole ? end : 0;
     this.itemScanned = false;
+    this.sawLarge = false;
     this.nest = 0;
     this.nodes = 0;
     this.elements = 0;
@@ -228,10 +226,15 @@ export class FastReader {
     const num = this.head();
     const type = this.type;
     if (type === LIST) {
-      if (num > SCAN_FIRST && this.pos > this.wholeTo) this.scanWhole(num);
+      if (num > SCAN_FIRST) this.large(num);
       return this.container(num);
     }
     return this.atom(num, type);
+  }
+
+  private large(num: number): void {
+    this.sawLarge = true;
+    if (this.pos > this.wholeTo) this.scanWhole(num);
   }
 
   /** Scans the list of `num` elements whose header was just read to its end: INCOMPLETE at once if the bytes end inside it. */

@@ -80,6 +80,13 @@ export class FastReceiver {
   private partsBytes = 0;
   private failure: unknown = null;
   private refusedOpen = false;
+  /**
+   * Whether the next item with a large container is likely to go on past its chunk, as the last
+   * one did: then it is scanned to its end before it is decoded (so it is never half-decoded for
+   * nothing); else it is decoded at once (no scan for items that arrive whole). Either way the
+   * values are the same; a wrong guess costs one scan or one partial decode.
+   */
+  private expectSplit = true;
   private dialectValue: Dialect | null;
   /** Stream offset of the chunk being fed. */
   private fed = 0;
@@ -167,9 +174,10 @@ export class FastReceiver {
       }
       let item: Sexp;
       try {
-        item = this.item(chunk, i, n);
+        item = this.item(chunk, i, n, !this.expectSplit);
       } catch (e) {
         if (e === INCOMPLETE) {
+          if (this.reader.sawLarge) this.expectSplit = true;
           let end = NEED_MORE;
           if (!this.reader.itemScanned) {
             this.scanner.reset();
@@ -193,6 +201,7 @@ export class FastReceiver {
         throw e;
       }
       i = this.reader.position;
+      if (this.reader.sawLarge) this.expectSplit = false;
       this.onItem(item);
     }
   }
