@@ -106,13 +106,7 @@ export class BananaEncoder {
     const pos = this.pos;
     let out: Uint8Array;
     if (pos < COPY_UNINITIALIZED) out = this.buf.slice(0, pos);
-    else if (this.buf.length > 1 << 20 && pos * 2 >= this.buf.length) {
-      // A large buffer that would be dropped below anyway, at least half full: handed over as the
-      // output, not copied (a copy of a 16 MB message costs more than the slack memory it saves).
-      out = this.buf.subarray(0, pos);
-      this.reset();
-      return out;
-    } else {
+    else {
       // Large: no need to zero memory that is overwritten at once.
       out = allocUninitialized(pos);
       out.set(new Uint8Array(this.buf.buffer, 0, pos));
