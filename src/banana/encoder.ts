@@ -201,7 +201,8 @@ export class BananaEncoder {
     if (need <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    const next = new Uint8Array(size);
+    // Not zeroed: the bytes below pos are copied in, the rest are written before they are read.
+    const next = allocUninitialized(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
     this.view = new DataView(next.buffer);

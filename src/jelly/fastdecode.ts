@@ -11,9 +11,10 @@ import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
-import { cachedKey, KEY_MAX, same, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
-import { decodeUtf8, tagText, tryDecodeUtf8 } from "./text.ts";
+import { arrayFor, same, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import { tagText, tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
+import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
 
 /** Thrown (never seen outside this module's callers) when the bytes end inside the item. */
 export const INCOMPLETE: unique symbol = Symbol("fastdecode: incomplete");
@@ -41,17 +42,12 @@ const RECURSION_CAP = 200;
 const PREALLOCATE_MAX = 1 << 20;
 // As BananaDecoder: lists up to this long are made at their final size.
 const SEXP_PREALLOCATE = 16;
+// A container of more elements than this may be scanned to its end before it is decoded, so that
+// a big item split across chunks is found incomplete at once, not half-decoded for nothing.
+const SCAN_FIRST = 32;
 
 const f64 = new Float64Array(1);
 
-/**
- * The array for a container announced to hold `n` elements: made at its final size up to
- * `preallocate`, else empty and grown as its elements are stored in order (an append each, as
- * fast as push), so an announced count never allocates ahead of the bytes that back it.
- */
-function arrayFor<T>(n: number, preallocate: number): T[] {
-  return n <= preallocate ? new Array<T>(n) : [];
-}
 const f64Bytes = new Uint8Array(f64.buffer);
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
@@ -81,8 +77,15 @@ export class FastReader {
   private readonly maxElements: number;
   /** Per tag (list, tuple, dictionary, boolean): 0 not asked yet in this item, 1 decoded here, 2 give up. */
   private readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
+  /** The bytes up to here hold whole elements (a scan found their end); `scanner` is shared with the receiver. */
+  private wholeTo = 0;
+  readonly scanner: Scanner;
+  /** The last INCOMPLETE came from scanning the item's first list: `scanner` holds the item's state, to go on from. */
+  itemScanned = false;
+  /** The item read last had a container of more than SCAN_FIRST elements. */
+  sawLarge = false;
 
-  constructor(dialect: Dialect | null, limits: BananaLimits, opts: FastUnjellyOptions) {
+  constructor(dialect: Dialect | null, limits: BananaLimits, opts: FastUnjellyOptions, scanner?: Scanner) {
     this.dialect = dialect;
     this.prefixLimit = limits.prefixLimit;
     this.sizeLimit = limits.sizeLimit;
@@ -91,6 +94,7 @@ export class FastReader {
     this.bytesAsText = this.js && opts.bytesAsText;
     this.maxNodes = opts.maxNodes ?? Infinity;
     this.maxElements = limits.maxMessageNodes === undefined ? Infinity : maxHeldElements(limits);
+    this.scanner = scanner ?? new Scanner(limits);
   }
 
   /** Where the last read stopped. */
@@ -98,11 +102,14 @@ export class FastReader {
     return this.pos;
   }
 
-  /** Starts reading `buf` from `pos` up to `end` (exclusive). */
-  start(buf: Uint8Array, pos: number, end: number): void {
+  /** Starts reading `buf` from `pos` up to `end` (exclusive); `whole`: the bytes are known to hold the item whole, or are to be decoded as if (no scan first). */
+  start(buf: Uint8Array, pos: number, end: number, whole = false): void {
     this.buf = buf;
     this.pos = pos;
     this.end = end;
+    this.wholeTo = whole ? end : 0;
+    this.itemScanned = false;
+    this.sawLarge = false;
     this.nest = 0;
     this.nodes = 0;
     this.elements = 0;
@@ -218,8 +225,31 @@ export class FastReader {
     if (++this.nodes > this.maxNodes) throw NOT_PLAIN;
     const num = this.head();
     const type = this.type;
-    if (type === LIST) return this.container(num);
+    if (type === LIST) {
+      if (num > SCAN_FIRST) this.large(num);
+      return this.container(num);
+    }
     return this.atom(num, type);
+  }
+
+  private large(num: number): void {
+    this.sawLarge = true;
+    if (this.pos > this.wholeTo) this.scanWhole(num);
+  }
+
+  /** Scans the list of `num` elements whose header was just read to its end: INCOMPLETE at once if the bytes end inside it. */
+  private scanWhole(num: number): void {
+    if (num > this.sizeLimit) throw NOT_PLAIN;
+    const s = this.scanner;
+    s.resetOpen(num);
+    const end = s.scan(this.buf, this.pos, this.end, this.dialect);
+    if (end === NEED_MORE) {
+      // The item's first element: the scanner's state is the item's.
+      this.itemScanned = this.elements === 1;
+      throw INCOMPLETE;
+    }
+    if (end === GIVE_UP) throw NOT_PLAIN;
+    this.wholeTo = end;
   }
 
   /** Unjellier.atom of the element with this header. */
@@ -331,28 +361,9 @@ export class FastReader {
     const n = this.head();
     if (this.type === VOCAB) return this.vocab(n);
     if (this.type !== STRING) throw NOT_PLAIN;
-    const at = this.skip(n);
-    const buf = this.buf;
-    if (key && n <= KEY_MAX) {
-      const s = cachedKey(buf, at, n);
-      if (s !== null) return s;
-    }
-    if (n <= 32) {
-      // Short ASCII, the common case, straight from the bytes (as decodeUtf8 does from a view).
-      let s = "";
-      let i = 0;
-      for (; i < n; i++) {
-        const c = buf[at + i];
-        if (c >= 0x80) break;
-        s += String.fromCharCode(c);
-      }
-      if (i === n) return s;
-    }
-    try {
-      return decodeUtf8(buf.subarray(at, at + n));
-    } catch {
-      throw NOT_PLAIN;
-    }
+    const s = textAt(this.buf, this.skip(n), n, key);
+    if (s === null) throw NOT_PLAIN;
+    return s;
   }
 
   /** Reads the [key, value] pair header. */

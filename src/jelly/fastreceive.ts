@@ -6,15 +6,16 @@
 // path's. An item split across chunks is found by a scan that keeps no values (one small state
 // per open list), then decoded from one joined copy: every byte is looked at a bounded number of
 // times, never once per chunk.
-import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
+import { LIST, type Dialect } from "../banana/constants.ts";
 import { BananaDecodeError, BananaDecoder, decode, tooManyBytes, tooManyElements } from "../banana/decoder.ts";
 import { allocUninitialized } from "../banana/alloc.ts";
-import { bananaLimits, maxHeldElements, type BananaLimits } from "../banana/limits.ts";
+import { bananaLimits, type BananaLimits } from "../banana/limits.ts";
 import type { Sexp } from "../banana/values.ts";
 import { DEFAULT_MAX_DEPTH } from "./jelly.ts";
 import { defaultRegistry } from "./registry.ts";
 import { globalSecurity } from "./security.ts";
 import { unjelly } from "./unjelly.ts";
+import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
 import { commandOf, FastReader, INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions } from "./fastdecode.ts";
 
 /**
@@ -49,116 +50,6 @@ export interface FastReceiverOptions {
   jellyAt: JellyPositions | null;
 }
 
-const GIVE_UP = -2;
-const NEED_MORE = -1;
-
-/** Finds where a top-level item ends across chunks, without making values. */
-class Scanner {
-  private readonly open: number[] = [];
-  private digits = 0;
-  private num = 0;
-  private skip = 0;
-  private scale = 1;
-  /** Elements of the item so far: past maxHeldElements() the tree decoder would refuse it. */
-  private elements = 0;
-  private readonly maxElements: number;
-  /** Where in the last chunk scanned the element limit was passed, or -1. */
-  overLimitAt = -1;
-
-  constructor(private readonly limits: BananaLimits) {
-    this.maxElements = maxHeldElements(limits);
-  }
-
-  reset(): void {
-    this.elements = 0;
-    this.overLimitAt = -1;
-    this.open.length = 0;
-    this.digits = 0;
-    this.num = 0;
-    this.skip = 0;
-    this.scale = 1;
-  }
-
-  /** The offset just past the item's end in `chunk`, NEED_MORE, or GIVE_UP (the tree decoder takes it from here). */
-  scan(chunk: Uint8Array, from: number, dialect: Dialect | null): number {
-    const n = chunk.length;
-    let i = from;
-    while (i < n) {
-      if (this.skip > 0) {
-        const take = Math.min(this.skip, n - i);
-        this.skip -= take;
-        i += take;
-        if (this.skip > 0) return NEED_MORE;
-        if (this.elementDone()) return i;
-        continue;
-      }
-      const b = chunk[i++];
-      if (b < 0x80) {
-        // Past 7 digits the value is only exact as a bigint: fine for an int, too long for a length.
-        if (this.digits >= this.limits.prefixLimit) return GIVE_UP;
-        if (this.digits < 7) this.num += b * this.scale;
-        else if (b !== 0) this.num = Infinity;
-        this.scale *= 128;
-        this.digits++;
-        continue;
-      }
-      const num = this.num;
-      this.digits = 0;
-      this.num = 0;
-      this.scale = 1;
-      if (++this.elements > this.maxElements) {
-        this.overLimitAt = i - 1;
-        return GIVE_UP;
-      }
-      switch (b) {
-        case LIST:
-          if (num > this.limits.sizeLimit) return GIVE_UP;
-          if (num > 0) {
-            this.open.push(num);
-            continue;
-          }
-          break;
-        case STRING:
-          if (num > this.limits.sizeLimit) return GIVE_UP;
-          this.skip = num;
-          if (num > 0) continue;
-          break;
-        case FLOAT:
-          this.skip = 8;
-          continue;
-        case VOCAB:
-          // The tree decoder refuses a bad code (or any code outside dialect pb) at once.
-          if (dialect !== "pb" || num < 1 || num >= VOCABULARY.length) return GIVE_UP;
-          break;
-        case INT:
-        case LONGINT:
-        case NEG:
-        case LONGNEG:
-          break;
-        default:
-          return GIVE_UP;
-      }
-      if (this.elementDone()) return i;
-    }
-    return NEED_MORE;
-  }
-
-  /** One element finished: true when that completed the top-level item. */
-  private elementDone(): boolean {
-    const open = this.open;
-    for (;;) {
-      const depth = open.length;
-      if (depth === 0) return true;
-      const left = open[depth - 1] - 1;
-      if (left > 0) {
-        open[depth - 1] = left;
-        return false;
-      }
-      open.pop();
-    }
-  }
-}
-
 function join(parts: Uint8Array[]): Uint8Array {
   let size = 0;
   for (const p of parts) size += p.length;
@@ -188,6 +79,14 @@ export class FastReceiver {
   /** Bytes held in `parts`: past limits.maxMessageBytes the tree decoder takes (and refuses) the item. */
   private partsBytes = 0;
   private failure: unknown = null;
+  private refusedOpen = false;
+  /**
+   * Whether the next item with a large container is likely to go on past its chunk, as the last
+   * one did: then it is scanned to its end before it is decoded (so it is never half-decoded for
+   * nothing); else it is decoded at once (no scan for items that arrive whole). Either way the
+   * values are the same; a wrong guess costs one scan or one partial decode.
+   */
+  private expectSplit = true;
   private dialectValue: Dialect | null;
   /** Stream offset of the chunk being fed. */
   private fed = 0;
@@ -197,8 +96,8 @@ export class FastReceiver {
     this.limits = bananaLimits(options.limits);
     this.dialectValue = options.dialect ?? null;
     this.tree = new BananaDecoder(onItem, { dialect: this.dialectValue, limits: this.limits });
-    this.reader = new FastReader(this.dialectValue, this.limits, options.unjelly);
     this.scanner = new Scanner(this.limits);
+    this.reader = new FastReader(this.dialectValue, this.limits, options.unjelly, this.scanner);
     this.jellyAt = options.jellyAt;
   }
 
@@ -213,9 +112,15 @@ export class FastReceiver {
     this.reader.dialect = d;
   }
 
-  /** True when the stream stopped inside an item. */
+  /** True when the stream stopped inside an item (an item refused while open included, as BananaDecoder says). */
   get pending(): boolean {
-    return this.parts !== null || this.tree.pending;
+    return this.parts !== null || this.tree.pending || this.refusedOpen;
+  }
+
+  /** An open item refused here, not by the tree decoder. */
+  private refused(e: Error): Error {
+    this.refusedOpen = true;
+    return e;
   }
 
   feed(chunk: Uint8Array): void {
@@ -234,18 +139,18 @@ export class FastReceiver {
     let i = 0;
     const parts = this.parts;
     if (parts !== null) {
-      const end = this.scanner.scan(chunk, 0, this.dialectValue);
+      const end = this.scanner.scan(chunk, 0, n, this.dialectValue);
       if (end === NEED_MORE) {
         parts.push(chunk);
         this.partsBytes += n;
         if (this.partsBytes <= this.limits.maxMessageBytes) return;
         // Refused as the tree decoder refuses it, without decoding what was buffered.
-        throw tooManyBytes(this.limits, this.fed + n);
+        throw this.refused(tooManyBytes(this.limits, this.fed + n));
       }
       this.parts = null;
       if (end === GIVE_UP) {
         // The tree decoder would hold every element before refusing it: refused here instead.
-        if (this.scanner.overLimitAt >= 0) throw tooManyElements(this.limits, this.fed + this.scanner.overLimitAt);
+        if (this.scanner.overLimitAt >= 0) throw this.refused(tooManyElements(this.limits, this.fed + this.scanner.overLimitAt));
         for (const p of parts) this.tree.feed(p);
         this.tree.feed(chunk);
         return;
@@ -254,7 +159,7 @@ export class FastReceiver {
       const whole = join(parts);
       let item: Sexp | undefined;
       try {
-        item = this.item(whole, 0, whole.length);
+        item = this.item(whole, 0, whole.length, true);
       } catch (e) {
         if (e !== NOT_PLAIN && e !== INCOMPLETE) throw e;
         this.tree.feed(whole);
@@ -269,18 +174,22 @@ export class FastReceiver {
       }
       let item: Sexp;
       try {
-        item = this.item(chunk, i, n);
+        item = this.item(chunk, i, n, !this.expectSplit);
       } catch (e) {
         if (e === INCOMPLETE) {
-          this.scanner.reset();
-          const end = this.scanner.scan(chunk, i, this.dialectValue);
+          if (this.reader.sawLarge) this.expectSplit = true;
+          let end = NEED_MORE;
+          if (!this.reader.itemScanned) {
+            this.scanner.reset();
+            end = this.scanner.scan(chunk, i, n, this.dialectValue);
+          }
           if (end === NEED_MORE) {
             this.parts = [chunk.subarray(i)];
             this.partsBytes = n - i;
-            if (this.partsBytes > this.limits.maxMessageBytes) throw tooManyBytes(this.limits, this.fed + n);
+            if (this.partsBytes > this.limits.maxMessageBytes) throw this.refused(tooManyBytes(this.limits, this.fed + n));
             return;
           }
-          if (this.scanner.overLimitAt >= 0) throw tooManyElements(this.limits, this.fed + this.scanner.overLimitAt);
+          if (this.scanner.overLimitAt >= 0) throw this.refused(tooManyElements(this.limits, this.fed + this.scanner.overLimitAt));
           // GIVE_UP (or, never, an end: the reader and the scanner agree on where items end).
           this.tree.feed(chunk.subarray(i));
           return;
@@ -292,14 +201,15 @@ export class FastReceiver {
         throw e;
       }
       i = this.reader.position;
+      if (this.reader.sawLarge) this.expectSplit = false;
       this.onItem(item);
     }
   }
 
   /** Reads one whole top-level item at `at`; throws INCOMPLETE or NOT_PLAIN. */
-  private item(buf: Uint8Array, at: number, end: number): Sexp {
+  private item(buf: Uint8Array, at: number, end: number, whole = false): Sexp {
     const r = this.reader;
-    r.start(buf, at, end);
+    r.start(buf, at, end, whole);
     if (this.jellyAt === null) {
       const value = r.jelly();
       return new Predecoded(value, buf, at, r.position, this.dialectValue, this.limits) as unknown as Sexp;

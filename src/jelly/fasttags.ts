@@ -1,6 +1,7 @@
-// Helpers of the one-pass decoder (fastdecode.ts): the tags it decodes, as small ints, and the
-// cache of dictionary keys.
+// Helpers of the one-pass decoder (fastdecode.ts): the tags it decodes, as small ints, the
+// cache of dictionary keys, short text straight from the bytes, arrays made at their size.
 import { VOCABULARY } from "../banana/constants.ts";
+import { decodeUtf8 } from "./text.ts";
 
 // Tags, as small ints. Only these are decoded here; every other tag gives up.
 export const T_OTHER = 0;
@@ -38,9 +39,64 @@ export function cachedKey(buf: Uint8Array, at: number, n: number): string | null
     while (i < n && hit.charCodeAt(i) === buf[at + i]) i++;
     if (i === n) return hit;
   }
+  const s = n <= 16 ? shortAscii(buf, at, n)! : asciiString(buf, at, n);
+  keyStrings[slot] = s;
+  return s;
+}
+
+/**
+ * The text of `n` (at most 16) ASCII bytes at `at`, or null when one is not ASCII. One
+ * String.fromCharCode call with every code (as msgpackr does), not a string grown char by char.
+ */
+export function shortAscii(buf: Uint8Array, at: number, n: number): string | null {
+  const fcc = String.fromCharCode;
+  switch (n) {
+    case 0:
+      return "";
+    case 1: {
+      const a = buf[at];
+      return a < 0x80 ? fcc(a) : null;
+    }
+    case 2: {
+      const a = buf[at], b = buf[at + 1];
+      return (a | b) < 0x80 ? fcc(a, b) : null;
+    }
+    case 3: {
+      const a = buf[at], b = buf[at + 1], c = buf[at + 2];
+      return (a | b | c) < 0x80 ? fcc(a, b, c) : null;
+    }
+    case 4: {
+      const a = buf[at], b = buf[at + 1], c = buf[at + 2], d = buf[at + 3];
+      return (a | b | c | d) < 0x80 ? fcc(a, b, c, d) : null;
+    }
+    case 5: {
+      const a = buf[at], b = buf[at + 1], c = buf[at + 2], d = buf[at + 3], e = buf[at + 4];
+      return (a | b | c | d | e) < 0x80 ? fcc(a, b, c, d, e) : null;
+    }
+    case 6: {
+      const a = buf[at], b = buf[at + 1], c = buf[at + 2], d = buf[at + 3], e = buf[at + 4], f = buf[at + 5];
+      return (a | b | c | d | e | f) < 0x80 ? fcc(a, b, c, d, e, f) : null;
+    }
+    case 7: {
+      const a = buf[at], b = buf[at + 1], c = buf[at + 2], d = buf[at + 3], e = buf[at + 4], f = buf[at + 5], g = buf[at + 6];
+      return (a | b | c | d | e | f | g) < 0x80 ? fcc(a, b, c, d, e, f, g) : null;
+    }
+    case 8: {
+      const a = buf[at], b = buf[at + 1], c = buf[at + 2], d = buf[at + 3], e = buf[at + 4], f = buf[at + 5], g = buf[at + 6], h = buf[at + 7];
+      return (a | b | c | d | e | f | g | h) < 0x80 ? fcc(a, b, c, d, e, f, g, h) : null;
+    }
+  }
+  if (n > 16) return null;
+  // 9 to 16: two halves.
+  const head = shortAscii(buf, at, 8);
+  if (head === null) return null;
+  const tail = shortAscii(buf, at + 8, n - 8);
+  return tail === null ? null : head + tail;
+}
+
+function asciiString(buf: Uint8Array, at: number, n: number): string {
   let s = "";
   for (let i = 0; i < n; i++) s += String.fromCharCode(buf[at + i]);
-  keyStrings[slot] = s;
   return s;
 }
 
@@ -59,10 +115,47 @@ export function stringTag(buf: Uint8Array, at: number, n: number): number {
     case 5:
       return same(buf, at, "tuple") ? T_TUPLE : T_OTHER;
     case 7:
-      if (same(buf, at, "unicode")) return T_UNICODE;
+      // "unicode" (every text in python mode), compared byte by byte without the string.
+      if (buf[at] === 0x75 && buf[at + 1] === 0x6e && buf[at + 2] === 0x69 && buf[at + 3] === 0x63 && buf[at + 4] === 0x6f && buf[at + 5] === 0x64 && buf[at + 6] === 0x65) return T_UNICODE;
       return same(buf, at, "boolean") ? T_BOOLEAN : T_OTHER;
     case 10:
       return same(buf, at, "dictionary") ? T_DICT : T_OTHER;
   }
   return T_OTHER;
+}
+
+/** The text of the `n` UTF-8 bytes at `at` (`key`: a dictionary key, from the key cache), or null when they are not UTF-8. */
+export function textAt(buf: Uint8Array, at: number, n: number, key: boolean): string | null {
+  if (key && n <= KEY_MAX) {
+    const s = cachedKey(buf, at, n);
+    if (s !== null) return s;
+  }
+  if (n <= 16) {
+    // Short ASCII, the common case, straight from the bytes (as decodeUtf8 does from a view).
+    const s = shortAscii(buf, at, n);
+    if (s !== null) return s;
+  } else if (n <= 32) {
+    let s = "";
+    let i = 0;
+    for (; i < n; i++) {
+      const c = buf[at + i];
+      if (c >= 0x80) break;
+      s += String.fromCharCode(c);
+    }
+    if (i === n) return s;
+  }
+  try {
+    return decodeUtf8(buf.subarray(at, at + n));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The array for a container announced to hold `n` elements: made at its final size up to
+ * `preallocate`, else empty and grown as its elements are stored in order (an append each, as
+ * fast as push), so an announced count never allocates ahead of the bytes that back it.
+ */
+export function arrayFor<T>(n: number, preallocate: number): T[] {
+  return n <= preallocate ? new Array<T>(n) : [];
 }
