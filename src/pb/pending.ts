@@ -33,7 +33,7 @@ class CallWatch {
       if (limit <= MAX_TIMER_MS) this.timer = setTimeout(callTimedOut, limit, this, limit);
       else this.cancelLong = startTimer(limit, () => this.timedOut(limit));
     }
-    signal?.addEventListener("abort", this, { once: true });
+    if (signal) calls.watchSignal(signal, this);
   }
 
   timedOut(limit: number): void {
@@ -50,7 +50,32 @@ class CallWatch {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.cancelLong?.();
-    this.signal?.removeEventListener("abort", this);
+    if (this.signal) this.calls.unwatchSignal(this.signal, this);
+  }
+}
+
+/**
+ * The calls of one connection watching one AbortSignal, behind a single listener: a caller may
+ * pass one signal to hundreds of calls, and a listener per call would make Node warn about a
+ * possible leak (MaxListenersExceededWarning) at the eleventh.
+ */
+class SignalWatch {
+  readonly watches = new Set<CallWatch>();
+  constructor(
+    private readonly calls: PendingCalls,
+    private readonly signal: AbortSignal,
+  ) {
+    signal.addEventListener("abort", this, { once: true });
+  }
+
+  handleEvent(): void {
+    this.calls.signalFired(this.signal);
+    // In the order the calls were made, as one listener per call fired them.
+    for (const w of [...this.watches]) w.handleEvent();
+  }
+
+  stop(): void {
+    this.signal.removeEventListener("abort", this);
   }
 }
 
@@ -81,6 +106,29 @@ export class PendingCalls {
   private readonly abandoned = new Set<number>();
   /** Every id up to this one that is not waiting was given up on (or answered). */
   private forgottenUpTo = 0;
+  /** One listener per AbortSignal the waiting calls were given, made on first use. */
+  private signals: Map<AbortSignal, SignalWatch> | null = null;
+
+  /** A call starts watching `signal`. */
+  watchSignal(signal: AbortSignal, watch: CallWatch): void {
+    const signals = (this.signals ??= new Map());
+    let w = signals.get(signal);
+    if (!w) signals.set(signal, (w = new SignalWatch(this, signal)));
+    w.watches.add(watch);
+  }
+
+  /** A call no longer watches `signal` (answered or given up): the listener goes with the last one. */
+  unwatchSignal(signal: AbortSignal, watch: CallWatch): void {
+    const w = this.signals?.get(signal);
+    if (!w || !w.watches.delete(watch) || w.watches.size > 0) return;
+    w.stop();
+    this.signals!.delete(signal);
+  }
+
+  /** The signal fired: its listener is gone (once), and so is its entry. */
+  signalFired(signal: AbortSignal): void {
+    this.signals?.delete(signal);
+  }
 
   get size(): number {
     return this.waiting.size;
