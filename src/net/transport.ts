@@ -58,55 +58,98 @@ export interface SocketTransport extends Transport {
  * `outputStallTimeout`, it drops the connection.
  */
 export function socketTransport(socket: net.Socket, options: SocketTransportOptions = {}): SocketTransport {
-  const hwm = options.limits?.outputHighWaterMark ?? DEFAULT_PB_LIMITS.outputHighWaterMark;
-  const max = options.limits?.maxOutputBuffer ?? DEFAULT_PB_LIMITS.maxOutputBuffer;
-  const stallMs = options.limits?.outputStallTimeout ?? DEFAULT_PB_LIMITS.outputStallTimeout;
-  let producer: (() => void) | null = null;
-  let scheduled = false;
-  const pump = () => {
-    scheduled = false;
-    if (!producer || socket.destroyed) return;
-    producer();
-    flush();
-    if (!producer) return;
-    if (socket.writableNeedDrain) socket.once("drain", schedule);
-    else schedule();
-  };
-  const schedule = () => {
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(pump);
-    }
-  };
+  return new SocketOutput(socket, options);
+}
 
-  // ---- bounded output ------------------------------------------------------------------
-  let paused = false;
-  let accepted = 0;
-  let stallTimer: ReturnType<typeof setTimeout> | null = null;
-  let overflowed = false;
-  const overflow = (reason: OutputBufferExceeded) => {
-    if (overflowed) return;
-    overflowed = true;
-    queued = [];
-    queuedBytes = 0;
-    if (stallTimer) clearTimeout(stallTimer);
-    socket.destroy();
-    options.onOverflow?.(reason);
-  };
-  const onDrain = () => {
-    if (!paused) return;
-    paused = false;
-    if (stallTimer) clearTimeout(stallTimer);
-    stallTimer = null;
-    if (!socket.destroyed) socket.resume();
-  };
-  /** After every write: drop past the maximum, whoever wrote. */
-  const checkOutput = () => {
-    const buffered = queuedBytes + socket.writableLength;
-    if (buffered > max) {
-      overflow(new OutputBufferExceeded(`unsent output to the peer reached ${buffered} bytes (maxOutputBuffer ${max}): the peer is not reading it fast enough`));
-    }
-  };
+// One object per connection with its methods on the prototype: the closures this used to be
+// made cost a few KiB per connection. The few callbacks Node needs are made on first use.
+class SocketOutput implements SocketTransport {
+  private readonly hwm: number;
+  private readonly max: number;
+  private readonly stallMs: number;
+  private readonly onOverflow: ((reason: OutputBufferExceeded) => void) | undefined;
+  private producer: (() => void) | null = null;
+  private scheduled = false;
+  private paused = false;
+  private accepted = 0;
+  private stallTimer: ReturnType<typeof setTimeout> | null = null;
+  private overflowed = false;
+  /** A close listener clears the stall timer (added at the first pause: most connections never pause). */
+  private closeWatched = false;
+  // Writes made in one turn of the event loop leave in one socket write (Twisted, too, writes
+  // what a reactor iteration produced at once): a chunk of 100 calls gets its 100 answers in
+  // one syscall instead of 100. The bytes and their order are the same. The flush is a
+  // nextTick queued from a microtask, so it runs once the promise jobs of the turn have all
+  // run: answers of async methods, and calls made by code awaiting an answer (a login's
+  // second step), leave with the rest.
+  private queued: Uint8Array[] = [];
+  private queuedBytes = 0;
+  private flushSoonFn: (() => void) | null = null;
+  private scheduleFn: (() => void) | null = null;
+  private onDrainFn: (() => void) | null = null;
+
+  constructor(
+    private readonly socket: net.Socket,
+    options: SocketTransportOptions,
+  ) {
+    this.hwm = options.limits?.outputHighWaterMark ?? DEFAULT_PB_LIMITS.outputHighWaterMark;
+    this.max = options.limits?.maxOutputBuffer ?? DEFAULT_PB_LIMITS.maxOutputBuffer;
+    this.stallMs = options.limits?.outputStallTimeout ?? DEFAULT_PB_LIMITS.outputStallTimeout;
+    this.onOverflow = options.onOverflow;
+    // Whoever ends the socket (PBClient.disconnect, PBServer.close, or code holding
+    // client.socket), what was queued goes out before the end, as it did unqueued.
+    const end = socket.end;
+    const output = this;
+    socket.end = function (this: net.Socket, ...args: unknown[]) {
+      output.flush();
+      return (end as (...a: unknown[]) => net.Socket).apply(this, args);
+    } as net.Socket["end"];
+  }
+
+  // ---- the Transport ----------------------------------------------------------------------
+
+  write(data: Uint8Array): void {
+    const socket = this.socket;
+    if (socket.destroyed || this.overflowed) return;
+    // After the end nothing is queued: the socket refuses the write (and says so) as before.
+    if (socket.writableEnded) return void socket.write(data);
+    this.accepted += data.length;
+    if (this.queued.length === 0) void resolved.then((this.flushSoonFn ??= () => process.nextTick(flushOutput, this)));
+    this.queued.push(data);
+    this.queuedBytes += data.length;
+    // Big messages go at once: holding them saves no syscall, and the peer can start on them.
+    if (this.queuedBytes > COPY_LIMIT || this.queued.length >= SLICE_WRITES) this.flush();
+  }
+
+  loseConnection(reason?: unknown): void {
+    // What was written before the hang-up still goes out first (socket.end flushes too).
+    if (reason) {
+      this.flush();
+      this.socket.destroy();
+    } else this.socket.end();
+  }
+
+  registerProducer(resume: () => void): void {
+    this.producer = resume;
+    this.schedule();
+  }
+
+  unregisterProducer(): void {
+    this.producer = null;
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.destroyed ? 0 : this.queuedBytes + this.socket.writableLength;
+  }
+
+  get readingPaused(): boolean {
+    return this.paused;
+  }
+
+  get bytesAccepted(): number {
+    return this.accepted;
+  }
+
   /**
    * Right after a chunk from the peer was handled: if handling it made us write (answers,
    * errors) and too much is unsent, stop reading. Our own calls never pause reading (not even
@@ -116,37 +159,33 @@ export function socketTransport(socket: net.Socket, options: SocketTransportOpti
    * settle later are bounded by maxOutputBuffer, and pause reading at the next chunk that is
    * answered at once.
    */
-  const checkPause = (acceptedBefore: number) => {
-    const buffered = queuedBytes + socket.writableLength;
+  inputHandled(acceptedBefore: number): void {
+    const socket = this.socket;
+    const buffered = this.queuedBytes + socket.writableLength;
     // Answers (or anything else) written in response to this input, and too much unsent.
-    if (!paused && accepted > acceptedBefore && buffered > hwm && !socket.destroyed && !overflowed) {
-      paused = true;
+    if (!this.paused && this.accepted > acceptedBefore && buffered > this.hwm && !socket.destroyed && !this.overflowed) {
+      this.paused = true;
       socket.pause();
-      socket.once("drain", onDrain);
-      stallTimer = setTimeout(() => {
-        if (paused) overflow(new OutputBufferExceeded(`unsent output to the peer stayed above ${hwm} bytes for ${stallMs} ms: the peer is not reading`));
-      }, stallMs);
-      stallTimer.unref?.();
+      socket.once("drain", (this.onDrainFn ??= () => this.onDrain()));
+      const timer = setTimeout(stallTimedOut, this.stallMs, this);
+      timer.unref?.();
+      this.stallTimer = timer;
+      if (!this.closeWatched) {
+        this.closeWatched = true;
+        socket.once("close", () => this.clearStallTimer());
+      }
     }
-  };
-  socket.once("close", () => {
-    if (stallTimer) clearTimeout(stallTimer);
-  });
+  }
 
-  // Writes made in one turn of the event loop leave in one socket write (Twisted, too, writes
-  // what a reactor iteration produced at once): a chunk of 100 calls gets its 100 answers in
-  // one syscall instead of 100. The bytes and their order are the same. The flush is a
-  // nextTick queued from a microtask, so it runs once the promise jobs of the turn have all
-  // run: answers of async methods, and calls made by code awaiting an answer (a login's
-  // second step), leave with the rest.
-  let queued: Uint8Array[] = [];
-  let queuedBytes = 0;
-  const flush = () => {
-    const chunks = queued;
+  // ---- output --------------------------------------------------------------------------------
+
+  flush(): void {
+    const chunks = this.queued;
     if (chunks.length === 0) return;
-    const size = queuedBytes;
-    queued = [];
-    queuedBytes = 0;
+    const size = this.queuedBytes;
+    this.queued = [];
+    this.queuedBytes = 0;
+    const socket = this.socket;
     if (socket.destroyed) return;
     if (chunks.length === 1) {
       socket.write(chunks[0]);
@@ -164,53 +203,70 @@ export function socketTransport(socket: net.Socket, options: SocketTransportOpti
       }
       socket.write(out);
     }
-    checkOutput();
-  };
-  const flushSoon = () => process.nextTick(flush);
-  // Whoever ends the socket (PBClient.disconnect, PBServer.close, or code holding
-  // client.socket), what was queued goes out before the end, as it did unqueued.
-  const end = socket.end;
-  socket.end = function (this: net.Socket, ...args: unknown[]) {
-    flush();
-    return (end as (...a: unknown[]) => net.Socket).apply(this, args);
-  } as net.Socket["end"];
-  return {
-    write(data) {
-      if (socket.destroyed || overflowed) return;
-      // After the end nothing is queued: the socket refuses the write (and says so) as before.
-      if (socket.writableEnded) return void socket.write(data);
-      accepted += data.length;
-      if (queued.length === 0) void resolved.then(flushSoon);
-      queued.push(data);
-      queuedBytes += data.length;
-      // Big messages go at once: holding them saves no syscall, and the peer can start on them.
-      if (queuedBytes > COPY_LIMIT || queued.length >= SLICE_WRITES) flush();
-    },
-    loseConnection(reason) {
-      // What was written before the hang-up still goes out first (socket.end flushes too).
-      if (reason) {
-        flush();
-        socket.destroy();
-      } else socket.end();
-    },
-    registerProducer(resume) {
-      producer = resume;
-      schedule();
-    },
-    unregisterProducer() {
-      producer = null;
-    },
-    get bufferedAmount() {
-      return socket.destroyed ? 0 : queuedBytes + socket.writableLength;
-    },
-    get readingPaused() {
-      return paused;
-    },
-    get bytesAccepted() {
-      return accepted;
-    },
-    inputHandled(acceptedBefore) {
-      checkPause(acceptedBefore);
-    },
-  };
+    // After every write: drop past the maximum, whoever wrote.
+    const buffered = this.queuedBytes + socket.writableLength;
+    if (buffered > this.max) {
+      this.overflow(new OutputBufferExceeded(`unsent output to the peer reached ${buffered} bytes (maxOutputBuffer ${this.max}): the peer is not reading it fast enough`));
+    }
+  }
+
+  // ---- pull producers (pagers) -----------------------------------------------------------
+
+  private schedule(): void {
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(pumpOutput, this);
+    }
+  }
+
+  pump(): void {
+    this.scheduled = false;
+    const socket = this.socket;
+    if (!this.producer || socket.destroyed) return;
+    this.producer();
+    this.flush();
+    if (!this.producer) return;
+    if (socket.writableNeedDrain) socket.once("drain", (this.scheduleFn ??= () => this.schedule()));
+    else this.schedule();
+  }
+
+  // ---- bounded output ---------------------------------------------------------------------
+
+  private overflow(reason: OutputBufferExceeded): void {
+    if (this.overflowed) return;
+    this.overflowed = true;
+    this.queued = [];
+    this.queuedBytes = 0;
+    this.clearStallTimer();
+    this.socket.destroy();
+    this.onOverflow?.(reason);
+  }
+
+  private onDrain(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.clearStallTimer();
+    if (!this.socket.destroyed) this.socket.resume();
+  }
+
+  private clearStallTimer(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
+  }
+
+  stalled(): void {
+    if (this.paused) this.overflow(new OutputBufferExceeded(`unsent output to the peer stayed above ${this.hwm} bytes for ${this.stallMs} ms: the peer is not reading`));
+  }
+}
+
+function flushOutput(output: SocketOutput): void {
+  output.flush();
+}
+
+function pumpOutput(output: SocketOutput): void {
+  output.pump();
+}
+
+function stallTimedOut(output: SocketOutput): void {
+  output.stalled();
 }

@@ -91,4 +91,27 @@ describe("socket transport", () => {
     expect(Buffer.concat(received)).toEqual(Buffer.concat(messages));
     sink.close();
   });
+  it("pausing and resuming many times leaves no listeners behind (one close listener at most)", async () => {
+    const sink = net.createServer((s) => s.resume());
+    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+    const socket = net.connect((sink.address() as net.AddressInfo).port, "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    const closeBefore = socket.listenerCount("close");
+    const drainBefore = socket.listenerCount("drain");
+    const transport = socketTransport(socket, { limits: { outputHighWaterMark: 0, outputStallTimeout: 60_000 } });
+    for (let i = 0; i < 15; i++) {
+      const before = transport.bytesAccepted;
+      transport.write(Uint8Array.of(1, 2, 3));
+      // Answering this input left unsent bytes above the mark: reading pauses.
+      transport.inputHandled(before);
+      expect(transport.readingPaused).toBe(true);
+      await new Promise((r) => setImmediate(r));
+      socket.emit("drain");
+      expect(transport.readingPaused).toBe(false);
+      expect(socket.listenerCount("drain")).toBe(drainBefore);
+    }
+    expect(socket.listenerCount("close")).toBeLessThanOrEqual(closeBefore + 1);
+    socket.destroy();
+    sink.close();
+  });
 });
