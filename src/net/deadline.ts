@@ -1,6 +1,6 @@
 // One timeout and one AbortSignal over a multi-step wait (connect, handshake, login).
 import { ConnectAborted, ConnectTimeout } from "./errors.ts";
-import { MAX_TIMER_MS, startTimer, timeoutError, timeoutLimit } from "../pb/timeout.ts";
+import { armTimer, cancelTimer, timeoutError, timeoutLimit, type TimerHandle } from "../pb/timeout.ts";
 
 /** How long a wait may take, and a signal that gives it up. */
 export interface WaitOptions {
@@ -71,8 +71,8 @@ export function deadline<T>(what: string, options: WaitOptions, work: (signal: A
 /** One wait given up by its timeout or its caller's signal; the state lives here, not in closures made per wait. */
 class Wait<T> {
   done = false;
-  timer: ReturnType<typeof setTimeout> | null = null;
-  cancelTimer: (() => void) | undefined = undefined;
+  timer: TimerHandle | null = null;
+  limit = 0;
   giveUpSignal: GiveUpSignal | AbortController;
   constructor(
     readonly what: string,
@@ -92,8 +92,8 @@ class Wait<T> {
 
   finish(): void {
     this.done = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.cancelTimer?.();
+    if (this.timer !== null) cancelTimer(this.timer);
+    this.timer = null;
     this.signal?.removeEventListener("abort", this);
   }
 
@@ -121,9 +121,9 @@ class Wait<T> {
   }
 }
 
-function waitTimedOut<T>(wait: Wait<T>, limit: number): void {
+function waitTimedOut<T>(wait: Wait<T>): void {
   wait.timer = null;
-  wait.giveUp(new ConnectTimeout(`${wait.what}: no result within ${limit} ms`));
+  wait.giveUp(new ConnectTimeout(`${wait.what}: no result within ${wait.limit} ms`));
 }
 
 function race<T>(what: string, options: WaitOptions, work: (signal: AbortSignal) => Promise<T>, onGiveUp: ((reason: Error) => void) | undefined, lite: boolean): Promise<T> {
@@ -136,8 +136,8 @@ function race<T>(what: string, options: WaitOptions, work: (signal: AbortSignal)
     const wait = new Wait<T>(what, signal, onGiveUp, resolve, reject, lite);
     signal?.addEventListener("abort", wait, { once: true });
     if (limit !== undefined) {
-      if (limit <= MAX_TIMER_MS) wait.timer = setTimeout(waitTimedOut, limit, wait, limit);
-      else wait.cancelTimer = startTimer(limit, () => waitTimedOut(wait, limit));
+      wait.limit = limit;
+      wait.timer = armTimer(limit, waitTimedOut, wait);
     }
     const g = wait.giveUpSignal;
     let working: Promise<T>;

@@ -4,7 +4,7 @@ import { describeValue } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { CallAborted, CallTimeout, ProtocolError, type CallAbandoned } from "./errors.ts";
-import { MAX_TIMER_MS, startTimer, timeoutLimit } from "./timeout.ts";
+import { armTimer, cancelTimer, timeoutLimit, type TimerHandle } from "./timeout.ts";
 
 export interface Pending {
   resolve(value: unknown): void;
@@ -19,25 +19,22 @@ export interface Pending {
  * timer a shared function with it as argument: no closures made per call.
  */
 class CallWatch {
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private cancelLong: (() => void) | null = null;
+  private timer: TimerHandle | null = null;
   constructor(
     private readonly calls: PendingCalls,
     private readonly pending: Pending,
     private readonly id: number,
     private readonly name: string,
     private readonly signal: AbortSignal | undefined,
-    limit: number | undefined,
+    private readonly limit: number | undefined,
   ) {
-    if (limit !== undefined) {
-      if (limit <= MAX_TIMER_MS) this.timer = setTimeout(callTimedOut, limit, this, limit);
-      else this.cancelLong = startTimer(limit, () => this.timedOut(limit));
-    }
+    if (limit !== undefined) this.timer = armTimer(limit, callTimedOut, this);
     if (signal) calls.watchSignal(signal, this);
   }
 
-  timedOut(limit: number): void {
+  timedOut(): void {
     this.timer = null;
+    const limit = this.limit!;
     this.calls.abandon(this.pending, this.id, new CallTimeout(`no answer to ${this.name} within ${limit} ms`, limit));
   }
 
@@ -47,9 +44,8 @@ class CallWatch {
   }
 
   cleanup(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) cancelTimer(this.timer);
     this.timer = null;
-    this.cancelLong?.();
     if (this.signal) this.calls.unwatchSignal(this.signal, this);
   }
 }
@@ -79,8 +75,8 @@ class SignalWatch {
   }
 }
 
-function callTimedOut(watch: CallWatch, limit: number): void {
-  watch.timedOut(limit);
+function callTimedOut(watch: CallWatch): void {
+  watch.timedOut();
 }
 
 /** What take() returns for the late answer to a call given up on: the answer is read, then dropped. */

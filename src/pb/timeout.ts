@@ -32,3 +32,20 @@ export function startTimer(ms: number, fn: () => void): () => void {
   arm(ms);
   return () => clearTimeout(timer);
 }
+
+/** A timer armTimer started: what cancelTimer takes. */
+export type TimerHandle = ReturnType<typeof setTimeout> | (() => void);
+
+/**
+ * Calls `fn(arg)` after `ms` milliseconds, however long that is. Within one setTimeout's range
+ * (every realistic timeout) no closure is made: for waits armed once per call or per login.
+ */
+export function armTimer<A>(ms: number, fn: (arg: A) => void, arg: A): TimerHandle {
+  return ms <= MAX_TIMER_MS ? setTimeout(fn, ms, arg) : startTimer(ms, () => fn(arg));
+}
+
+/** Cancels a timer armTimer started. */
+export function cancelTimer(handle: TimerHandle): void {
+  if (typeof handle === "function") handle();
+  else clearTimeout(handle);
+}
