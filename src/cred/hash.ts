@@ -1,31 +1,11 @@
 // The hashing of PB's challenge/response login (pb.py respond/challenge), on Node's crypto.
-import * as crypto from "node:crypto";
-import { createHash, randomFillSync, timingSafeEqual } from "node:crypto";
-
-// crypto.hash (Node 20.12+): a one-shot digest, without a Hash object per call.
-const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: "buffer") => Uint8Array }).hash;
+import { hash, randomFillSync, timingSafeEqual } from "node:crypto";
 
 /** The md5 digest of the parts, concatenated (16 bytes). */
 export function md5(...parts: Uint8Array[]): Uint8Array {
-  if (oneShot) {
-    let data: Uint8Array;
-    if (parts.length === 1) data = parts[0];
-    else {
-      let n = 0;
-      for (const p of parts) n += p.length;
-      data = new Uint8Array(n);
-      n = 0;
-      for (const p of parts) {
-        data.set(p, n);
-        n += p.length;
-      }
-    }
-    // A copy of its own: the digest may be a view into a shared pool.
-    return new Uint8Array(oneShot("md5", data, "buffer"));
-  }
-  const h = createHash("md5");
-  for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest());
+  // A one-shot digest (no Hash object per call; Node >= 20.12, and the package needs 20.19),
+  // copied: the result may be a view into a shared pool.
+  return new Uint8Array(hash("md5", parts.length === 1 ? parts[0] : Buffer.concat(parts), "buffer"));
 }
 
 const utf8 = new TextEncoder();
