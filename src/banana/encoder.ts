@@ -1,4 +1,5 @@
-// Banana encoder: one growable buffer, reused from message to message.
+// Banana encoder: one growable buffer, reused from message to message; a message that outgrows it
+// continues in further chunks, so that growing never copies what was already written.
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "./constants.ts";
 import { allocUninitialized } from "./alloc.ts";
 import { BananaError } from "./errors.ts";
@@ -10,6 +11,13 @@ const utf8 = new TextEncoder();
 const COPY_UNINITIALIZED = 4096;
 /** In encodeParts(), byte strings at least this long are not copied: the output refers to them. */
 export const BY_REFERENCE = 32 * 1024;
+// The buffer kept from message to message doubles up to BASE_MAX (so an encoder holds at most that
+// much between messages). A message that outgrows it continues in chunks of CHUNK bytes or more,
+// each written once: copying on growth (doubling from small to 32 MiB for a 17 MB message) cost
+// twice the message's size in copies and four times in fresh memory, and fresh external memory is
+// what makes V8 run full garbage collections.
+const BASE_MAX = 1 << 20;
+const CHUNK = 1 << 20;
 /** The banana bytes of the text "unicode": 07 82 "unicode". */
 const UNICODE_TAG = Uint8Array.of(7, STRING, ...Array.from("unicode", (c) => c.charCodeAt(0)));
 
@@ -77,9 +85,16 @@ export interface BananaEncoderOptions {
 export class BananaEncoder {
   dialect: Dialect | null;
   readonly limits: BananaLimits;
+  // Where bytes are written: the base buffer, or the last chunk of a message that outgrew it.
   private buf: Uint8Array;
   private view: DataView;
   private pos = 0;
+  // The reusable buffer, and the buffers this message filled before buf (base first), with how much of each.
+  private base: Uint8Array;
+  private baseView: DataView;
+  private filled: Uint8Array[] = [];
+  private filledLengths: number[] = [];
+  private filledBytes = 0;
   private readonly largestLong: bigint;
   // encodeParts(): large byte strings left out of buf, each where it belongs in the output.
   private byRef = false;
@@ -91,28 +106,70 @@ export class BananaEncoder {
     this.limits = bananaLimits(options.limits);
     this.largestLong = (1n << BigInt(7 * this.limits.prefixLimit)) - 1n;
     // Small at first (one per connection, and most messages are small): it doubles as needed.
-    this.buf = new Uint8Array(256);
-    this.view = new DataView(this.buf.buffer);
+    this.base = this.buf = new Uint8Array(256);
+    this.baseView = this.view = new DataView(this.buf.buffer);
+  }
+
+  /** Starts a message in the base buffer (dropping the chunks of one that failed). */
+  private begin(): void {
+    this.buf = this.base;
+    this.view = this.baseView;
+    this.pos = 0;
+    if (this.filled.length > 0) {
+      this.filled = [];
+      this.filledLengths = [];
+      this.filledBytes = 0;
+    }
+  }
+
+  /** Writes sexp from the base buffer on; the bytes are then in filled and buf[0, pos). */
+  private writeMessage(sexp: Encodable): void {
+    this.begin();
+    try {
+      this.write(sexp);
+    } catch (e) {
+      this.begin();
+      if (e instanceof RangeError && /call stack/i.test(e.message)) throw new BananaError("expression nested too deeply to encode");
+      throw e;
+    }
+  }
+
+  /**
+   * The bytes written since begin(), in order, as views of the buffers (not copies): the base
+   * buffer's first (possibly empty), then the chunks'.
+   */
+  private segments(): Uint8Array[] {
+    const filled = this.filled;
+    if (filled.length === 0) return [this.buf.subarray(0, this.pos)];
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < filled.length; i++) out.push(filled[i].subarray(0, this.filledLengths[i]));
+    out.push(this.buf.subarray(0, this.pos));
+    return out;
+  }
+
+  /** A copy of n bytes of the base buffer (the next message overwrites it). */
+  private copyOfBase(n: number): Uint8Array {
+    if (n < COPY_UNINITIALIZED) return this.base.slice(0, n);
+    // Large: no need to zero memory that is overwritten at once.
+    const out = allocUninitialized(n);
+    out.set(this.base.subarray(0, n));
+    return out;
   }
 
   /** Encodes one expression and returns its bytes (a fresh array the caller owns). */
   encode(sexp: Encodable): Uint8Array {
-    this.pos = 0;
-    try {
-      this.write(sexp);
-    } catch (e) {
-      if (e instanceof RangeError && /call stack/i.test(e.message)) throw new BananaError("expression nested too deeply to encode");
-      throw e;
-    }
-    const pos = this.pos;
+    this.writeMessage(sexp);
     let out: Uint8Array;
-    if (pos < COPY_UNINITIALIZED) out = this.buf.slice(0, pos);
+    if (this.filled.length === 0) out = this.copyOfBase(this.pos);
     else {
-      // Large: no need to zero memory that is overwritten at once.
-      out = allocUninitialized(pos);
-      out.set(new Uint8Array(this.buf.buffer, 0, pos));
+      out = allocUninitialized(this.filledBytes + this.pos);
+      let at = 0;
+      for (const seg of this.segments()) {
+        out.set(seg, at);
+        at += seg.length;
+      }
     }
-    if (this.buf.length > 1 << 20) this.reset();
+    this.begin();
     return out;
   }
 
@@ -120,23 +177,40 @@ export class BananaEncoder {
    * Encodes one expression as the list of arrays that make its bytes, in order: byte strings of
    * BY_REFERENCE bytes or more are not copied but referred to (so do not modify them until
    * written), the bytes around them are fresh arrays the caller owns. For a socket, which
-   * gathers the parts in one writev: a 600 KiB string costs no copy at all.
+   * gathers the parts in one writev: a 600 KiB string costs no copy at all, nor does a message
+   * that outgrew the encoder's buffer beyond its first megabyte (its chunks are handed over).
    */
   encodeParts(sexp: Encodable): Uint8Array[] {
     this.byRef = true;
     this.refs = [];
     this.refBytes = 0;
     try {
-      const whole = this.encode(sexp);
-      if (this.refs.length === 0) return [whole];
+      this.writeMessage(sexp);
+      // The base buffer is reused by the next message: its bytes are copied; the chunks after it
+      // were made for this message alone and are handed over as they are.
+      const segments = this.segments().filter((seg, i) => i === 0 || seg.length > 0);
+      segments[0] = this.copyOfBase(segments[0].length);
+      const refs = this.refs;
+      this.begin();
+      if (segments.length > 1 && segments[0].length === 0) segments.shift();
+      if (refs.length === 0) return segments;
+      // Split the written bytes where the strings left out belong (refs[].at counts written bytes).
       const parts: Uint8Array[] = [];
-      let from = 0;
-      for (const r of this.refs) {
-        if (r.at > from) parts.push(whole.subarray(from, r.at));
-        parts.push(r.bytes);
-        from = r.at;
+      let r = 0;
+      let from = 0; // written bytes before the current segment
+      for (const seg of segments) {
+        let cut = 0;
+        while (r < refs.length && refs[r].at <= from + seg.length) {
+          const at = refs[r].at - from;
+          if (at > cut) parts.push(seg.subarray(cut, at));
+          parts.push(refs[r].bytes);
+          cut = at;
+          r++;
+        }
+        if (cut < seg.length) parts.push(cut === 0 ? seg : seg.subarray(cut));
+        from += seg.length;
       }
-      if (from < whole.length) parts.push(whole.subarray(from));
+      for (; r < refs.length; r++) parts.push(refs[r].bytes);
       return parts;
     } finally {
       this.byRef = false;
@@ -149,17 +223,25 @@ export class BananaEncoder {
 
   /** Where the next byte goes (counting strings left out by encodeParts); rewind() to it drops what was written after. */
   get position(): number {
-    return this.pos + this.refBytes;
+    return this.filledBytes + this.pos + this.refBytes;
   }
 
   /** Moves the write position back to `position` (from {@link BananaEncoder.position}), dropping what was written after it. */
   rewind(position: number): void {
-    if (!(position >= 0 && position <= this.pos + this.refBytes)) throw new RangeError(`cannot rewind to ${position}`);
+    if (!(position >= 0 && position <= this.position)) throw new RangeError(`cannot rewind to ${position}`);
     const refs = this.refs;
     while (refs.length > 0 && refs[refs.length - 1].at + this.refBytes - refs[refs.length - 1].bytes.length >= position) {
       this.refBytes -= refs.pop()!.bytes.length;
     }
-    this.pos = position - this.refBytes;
+    const written = position - this.refBytes;
+    // Back into an earlier buffer: it becomes the one written to again (the later ones are dropped).
+    while (written < this.filledBytes) {
+      const b = this.filled.pop()!;
+      this.filledBytes -= this.filledLengths.pop()!;
+      this.buf = b;
+      this.view = b === this.base ? this.baseView : new DataView(b.buffer, b.byteOffset, b.byteLength);
+    }
+    this.pos = written - this.filledBytes;
   }
 
   /** Writes one element (any expression) in place. */
@@ -191,21 +273,29 @@ export class BananaEncoder {
     else this.writeFloat(x);
   }
 
-  private reset(): void {
-    this.buf = new Uint8Array(4096);
-    this.view = new DataView(this.buf.buffer);
-  }
-
   private ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    // Not zeroed: the bytes below pos are copied in, the rest are written before they are read.
-    const next = allocUninitialized(size);
-    next.set(this.buf.subarray(0, this.pos));
+    if (this.buf === this.base && this.filled.length === 0) {
+      let size = this.buf.length * 2;
+      while (size < need) size *= 2;
+      if (size <= BASE_MAX) {
+        // Not zeroed: the bytes below pos are copied in, the rest are written before they are read.
+        const next = allocUninitialized(size);
+        next.set(this.buf.subarray(0, this.pos));
+        this.base = this.buf = next;
+        this.baseView = this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+        return;
+      }
+    }
+    // The rest of this message goes in a new chunk; what is written stays where it is.
+    this.filled.push(this.buf);
+    this.filledLengths.push(this.pos);
+    this.filledBytes += this.pos;
+    const next = allocUninitialized(Math.max(n, CHUNK));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    this.pos = 0;
   }
 
   /** int2b128 then the type byte, for a non-negative safe integer. */
@@ -282,7 +372,7 @@ export class BananaEncoder {
     }
     this.header(n, STRING);
     if (this.byRef && n >= BY_REFERENCE) {
-      this.refs.push({ at: this.pos, bytes: b });
+      this.refs.push({ at: this.filledBytes + this.pos, bytes: b });
       this.refBytes += n;
       return;
     }
