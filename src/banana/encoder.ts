@@ -111,6 +111,19 @@ export class BananaEncoder {
     return out;
   }
 
+  /**
+   * A message that outgrew the base buffer, as parts: the base buffer is reused by the next
+   * message, so its bytes are copied; the chunks after it were made for this message alone and
+   * are handed over as they are. Empty parts are left out.
+   */
+  private handOver(): Uint8Array[] {
+    const segments = this.segments();
+    const out: Uint8Array[] = [];
+    if (segments[0].length > 0) out.push(this.copyOfBase(segments[0].length));
+    for (let i = 1; i < segments.length; i++) if (segments[i].length > 0) out.push(segments[i]);
+    return out;
+  }
+
   /** A copy of n bytes of the base buffer (the next message overwrites it). */
   private copyOfBase(n: number): Uint8Array {
     if (n < COPY_UNINITIALIZED) return this.base.slice(0, n);
@@ -150,13 +163,10 @@ export class BananaEncoder {
     this.refBytes = 0;
     try {
       this.writeMessage(sexp);
-      // The base buffer is reused by the next message: its bytes are copied; the chunks after it
-      // were made for this message alone and are handed over as they are.
-      const segments = this.segments().filter((seg, i) => i === 0 || seg.length > 0);
-      segments[0] = this.copyOfBase(segments[0].length);
+      // Most messages fit the base buffer: one copy, no views in between (the small-call path).
+      const segments = this.filled.length === 0 ? [this.copyOfBase(this.pos)] : this.handOver();
       const refs = this.refs;
       this.begin();
-      if (segments.length > 1 && segments[0].length === 0) segments.shift();
       if (refs.length === 0) return segments;
       // Split the written bytes where the strings left out belong (refs[].at counts written bytes).
       const parts: Uint8Array[] = [];
