@@ -93,7 +93,8 @@ export abstract class BrokerCore implements BrokerAPI {
   protected readonly ids: LocalIDs;
   protected readonly references: ReferenceTable;
   protected received = 0;
-  protected readonly viewPoints = new Map<unknown, Map<Viewable, ViewPoint>>();
+  /** ViewPoints by perspective, then Viewable (made at the first: most connections send no Viewable). */
+  protected viewPoints: Map<unknown, Map<Viewable, ViewPoint>> | null = null;
   protected readonly sentCaches: SentCaches;
   protected readonly receivedCaches: ReceivedCaches;
   protected readonly pending = new PendingCalls();
@@ -216,16 +217,17 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Drops a ViewPoint the peer let go of, and its perspective's table once that is empty (a logged-out avatar stays in no table). */
   private forgetViewPoint(vp: ViewPoint): void {
-    const byViewable = this.viewPoints.get(vp.perspective);
+    const byViewable = this.viewPoints?.get(vp.perspective);
     if (!byViewable || byViewable.get(vp.object) !== vp) return;
     byViewable.delete(vp.object);
-    if (byViewable.size === 0) this.viewPoints.delete(vp.perspective);
+    if (byViewable.size === 0) this.viewPoints!.delete(vp.perspective);
   }
 
   /** The one ViewPoint for a perspective and a Viewable, so its luid is reused. */
   viewPointFor(perspective: unknown, viewable: Viewable): ViewPoint {
-    let byViewable = this.viewPoints.get(perspective);
-    if (!byViewable) this.viewPoints.set(perspective, (byViewable = new Map()));
+    const viewPoints = (this.viewPoints ??= new Map());
+    let byViewable = viewPoints.get(perspective);
+    if (!byViewable) viewPoints.set(perspective, (byViewable = new Map()));
     let vp = byViewable.get(viewable);
     if (!vp) byViewable.set(viewable, (vp = new ViewPoint(perspective, viewable)));
     return vp;

@@ -168,7 +168,7 @@ export class Broker extends BrokerCore {
     }
     this.references.clear();
     // (Map.clear() makes a new table even for an empty map: a connection's teardown skips those.)
-    if (this.viewPoints.size) this.viewPoints.clear();
+    if (this.viewPoints?.size) this.viewPoints.clear();
     this.sentCaches.clear();
     this.receivedCaches.clear();
     this.resolveClosed(why);
