@@ -7,6 +7,7 @@ import { BananaError } from "../banana/errors.ts";
 import { describeValue } from "../jelly/describe.ts";
 import { DialectNegotiator } from "../banana/dialect.ts";
 import type { Dialect } from "../banana/constants.ts";
+import type { BananaLimits } from "../banana/limits.ts";
 import type { Sexp } from "../banana/values.ts";
 import { jellyFor, type Jellyable } from "../jelly/jelly.ts";
 import { decodeUtf8, tagText } from "../jelly/text.ts";
@@ -47,6 +48,26 @@ export interface BrokerOptions extends BrokerCoreOptions {
 }
 
 const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
+
+/**
+ * Encoders shared by every broker with the same banana limits, one per dialect. Encoding is
+ * synchronous and returns fresh bytes (the encoder's buffer is only scratch space), so brokers
+ * can share one instead of each making its own (a buffer, and a bigint for its limit).
+ */
+const sharedEncoders = new WeakMap<BananaLimits, Map<Dialect | null, BananaEncoder>>();
+function sharedEncoder(limits: BananaLimits, dialect: Dialect | null): BananaEncoder {
+  let byDialect = sharedEncoders.get(limits);
+  if (!byDialect) sharedEncoders.set(limits, (byDialect = new Map()));
+  let encoder = byDialect.get(dialect);
+  if (!encoder) byDialect.set(dialect, (encoder = new BananaEncoder({ limits, dialect })));
+  return encoder;
+}
+
+/** Whether a shared encoder is encoding now: a nested encode (none is known today) gets its own encoder. */
+let encoding = false;
+
+/** The listener's dialect offer, the same bytes on every connection: encoded once. */
+let listenerOffer: Uint8Array | null | undefined;
 /** What jelly makes of an empty dictionary (read only: the encoder and trace hooks never change it). */
 const NO_KEYWORDS: ReadonlyMap<string, unknown> = new Map();
 const EMPTY_DICTIONARY: Sexp = Object.freeze(["dictionary"]) as unknown as Sexp;
@@ -55,7 +76,9 @@ const EMPTY_DICTIONARY: Sexp = Object.freeze(["dictionary"]) as unknown as Sexp;
 export class Broker extends BrokerCore {
   private readonly negotiator: DialectNegotiator;
   private readonly decoder: FastReceiver;
-  private readonly encoder: BananaEncoder;
+  /** Shared with the other brokers of the same limits and dialect (see sharedEncoder). */
+  private encoder: BananaEncoder;
+  private readonly bananaLimits: BananaLimits;
   private dialect: Dialect | null = null;
   private readonly onReady?: (broker: Broker) => void;
   private readonly rootFactory?: PBRoot;
@@ -81,7 +104,8 @@ export class Broker extends BrokerCore {
     const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };
     const jellyAt = (command: string, length: number) => (this.peer.strings === "bytes" ? 0 : pbJellyPositions(command, length));
     this.decoder = new FastReceiver((item) => this.itemReceived(item), { limits: bananaLimits, unjelly, jellyAt });
-    this.encoder = new BananaEncoder({ limits: bananaLimits });
+    this.bananaLimits = bananaLimits;
+    this.encoder = sharedEncoder(bananaLimits, null);
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
@@ -92,8 +116,11 @@ export class Broker extends BrokerCore {
   makeConnection(transport: Transport): void {
     this.transport = transport;
     if (this.rootFactory) this.setNameForLocal(ROOT_NAME, this.rootFactory.rootObject(this));
-    const offer = this.negotiator.start();
-    if (offer) transport.write(offer);
+    if (this.role === "listener") {
+      // (A copy per connection, so that no transport can change another's bytes.)
+      const offer = (listenerOffer ??= this.negotiator.start());
+      if (offer) transport.write(offer.slice());
+    }
   }
 
   /** Resolves once the dialect is chosen and our version sent. */
@@ -202,7 +229,7 @@ export class Broker extends BrokerCore {
   private selectDialect(dialect: Dialect): void {
     this.dialect = dialect;
     this.decoder.dialect = dialect;
-    this.encoder.dialect = dialect;
+    this.encoder = sharedEncoder(this.bananaLimits, dialect);
     this.sendCall("version", PB_VERSION);
     this.resolveReady();
     this.onReady?.(this);
@@ -368,7 +395,7 @@ export class Broker extends BrokerCore {
     if (!this.transport || this.disconnected) return;
     if (this.trace) this.trace("out", exp, this);
     // Parts: a large byte string goes to the transport as it is, not copied into the message.
-    this.writeParts(this.encoder.encodeParts(exp));
+    this.writeParts(this.encodeParts(exp));
   }
 
   /**
@@ -417,7 +444,7 @@ export class Broker extends BrokerCore {
     let bytes: Uint8Array[];
     try {
       const message: Sexp[] = [prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw];
-      bytes = this.encoder.encodeParts(message);
+      bytes = this.encodeParts(message);
       if (this.trace) this.trace("out", message, this);
     } catch (e) {
       return this.callNotSent(answerRequired, e);
@@ -429,6 +456,16 @@ export class Broker extends BrokerCore {
     const promise = this.pending.add(requestID, name, options);
     this.writeParts(bytes);
     return promise;
+  }
+
+  private encodeParts(exp: Sexp[]): Uint8Array[] {
+    if (encoding) return new BananaEncoder({ limits: this.bananaLimits, dialect: this.dialect }).encodeParts(exp);
+    encoding = true;
+    try {
+      return this.encoder.encodeParts(exp);
+    } finally {
+      encoding = false;
+    }
   }
 
   private writeParts(parts: Uint8Array[]): void {
