@@ -2,12 +2,11 @@
 // socket: bytes come in through dataReceived() and go out through a Transport. Its tables live in
 // their own modules (references.ts, caches.ts, pending.ts, pagers.ts); this file receives and
 // sends PB's messages and jellies values with itself as the invoker.
-import { BananaEncoder } from "../banana/encoder.ts";
+import type { BananaEncoder } from "../banana/encoder.ts";
 import { BananaError } from "../banana/errors.ts";
 import { describeValue } from "../jelly/describe.ts";
 import { DialectNegotiator } from "../banana/dialect.ts";
 import type { Dialect } from "../banana/constants.ts";
-import type { BananaLimits } from "../banana/limits.ts";
 import type { Sexp } from "../banana/values.ts";
 import { jellyFor, type Jellyable } from "../jelly/jelly.ts";
 import { decodeUtf8, tagText } from "../jelly/text.ts";
@@ -23,6 +22,7 @@ import { isThenable, luidOf, notAnError, truthy } from "./message-values.ts";
 import { requestID as requestIDOf } from "./pending.ts";
 import { timeoutError } from "./timeout.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
+import { encodeWithShared, listenerOffer, sharedEncoder } from "./encoders.ts";
 import type { Transport } from "./transport.ts";
 import { currentTurn, leaveTurn, releaseTurn } from "./turn.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
@@ -48,26 +48,6 @@ export interface BrokerOptions extends BrokerCoreOptions {
 }
 
 const NO_CALL_OPTIONS: CallOptions = Object.freeze({});
-
-/**
- * Encoders shared by every broker with the same banana limits, one per dialect. Encoding is
- * synchronous and returns fresh bytes (the encoder's buffer is only scratch space), so brokers
- * can share one instead of each making its own (a buffer, and a bigint for its limit).
- */
-const sharedEncoders = new WeakMap<BananaLimits, Map<Dialect | null, BananaEncoder>>();
-function sharedEncoder(limits: BananaLimits, dialect: Dialect | null): BananaEncoder {
-  let byDialect = sharedEncoders.get(limits);
-  if (!byDialect) sharedEncoders.set(limits, (byDialect = new Map()));
-  let encoder = byDialect.get(dialect);
-  if (!encoder) byDialect.set(dialect, (encoder = new BananaEncoder({ limits, dialect })));
-  return encoder;
-}
-
-/** Whether a shared encoder is encoding now: a nested encode (none is known today) gets its own encoder. */
-let encoding = false;
-
-/** The listener's dialect offer, the same bytes on every connection: encoded once. */
-let listenerOffer: Uint8Array | null | undefined;
 /** What jelly makes of an empty dictionary (read only: the encoder and trace hooks never change it). */
 const NO_KEYWORDS: ReadonlyMap<string, unknown> = new Map();
 const EMPTY_DICTIONARY: Sexp = Object.freeze(["dictionary"]) as unknown as Sexp;
@@ -78,7 +58,6 @@ export class Broker extends BrokerCore {
   private readonly decoder: FastReceiver;
   /** Shared with the other brokers of the same limits and dialect (see sharedEncoder). */
   private encoder: BananaEncoder;
-  private readonly bananaLimits: BananaLimits;
   private dialect: Dialect | null = null;
   private readonly onReady?: (broker: Broker) => void;
   private readonly rootFactory?: PBRoot;
@@ -104,7 +83,6 @@ export class Broker extends BrokerCore {
     const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };
     const jellyAt = (command: string, length: number) => (this.peer.strings === "bytes" ? 0 : pbJellyPositions(command, length));
     this.decoder = new FastReceiver((item) => this.itemReceived(item), { limits: bananaLimits, unjelly, jellyAt });
-    this.bananaLimits = bananaLimits;
     this.encoder = sharedEncoder(bananaLimits, null);
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
@@ -116,11 +94,8 @@ export class Broker extends BrokerCore {
   makeConnection(transport: Transport): void {
     this.transport = transport;
     if (this.rootFactory) this.setNameForLocal(ROOT_NAME, this.rootFactory.rootObject(this));
-    if (this.role === "listener") {
-      // (A copy per connection, so that no transport can change another's bytes.)
-      const offer = (listenerOffer ??= this.negotiator.start());
-      if (offer) transport.write(offer.slice());
-    }
+    const offer = this.role === "listener" ? listenerOffer(this.negotiator) : null;
+    if (offer) transport.write(offer);
   }
 
   /** Resolves once the dialect is chosen and our version sent. */
@@ -229,7 +204,7 @@ export class Broker extends BrokerCore {
   private selectDialect(dialect: Dialect): void {
     this.dialect = dialect;
     this.decoder.dialect = dialect;
-    this.encoder = sharedEncoder(this.bananaLimits, dialect);
+    this.encoder = sharedEncoder(bananaLimitsOf(this.limits), dialect);
     this.sendCall("version", PB_VERSION);
     this.resolveReady();
     this.onReady?.(this);
@@ -395,7 +370,7 @@ export class Broker extends BrokerCore {
     if (!this.transport || this.disconnected) return;
     if (this.trace) this.trace("out", exp, this);
     // Parts: a large byte string goes to the transport as it is, not copied into the message.
-    this.writeParts(this.encodeParts(exp));
+    this.writeParts(encodeWithShared(this.encoder, exp));
   }
 
   /**
@@ -444,7 +419,7 @@ export class Broker extends BrokerCore {
     let bytes: Uint8Array[];
     try {
       const message: Sexp[] = [prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw];
-      bytes = this.encodeParts(message);
+      bytes = encodeWithShared(this.encoder, message);
       if (this.trace) this.trace("out", message, this);
     } catch (e) {
       return this.callNotSent(answerRequired, e);
@@ -456,16 +431,6 @@ export class Broker extends BrokerCore {
     const promise = this.pending.add(requestID, name, options);
     this.writeParts(bytes);
     return promise;
-  }
-
-  private encodeParts(exp: Sexp[]): Uint8Array[] {
-    if (encoding) return new BananaEncoder({ limits: this.bananaLimits, dialect: this.dialect }).encodeParts(exp);
-    encoding = true;
-    try {
-      return this.encoder.encodeParts(exp);
-    } finally {
-      encoding = false;
-    }
   }
 
   private writeParts(parts: Uint8Array[]): void {

@@ -4,6 +4,7 @@ import { describeValue } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { CallAborted, CallTimeout, ProtocolError, type CallAbandoned } from "./errors.ts";
+import { GiveUpSignal } from "./giveup.ts";
 import { armTimer, cancelTimer, timeoutLimit, type TimerHandle } from "./timeout.ts";
 
 export interface Pending {
@@ -29,7 +30,10 @@ class CallWatch {
     private readonly limit: number | undefined,
   ) {
     if (limit !== undefined) this.timer = armTimer(limit, callTimedOut, this);
-    if (signal) calls.watchSignal(signal, this);
+    // The client's own GiveUpSignal takes any number of listeners without a warning: listened to
+    // directly, without the per-signal record an AbortSignal needs (see SignalWatch).
+    if (signal instanceof GiveUpSignal) signal.addEventListener("abort", this);
+    else if (signal) calls.watchSignal(signal, this);
   }
 
   timedOut(): void {
@@ -46,7 +50,9 @@ class CallWatch {
   cleanup(): void {
     if (this.timer !== null) cancelTimer(this.timer);
     this.timer = null;
-    if (this.signal) this.calls.unwatchSignal(this.signal, this);
+    const signal = this.signal;
+    if (signal instanceof GiveUpSignal) signal.removeEventListener("abort", this);
+    else if (signal) this.calls.unwatchSignal(signal, this);
   }
 }
 
