@@ -63,7 +63,7 @@ export class Broker extends BrokerCore {
   private readonly rootFactory?: PBRoot;
 
   private dropReason: Error | null = null;
-  private disconnects: (() => void)[] = [];
+  private disconnects: (() => void)[] | null = null;
   private readonly trace: TraceHook | null;
 
   private readonly readyPromise: Promise<void>;
@@ -155,12 +155,10 @@ export class Broker extends BrokerCore {
     this.disconnected = true;
     const why = this.dropReason ?? reason;
     this.pending.rejectAll(() => new PBConnectionLost(why ? why.message : "connection lost", { cause: why }));
-    this.sentCaches.disconnected();
-    this.receivedCaches.disconnected();
-    this.pagers.disconnected();
+    this.tablesDisconnected();
     this.transport?.unregisterProducer?.();
-    const notifiers = this.disconnects;
-    this.disconnects = [];
+    const notifiers = this.disconnects ?? [];
+    this.disconnects = null;
     for (const notify of notifiers) {
       try {
         notify();
@@ -168,24 +166,20 @@ export class Broker extends BrokerCore {
         this.log({ level: "error", message: "disconnect notifier failed", error: e });
       }
     }
-    this.references.clear();
-    // (Map.clear() makes a new table even for an empty map: a connection's teardown skips those.)
-    if (this.viewPoints?.size) this.viewPoints.clear();
-    this.sentCaches.clear();
-    this.receivedCaches.clear();
+    this.clearTables();
     this.resolveClosed(why);
   }
 
   /** Calls `notifier` once the connection is lost. */
   notifyOnDisconnect(notifier: () => void): void {
     if (this.disconnected) throw new DeadReferenceError("Calling Stale Broker");
-    this.disconnects.push(notifier);
+    (this.disconnects ??= []).push(notifier);
   }
 
   /** Removes a notifier added by notifyOnDisconnect. */
   dontNotifyOnDisconnect(notifier: () => void): void {
-    const i = this.disconnects.indexOf(notifier);
-    if (i >= 0) this.disconnects.splice(i, 1);
+    const i = this.disconnects?.indexOf(notifier) ?? -1;
+    if (i >= 0) this.disconnects!.splice(i, 1);
   }
 
   // ---- receiving ------------------------------------------------------------------------
@@ -282,10 +276,10 @@ export class Broker extends BrokerCore {
       if (typeof (target as Partial<RemoteMessageTarget>).remoteMessageReceived !== "function") throw new PBError("Invalid Object ID");
       [netArgs, netKw] = argumentsFor(target as RemoteMessageTarget, netArgs, netKw);
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
-      if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
+      if (this.firstPagesDue) this.pagers.sendFirstPages();
     } catch (e) {
       if (turn) leaveTurn(turn, false);
-      if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
+      if (this.firstPagesDue) this.pagers.sendFirstPages();
       if (!(e instanceof PBError)) this.log({ level: "error", message: "Peer will receive following PB traceback:", error: e });
       if (answerRequired) this.sendError(e, requestID, false);
       return;

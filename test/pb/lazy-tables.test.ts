@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { Cacheable, CallTimeout, RemoteCache, Referenceable, Root, Viewable, copyRegistry, type Broker, type RemoteCacheObserver, type RemoteReference } from "../../src/pb/index.ts";
 import { UnjellyableRegistry } from "../../src/jelly/index.ts";
+import { getAllPages, joinPages, StringPager } from "../../src/pb/index.ts";
 import { pair, tick } from "./support.ts";
 
 class Counter extends Cacheable {
@@ -60,8 +61,10 @@ class LazyRoot extends Root {
 function tables(b: Broker) {
   const x = b as unknown as {
     references: { objectsMade: unknown; luidsMade: unknown; cleanups: unknown };
-    sentCaches: { objectsMade: unknown; luidsMade: unknown };
-    receivedCaches: { entriesMade: unknown };
+    sentCachesMade: { objectsMade: unknown; luidsMade: unknown } | null;
+    receivedCachesMade: { entriesMade: unknown } | null;
+    pagersMade: unknown;
+    disconnects: unknown;
     viewPoints: unknown;
     pending: { waitingMade: unknown; abandonedMade: unknown };
   };
@@ -69,15 +72,32 @@ function tables(b: Broker) {
     references: x.references.objectsMade !== null,
     referenceIds: x.references.luidsMade !== null,
     cleanups: x.references.cleanups !== null,
-    sentCaches: x.sentCaches.objectsMade !== null || x.sentCaches.luidsMade !== null,
-    receivedCaches: x.receivedCaches.entriesMade !== null,
+    sentCaches: x.sentCachesMade !== null,
+    sentCacheEntries: x.sentCachesMade !== null && (x.sentCachesMade.objectsMade !== null || x.sentCachesMade.luidsMade !== null),
+    receivedCaches: x.receivedCachesMade !== null,
+    receivedCacheEntries: x.receivedCachesMade?.entriesMade != null,
+    pagers: x.pagersMade !== null,
+    disconnectNotifiers: x.disconnects !== null,
     viewPoints: x.viewPoints !== null,
     pending: x.pending.waitingMade !== null,
     abandoned: x.pending.abandonedMade !== null,
   };
 }
 
-const none = { references: false, referenceIds: false, cleanups: false, sentCaches: false, receivedCaches: false, viewPoints: false, pending: false, abandoned: false };
+const none = {
+  references: false,
+  referenceIds: false,
+  cleanups: false,
+  sentCaches: false,
+  sentCacheEntries: false,
+  receivedCaches: false,
+  receivedCacheEntries: false,
+  pagers: false,
+  disconnectNotifiers: false,
+  viewPoints: false,
+  pending: false,
+  abandoned: false,
+};
 
 describe("broker tables made on first use", () => {
   it("a fresh connection holds only what it used: the server its root's entry, neither side a cache, view or pending table", async () => {
@@ -114,6 +134,8 @@ describe("broker tables made on first use", () => {
     expect(copy.value).toBe(1);
     expect(p.server.remotelyCachedCount).toBe(1);
     expect(p.client.locallyCachedCount).toBe(1);
+    expect(tables(p.server).sentCacheEntries).toBe(true);
+    expect(tables(p.client).receivedCacheEntries).toBe(true);
     await root.counter.observers[0].callRemote("set", 9);
     expect(copy.value).toBe(9);
     // The first Viewable, twice: one ViewPoint, so one luid.
@@ -123,6 +145,31 @@ describe("broker tables made on first use", () => {
     expect(await view.callRemote("who")).toBe("nobody");
     expect(tables(p.server).viewPoints).toBe(true);
     p.close();
+  });
+
+  it("the first pager of a connection makes the scheduler and sends every page; a disconnect notifier added and removed leaves none", async () => {
+    class Pages extends Root {
+      remote_pages(collector: RemoteReference) {
+        new StringPager(collector, new Uint8Array(20_000).fill(7), 8192);
+        return null;
+      }
+    }
+    const p = await pair(new Pages());
+    expect(tables(p.server).pagers).toBe(false);
+    expect(p.server.activePagerCount).toBe(0);
+    const got = await getAllPages(p.client.remoteForName("root"), "pages");
+    expect(got).toHaveLength(3);
+    expect(joinPages(got)).toEqual(new Uint8Array(20_000).fill(7));
+    expect(tables(p.server).pagers).toBe(true);
+    expect(p.server.activePagerCount).toBe(0);
+    const notify = () => {};
+    p.client.notifyOnDisconnect(notify);
+    p.client.dontNotifyOnDisconnect(notify);
+    let told = 0;
+    p.server.notifyOnDisconnect(() => told++);
+    p.close();
+    await tick();
+    expect(told).toBe(1);
   });
 
   it("the first call given up on: its late answer is recognised and dropped, not a protocol error", async () => {
