@@ -5,13 +5,21 @@
 import type { Dialect } from "../banana/constants.ts";
 import type { DialectNegotiator } from "../banana/dialect.ts";
 import { BananaEncoder } from "../banana/encoder.ts";
-import type { BananaLimits } from "../banana/limits.ts";
+import { DEFAULT_BANANA_LIMITS, type BananaLimits } from "../banana/limits.ts";
 import type { Sexp } from "../banana/values.ts";
 
 const shared = new WeakMap<BananaLimits, Map<Dialect | null, BananaEncoder>>();
 
+// The default limits' encoders, without a table lookup.
+let defaultPB: BananaEncoder | null = null;
+let defaultUnnegotiated: BananaEncoder | null = null;
+
 /** The encoder shared by the brokers with these limits, in this dialect (null: not negotiated yet). */
 export function sharedEncoder(limits: BananaLimits, dialect: Dialect | null): BananaEncoder {
+  if (limits === DEFAULT_BANANA_LIMITS) {
+    if (dialect === "pb") return (defaultPB ??= new BananaEncoder({ limits, dialect }));
+    if (dialect === null) return (defaultUnnegotiated ??= new BananaEncoder({ limits, dialect }));
+  }
   let byDialect = shared.get(limits);
   if (!byDialect) shared.set(limits, (byDialect = new Map()));
   let encoder = byDialect.get(dialect);
