@@ -69,11 +69,19 @@ interface Attachment {
 const ATTACHMENT = Symbol("twisted-pb.attachment");
 type AttachedSocket = net.Socket & { [ATTACHMENT]: Attachment };
 
-function onSocketData(this: AttachedSocket, chunk: Buffer): void {
-  const a = this[ATTACHMENT];
+function dataFor(a: Attachment, chunk: Buffer): void {
   const before = a.transport.bytesAccepted;
   a.broker.dataReceived(chunk);
   a.transport.inputHandled(before);
+}
+
+function closeFor(a: Attachment): void {
+  a.broker.connectionLost(a.error ?? closedCleanly());
+  a.closed?.(a.broker);
+}
+
+function onSocketData(this: AttachedSocket, chunk: Buffer): void {
+  dataFor(this[ATTACHMENT], chunk);
 }
 
 function onSocketError(this: AttachedSocket, error: Error): void {
@@ -81,9 +89,7 @@ function onSocketError(this: AttachedSocket, error: Error): void {
 }
 
 function onSocketClose(this: AttachedSocket): void {
-  const a = this[ATTACHMENT];
-  a.broker.connectionLost(a.error ?? closedCleanly());
-  a.closed?.(a.broker);
+  closeFor(this[ATTACHMENT]);
 }
 
 /**
@@ -100,11 +106,21 @@ export function attach(socket: net.Socket, broker: Broker, keepAlive: boolean | 
   // later): the rest of a chunk of pipelined calls then finds the broker disconnected.
   const transport = brokerTransport(socket, broker.limits, broker);
   transports.set(broker, transport);
-  (socket as AttachedSocket)[ATTACHMENT] = { broker, transport, error: undefined, closed };
+  const a: Attachment = { broker, transport, error: undefined, closed };
+  const attached = socket as AttachedSocket;
+  const shared = attached[ATTACHMENT] === undefined;
+  if (shared) attached[ATTACHMENT] = a;
   broker.makeConnection(transport);
-  socket.on("data", onSocketData);
-  socket.on("error", onSocketError);
-  socket.on("close", onSocketClose);
+  if (shared) {
+    socket.on("data", onSocketData);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
+  } else {
+    // A second broker on the same socket: listeners of its own, as every broker had before.
+    socket.on("data", (chunk: Buffer) => dataFor(a, chunk));
+    socket.on("error", (e: Error) => (a.error = e));
+    socket.on("close", () => closeFor(a));
+  }
 }
 
 /** Opens the socket for an endpoint (TLS, TCP or a Unix socket path). */
