@@ -6,7 +6,7 @@ import { ROOT_NAME } from "../pb/constants.ts";
 import { PBConnectionLost } from "../pb/errors.ts";
 import type { RemoteReference } from "../pb/remote.ts";
 import { login, loginAnonymous, loginWith, type LoginCredentials } from "../cred/pbportal.ts";
-import { attachBroker, connectSocket, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
+import { attach, connectSocket, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
 import { deadline, type WaitOptions } from "./deadline.ts";
 import { timeoutError } from "../pb/timeout.ts";
 import { ConnectAborted } from "./errors.ts";
@@ -47,6 +47,10 @@ function checkLivenessOptions({ interval, timeout = interval }: LivenessOptions)
 
 function describeEndpoint(endpoint: Endpoint): string {
   return endpoint.path ?? `${endpoint.host ?? "127.0.0.1"}:${endpoint.port ?? ""}`;
+}
+
+function destroySocket(socket: net.Socket): void {
+  socket.destroy();
 }
 
 /** Resolves when the broker is ready; rejects if the connection goes first. */
@@ -114,7 +118,8 @@ export class PBClient {
             resolve();
           });
         });
-        const broker = attachBroker(s, new Broker({ ...options, role: "initiator" }), options);
+        const broker = new Broker({ ...options, role: "initiator" });
+        attach(s, broker, options.keepAlive, null);
         await handshake(broker);
         const client = new PBClient(broker, s, options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
         if (options.liveness) client.checkLiveness(options.liveness);
@@ -160,7 +165,7 @@ export class PBClient {
   /** Closes the connection (what was written still goes out) and waits until it is gone. */
   async disconnect(): Promise<void> {
     this.socket.end();
-    const timer = setTimeout(() => this.socket.destroy(), 2000);
+    const timer = setTimeout(destroySocket, 2000, this.socket);
     await this.broker.closed;
     clearTimeout(timer);
   }

@@ -4,7 +4,7 @@ import * as tls from "node:tls";
 import type { Broker, BrokerOptions } from "../pb/broker.ts";
 import { PORTNO } from "../pb/constants.ts";
 import { PBConnectionLost } from "../pb/errors.ts";
-import { socketTransport, type SocketTransport } from "./transport.ts";
+import { brokerTransport, type SocketTransport } from "./transport.ts";
 
 /** Broker options a connection takes, plus the socket options both roles share. */
 export interface ConnectionOptions extends Omit<BrokerOptions, "role" | "root" | "onReady"> {
@@ -52,23 +52,75 @@ export function transportOf(broker: Broker): SocketTransport | undefined {
 
 /** Runs a broker over a connected socket, with keepalive and the broker's output limits. */
 export function attachBroker(socket: net.Socket, broker: Broker, options: Pick<ConnectionOptions, "keepAlive"> = {}): Broker {
+  attach(socket, broker, options.keepAlive, null);
+  return broker;
+}
+
+/** A socket's attachment: what its shared listeners need (no closures made per connection). */
+interface Attachment {
+  readonly broker: Broker;
+  readonly transport: SocketTransport;
+  /** The socket's last error: the reason its close gives. */
+  error: Error | undefined;
+  /** Called after the broker was told of the close (the server's bookkeeping). */
+  readonly closed: ((broker: Broker) => void) | null;
+}
+
+const ATTACHMENT = Symbol("twisted-pb.attachment");
+type AttachedSocket = net.Socket & { [ATTACHMENT]: Attachment };
+
+function dataFor(a: Attachment, chunk: Buffer): void {
+  const before = a.transport.bytesAccepted;
+  a.broker.dataReceived(chunk);
+  a.transport.inputHandled(before);
+}
+
+function closeFor(a: Attachment): void {
+  a.broker.connectionLost(a.error ?? closedCleanly());
+  a.closed?.(a.broker);
+}
+
+function onSocketData(this: AttachedSocket, chunk: Buffer): void {
+  dataFor(this[ATTACHMENT], chunk);
+}
+
+function onSocketError(this: AttachedSocket, error: Error): void {
+  this[ATTACHMENT].error = error;
+}
+
+function onSocketClose(this: AttachedSocket): void {
+  closeFor(this[ATTACHMENT]);
+}
+
+/**
+ * attachBroker, with `closed` called once the broker has been told the socket closed (one close
+ * listener per socket instead of one per party). The listeners are shared functions that find
+ * the connection's state on the socket.
+ * @internal
+ */
+export function attach(socket: net.Socket, broker: Broker, keepAlive: boolean | number | undefined, closed: ((broker: Broker) => void) | null): void {
   socket.setNoDelay(true);
-  const keepAlive = options.keepAlive ?? true;
-  if (keepAlive !== false) socket.setKeepAlive(true, keepAlive === true ? DEFAULT_KEEPALIVE_MS : keepAlive);
+  const k = keepAlive ?? true;
+  if (k !== false) socket.setKeepAlive(true, k === true ? DEFAULT_KEEPALIVE_MS : k);
   // The output limits end the connection at once (not at the socket's close event, a turn
   // later): the rest of a chunk of pipelined calls then finds the broker disconnected.
-  const transport = socketTransport(socket, { limits: broker.limits, onOverflow: (reason) => broker.connectionLost(reason) });
+  const transport = brokerTransport(socket, broker.limits, broker);
   transports.set(broker, transport);
+  const a: Attachment = { broker, transport, error: undefined, closed };
+  const attached = socket as AttachedSocket;
+  const shared = attached[ATTACHMENT] === undefined;
+  if (shared) attached[ATTACHMENT] = a;
   broker.makeConnection(transport);
-  let error: Error | undefined;
-  socket.on("data", (chunk: Buffer) => {
-    const before = transport.bytesAccepted;
-    broker.dataReceived(chunk);
-    transport.inputHandled(before);
-  });
-  socket.on("error", (e) => (error = e));
-  socket.on("close", () => broker.connectionLost(error ?? closedCleanly()));
-  return broker;
+  if (shared) {
+    socket.on("data", onSocketData);
+    socket.on("error", onSocketError);
+    socket.on("close", onSocketClose);
+  } else {
+    // A second broker on the same socket: listeners of its own, as every broker had before.
+    socket.on("data", (chunk: Buffer) => dataFor(a, chunk));
+    socket.on("error", (e: Error) => (a.error = e));
+    socket.on("close", () => closeFor(a));
+  }
 }
 
 /** Opens the socket for an endpoint (TLS, TCP or a Unix socket path). */

@@ -13,42 +13,9 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
-/**
- * What the client's own waits hand their calls instead of an AbortController's signal: the part
- * of AbortSignal the broker's pending calls read (aborted, reason, one "abort" listener each).
- * An AbortController costs a few microseconds to make and to listen to, and a login made one per
- * step; this costs an object. Never handed to user code, which may expect a real AbortSignal.
- * @internal
- */
-export class GiveUpSignal {
-  aborted = false;
-  reason: unknown = undefined;
-  private listeners: AbortListener[] | null = null;
-
-  addEventListener(_type: "abort", listener: AbortListener): void {
-    if (this.aborted) return;
-    (this.listeners ??= []).push(listener);
-  }
-
-  removeEventListener(_type: "abort", listener: AbortListener): void {
-    const l = this.listeners;
-    if (!l) return;
-    const i = l.indexOf(listener);
-    if (i >= 0) l.splice(i, 1);
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    const l = this.listeners;
-    this.listeners = null;
-    if (l) for (const listener of l) typeof listener === "function" ? listener() : listener.handleEvent();
-  }
-}
-
-/** A listener of GiveUpSignal's one event: a function or an object with handleEvent, as for an EventTarget. */
-type AbortListener = (() => void) | { handleEvent(): void };
+// GiveUpSignal lives in pb (pending calls listen to it directly); the client's waits make it.
+export { GiveUpSignal } from "../pb/giveup.ts";
+import { GiveUpSignal } from "../pb/giveup.ts";
 
 /**
  * Runs `work` with a signal that fires when the wait is given up; the result rejects with

@@ -10,7 +10,7 @@ import { PORTNO } from "../pb/constants.ts";
 import type { PBRoot } from "../pb/broker.ts";
 import { PortalRoot, type PortalRootOptions } from "../cred/pbportal.ts";
 import { Portal } from "../cred/portal.ts";
-import { attachBroker, type ConnectionOptions, type Endpoint } from "./connection.ts";
+import { attach, type ConnectionOptions, type Endpoint } from "./connection.ts";
 import { HandshakeTimeout, IdleTimeout } from "./errors.ts";
 
 /** How long a peer may take to finish PB's handshake unless told otherwise. */
@@ -67,33 +67,39 @@ export interface PBServerEvents {
   error: [error: Error];
 }
 
-/** One served connection: what its timers and handlers need. */
+/** One served connection: what its timer and handlers need. */
 class Served {
+  /** The handshake timer, then (the same Timeout refreshed when both limits are equal) the first-message timer. */
   timer: ReturnType<typeof setTimeout> | null = null;
-  /** The socket's close handler (bound once: the listener is removed by the socket itself). */
-  readonly closed: () => void;
+  /** Whether the timer is the first-message one (the handshake is done). */
+  handshaken = false;
   /** Tells the server's listeners the connection ended, with the broker's reason. */
   readonly disconnected: (reason: Error | undefined) => void;
   constructor(
     readonly socket: net.Socket,
     readonly broker: Broker,
-    readonly address: string,
-    onClose: (conn: Served) => void,
+    /** The remote address, when connections are counted per address (reading it is a system call). */
+    readonly address: string | null,
+    readonly limits: ConnectionTimeouts,
     server: PBServer,
   ) {
-    this.closed = () => onClose(this);
     this.disconnected = (reason) => server.emit("disconnect", broker, reason);
   }
 }
 
-function handshakeExpired(conn: Served, ms: number): void {
-  conn.timer = null;
-  conn.socket.destroy(new HandshakeTimeout(`no PB handshake within ${ms} ms`));
+/** The per-connection deadlines of one server. */
+interface ConnectionTimeouts {
+  readonly handshakeMs: number;
+  readonly firstMessageMs: number;
 }
 
-function firstMessageExpired(conn: Served, ms: number): void {
+function connectionTimerFired(conn: Served): void {
   conn.timer = null;
-  if (conn.broker.messagesReceived <= 1) conn.socket.destroy(new IdleTimeout(`no PB message within ${ms} ms of the handshake`));
+  if (!conn.handshaken) {
+    conn.socket.destroy(new HandshakeTimeout(`no PB handshake within ${conn.limits.handshakeMs} ms`));
+  } else if (conn.broker.messagesReceived <= 1) {
+    conn.socket.destroy(new IdleTimeout(`no PB message within ${conn.limits.firstMessageMs} ms of the handshake`));
+  }
 }
 
 /**
@@ -120,36 +126,47 @@ export class PBServer extends EventEmitter<PBServerEvents> {
     const byAddress = new Map<string, number>();
     const sockets = new Set<net.Socket>();
     let pb: PBServer;
-    // Each connection's state is one Served record; the timers and handlers are shared functions
-    // (no closures made per connection), and the broker says when it is ready (onReady).
+    // Each connection's state is one Served record; its timer and handlers are shared functions,
+    // and the broker says when it is ready (onReady).
     const served = new Map<Broker, Served>();
+    const timeouts: ConnectionTimeouts = { handshakeMs, firstMessageMs };
     // (An onReady given in the options, though not part of them, is still called.)
     const theirs = (options as BrokerOptions).onReady;
     const onReady = (broker: Broker) => {
       theirs?.(broker);
       const conn = served.get(broker);
       if (!conn) return;
-      if (conn.timer) clearTimeout(conn.timer);
-      conn.timer = null;
+      conn.handshaken = true;
       // The peer's "version" is its first message; a call or login is the second.
-      if (firstMessageMs > 0 && broker.messagesReceived <= 1) conn.timer = setTimeout(firstMessageExpired, firstMessageMs, conn, firstMessageMs);
+      const wantTimer = firstMessageMs > 0 && broker.messagesReceived <= 1;
+      const timer = conn.timer;
+      if (timer && wantTimer && handshakeMs === firstMessageMs) {
+        // The same deadline again from now: the handshake's Timeout, re-armed (none made).
+        timer.refresh();
+        return;
+      }
+      if (timer) clearTimeout(timer);
+      conn.timer = wantTimer ? setTimeout(connectionTimerFired, firstMessageMs, conn) : null;
     };
     const brokerOptions: BrokerOptions = { ...options, role: "listener", root, onReady };
-    const onClose = (conn: Served) => {
+    const onClose = (broker: Broker) => {
+      const conn = served.get(broker);
+      if (!conn) return;
       if (conn.timer) clearTimeout(conn.timer);
       conn.timer = null;
       sockets.delete(conn.socket);
-      pb.brokers.delete(conn.broker);
-      served.delete(conn.broker);
-      if (perAddress > 0) {
+      pb.brokers.delete(broker);
+      served.delete(broker);
+      if (conn.address !== null) {
         const n = (byAddress.get(conn.address) ?? 1) - 1;
         if (n > 0) byAddress.set(conn.address, n);
         else byAddress.delete(conn.address);
       }
     };
     const onSocket = (socket: net.Socket) => {
-      const address = socket.remoteAddress ?? "";
+      let address: string | null = null;
       if (perAddress > 0) {
+        address = socket.remoteAddress ?? "";
         const held = byAddress.get(address) ?? 0;
         if (held >= perAddress) {
           socket.destroy();
@@ -160,16 +177,15 @@ export class PBServer extends EventEmitter<PBServerEvents> {
       }
       sockets.add(socket);
       const broker = new Broker(brokerOptions);
-      const conn = new Served(socket, broker, address, onClose, pb);
+      const conn = new Served(socket, broker, address, timeouts, pb);
       served.set(broker, conn);
       pb.brokers.add(broker);
-      if (handshakeMs > 0) conn.timer = setTimeout(handshakeExpired, handshakeMs, conn, handshakeMs);
-      attachBroker(socket, broker, options);
+      if (handshakeMs > 0) conn.timer = setTimeout(connectionTimerFired, handshakeMs, conn);
+      attach(socket, broker, options.keepAlive, onClose);
       if (idleMs > 0) {
         socket.setTimeout(idleMs);
         socket.on("timeout", () => socket.destroy(new IdleTimeout(`idle for ${idleMs} ms`)));
       }
-      socket.once("close", conn.closed);
       void broker.closed.then(conn.disconnected);
       pb.emit("connection", broker, socket);
     };

@@ -58,7 +58,33 @@ export interface SocketTransport extends Transport {
  * `outputStallTimeout`, it drops the connection.
  */
 export function socketTransport(socket: net.Socket, options: SocketTransportOptions = {}): SocketTransport {
-  return new SocketOutput(socket, options);
+  return new SocketOutput(socket, options.limits, options.onOverflow ?? null);
+}
+
+/** Who is told when the output limits drop the connection (a broker: its connectionLost). */
+interface OverflowListener {
+  connectionLost(reason: OutputBufferExceeded): void;
+}
+
+/**
+ * socketTransport for attachBroker: `broker.connectionLost` is called on overflow without a
+ * closure made for it.
+ * @internal
+ */
+export function brokerTransport(socket: net.Socket, limits: Partial<OutputLimits>, broker: OverflowListener): SocketTransport {
+  return new SocketOutput(socket, limits, broker);
+}
+
+const OUTPUT = Symbol("twisted-pb.output");
+type OutputSocket = net.Socket & { [OUTPUT]: SocketOutput; [ORIGINAL_END]: net.Socket["end"] };
+const ORIGINAL_END = Symbol("twisted-pb.end");
+
+// Whoever ends the socket (PBClient.disconnect, PBServer.close, or code holding client.socket),
+// what was queued goes out before the end, as it did unqueued. One shared function: the
+// connection's output is found on the socket.
+function endAfterFlush(this: OutputSocket, ...args: unknown[]): net.Socket {
+  this[OUTPUT].flush();
+  return (this[ORIGINAL_END] as (...a: unknown[]) => net.Socket).apply(this, args);
 }
 
 // One object per connection with its methods on the prototype: the closures this used to be
@@ -67,7 +93,6 @@ class SocketOutput implements SocketTransport {
   private readonly hwm: number;
   private readonly max: number;
   private readonly stallMs: number;
-  private readonly onOverflow: ((reason: OutputBufferExceeded) => void) | undefined;
   private producer: (() => void) | null = null;
   private scheduled = false;
   private paused = false;
@@ -90,20 +115,26 @@ class SocketOutput implements SocketTransport {
 
   constructor(
     private readonly socket: net.Socket,
-    options: SocketTransportOptions,
+    limits: Partial<OutputLimits> | undefined,
+    private readonly onOverflow: ((reason: OutputBufferExceeded) => void) | OverflowListener | null,
   ) {
-    this.hwm = options.limits?.outputHighWaterMark ?? DEFAULT_PB_LIMITS.outputHighWaterMark;
-    this.max = options.limits?.maxOutputBuffer ?? DEFAULT_PB_LIMITS.maxOutputBuffer;
-    this.stallMs = options.limits?.outputStallTimeout ?? DEFAULT_PB_LIMITS.outputStallTimeout;
-    this.onOverflow = options.onOverflow;
-    // Whoever ends the socket (PBClient.disconnect, PBServer.close, or code holding
-    // client.socket), what was queued goes out before the end, as it did unqueued.
-    const end = socket.end;
-    const output = this;
-    socket.end = function (this: net.Socket, ...args: unknown[]) {
-      output.flush();
-      return (end as (...a: unknown[]) => net.Socket).apply(this, args);
-    } as net.Socket["end"];
+    this.hwm = limits?.outputHighWaterMark ?? DEFAULT_PB_LIMITS.outputHighWaterMark;
+    this.max = limits?.maxOutputBuffer ?? DEFAULT_PB_LIMITS.maxOutputBuffer;
+    this.stallMs = limits?.outputStallTimeout ?? DEFAULT_PB_LIMITS.outputStallTimeout;
+    const s = socket as OutputSocket;
+    if (s[OUTPUT] === undefined) {
+      s[OUTPUT] = this;
+      s[ORIGINAL_END] = socket.end;
+      socket.end = endAfterFlush as net.Socket["end"];
+    } else {
+      // A second transport on the same socket: its flush runs before the first one's end.
+      const end = socket.end;
+      const output = this;
+      socket.end = function (this: net.Socket, ...args: unknown[]) {
+        output.flush();
+        return (end as (...a: unknown[]) => net.Socket).apply(this, args);
+      } as net.Socket["end"];
+    }
   }
 
   // ---- the Transport ----------------------------------------------------------------------
@@ -239,7 +270,9 @@ class SocketOutput implements SocketTransport {
     this.queuedBytes = 0;
     this.clearStallTimer();
     this.socket.destroy();
-    this.onOverflow?.(reason);
+    const told = this.onOverflow;
+    if (typeof told === "function") told(reason);
+    else told?.connectionLost(reason);
   }
 
   private onDrain(): void {

@@ -93,11 +93,14 @@ export abstract class BrokerCore implements BrokerAPI {
   protected readonly ids: LocalIDs;
   protected readonly references: ReferenceTable;
   protected received = 0;
-  protected readonly viewPoints = new Map<unknown, Map<Viewable, ViewPoint>>();
-  protected readonly sentCaches: SentCaches;
-  protected readonly receivedCaches: ReceivedCaches;
+  /** ViewPoints by perspective, then Viewable (made at the first: most connections send no Viewable). */
+  protected viewPoints: Map<unknown, Map<Viewable, ViewPoint>> | null = null;
+  // The cache tables and the pager scheduler are made at their first use: most connections
+  // never send or receive a Cacheable nor page anything.
+  private sentCachesMade: SentCaches | null = null;
+  private receivedCachesMade: ReceivedCaches | null = null;
+  private pagersMade: PageScheduler | null = null;
   protected readonly pending = new PendingCalls();
-  protected readonly pagers: PageScheduler;
   /** Sends the decref of a collected RemoteReference; made at the first refcounted reference (most connections of a login server never get one). */
   private finalizerMade: FinalizationRegistry<number> | null = null;
 
@@ -114,10 +117,50 @@ export abstract class BrokerCore implements BrokerAPI {
     this.references = new ReferenceTable(this.ids, this.limits, (object) => {
       if (object instanceof ViewPoint) this.forgetViewPoint(object);
     });
-    this.sentCaches = new SentCaches(this.ids, this.limits, this.log);
-    const isDisconnected = () => this.disconnected;
-    this.receivedCaches = new ReceivedCaches((luid) => this.decCacheRef(luid), isDisconnected);
-    this.pagers = new PageScheduler(this.limits.maxPagers, () => this.transport, isDisconnected, this.log);
+  }
+
+  /** The Cacheables the peer holds copies of. */
+  protected get sentCaches(): SentCaches {
+    return (this.sentCachesMade ??= new SentCaches(this.ids, this.limits, this.log));
+  }
+
+  /** The copies this side holds of the peer's Cacheables. */
+  protected get receivedCaches(): ReceivedCaches {
+    return (this.receivedCachesMade ??= new ReceivedCaches(
+      (luid) => this.decCacheRef(luid),
+      () => this.disconnected,
+    ));
+  }
+
+  /** Paces the pagers sending on this connection. */
+  protected get pagers(): PageScheduler {
+    return (this.pagersMade ??= new PageScheduler(
+      this.limits.maxPagers,
+      () => this.transport,
+      () => this.disconnected,
+      this.log,
+    ));
+  }
+
+  /** Whether a pager registered during the current call still owes its first page (see PageScheduler.register). */
+  protected get firstPagesDue(): boolean {
+    return this.pagersMade !== null && this.pagersMade.firstPagesDue;
+  }
+
+  /** The connection is gone: observers stop, received caches go dead, pagers stop (the tables that exist). */
+  protected tablesDisconnected(): void {
+    this.sentCachesMade?.disconnected();
+    this.receivedCachesMade?.disconnected();
+    this.pagersMade?.disconnected();
+  }
+
+  /** After the disconnect notifiers: every table is emptied. */
+  protected clearTables(): void {
+    this.references.clear();
+    // (Map.clear() makes a new table even for an empty map: a connection's teardown skips those.)
+    if (this.viewPoints?.size) this.viewPoints.clear();
+    this.sentCachesMade?.clear();
+    this.receivedCachesMade?.clear();
   }
 
   private get finalizer(): FinalizationRegistry<number> | null {
@@ -161,7 +204,7 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Called by the transport when its buffer has drained. */
   resumeProducing(): void {
-    this.pagers.resumeProducing();
+    this.pagersMade?.resumeProducing();
   }
 
   /** Tells the peer we no longer hold its object `luid` (a `decref` message). */
@@ -216,16 +259,17 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Drops a ViewPoint the peer let go of, and its perspective's table once that is empty (a logged-out avatar stays in no table). */
   private forgetViewPoint(vp: ViewPoint): void {
-    const byViewable = this.viewPoints.get(vp.perspective);
+    const byViewable = this.viewPoints?.get(vp.perspective);
     if (!byViewable || byViewable.get(vp.object) !== vp) return;
     byViewable.delete(vp.object);
-    if (byViewable.size === 0) this.viewPoints.delete(vp.perspective);
+    if (byViewable.size === 0) this.viewPoints!.delete(vp.perspective);
   }
 
   /** The one ViewPoint for a perspective and a Viewable, so its luid is reused. */
   viewPointFor(perspective: unknown, viewable: Viewable): ViewPoint {
-    let byViewable = this.viewPoints.get(perspective);
-    if (!byViewable) this.viewPoints.set(perspective, (byViewable = new Map()));
+    const viewPoints = (this.viewPoints ??= new Map());
+    let byViewable = viewPoints.get(perspective);
+    if (!byViewable) viewPoints.set(perspective, (byViewable = new Map()));
     let vp = byViewable.get(viewable);
     if (!vp) byViewable.set(viewable, (vp = new ViewPoint(perspective, viewable)));
     return vp;
@@ -238,7 +282,7 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Number of pagers still sending on this connection (limits.maxPagers at most). */
   get activePagerCount(): number {
-    return this.pagers.size;
+    return this.pagersMade === null ? 0 : this.pagersMade.size;
   }
 
   /** PB messages received once the dialect was chosen (the peer's "version" included). */
@@ -255,7 +299,7 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** The luid a Cacheable has on this connection (one more reference with `incref`), if cached. */
   cachedRemotelyAs(instance: object, incref = false): number | undefined {
-    return this.sentCaches.cachedAs(instance, incref);
+    return this.sentCachesMade?.cachedAs(instance, incref);
   }
 
   /** Registers a Cacheable's first send on this connection. */
@@ -274,12 +318,12 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Number of Cacheables the peer holds copies of. */
   get remotelyCachedCount(): number {
-    return this.sentCaches.size;
+    return this.sentCachesMade === null ? 0 : this.sentCachesMade.size;
   }
 
   /** Number of caches this side holds for the peer. */
   get locallyCachedCount(): number {
-    return this.receivedCaches.size;
+    return this.receivedCachesMade === null ? 0 : this.receivedCachesMade.size;
   }
 
   /** Stores the RemoteCache built for a received [tag, luid, state]; returns the facade the application holds. */
@@ -299,7 +343,7 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** How many received occurrences of a RemoteCache this side holds (each owes one decache). */
   cacheCopiesHeld(luid: number): number {
-    return this.receivedCaches.copiesHeld(luid);
+    return this.receivedCachesMade === null ? 0 : this.receivedCachesMade.copiesHeld(luid);
   }
 
   // ---- jelly with the broker as invoker -------------------------------------------------

@@ -2,7 +2,7 @@
 // socket: bytes come in through dataReceived() and go out through a Transport. Its tables live in
 // their own modules (references.ts, caches.ts, pending.ts, pagers.ts); this file receives and
 // sends PB's messages and jellies values with itself as the invoker.
-import { BananaEncoder } from "../banana/encoder.ts";
+import type { BananaEncoder } from "../banana/encoder.ts";
 import { BananaError } from "../banana/errors.ts";
 import { describeValue } from "../jelly/describe.ts";
 import { DialectNegotiator } from "../banana/dialect.ts";
@@ -22,6 +22,7 @@ import { isThenable, luidOf, notAnError, truthy } from "./message-values.ts";
 import { requestID as requestIDOf } from "./pending.ts";
 import { timeoutError } from "./timeout.ts";
 import { currentDefaultTraceHook, type TraceHook } from "./log.ts";
+import { encodeWithShared, listenerOffer, sharedEncoder } from "./encoders.ts";
 import type { Transport } from "./transport.ts";
 import { currentTurn, leaveTurn, releaseTurn } from "./turn.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
@@ -55,13 +56,14 @@ const EMPTY_DICTIONARY: Sexp = Object.freeze(["dictionary"]) as unknown as Sexp;
 export class Broker extends BrokerCore {
   private readonly negotiator: DialectNegotiator;
   private readonly decoder: FastReceiver;
-  private readonly encoder: BananaEncoder;
+  /** Shared with the other brokers of the same limits and dialect (see sharedEncoder). */
+  private encoder: BananaEncoder;
   private dialect: Dialect | null = null;
   private readonly onReady?: (broker: Broker) => void;
   private readonly rootFactory?: PBRoot;
 
   private dropReason: Error | null = null;
-  private disconnects: (() => void)[] = [];
+  private disconnects: (() => void)[] | null = null;
   private readonly trace: TraceHook | null;
 
   private readonly readyPromise: Promise<void>;
@@ -81,7 +83,7 @@ export class Broker extends BrokerCore {
     const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };
     const jellyAt = (command: string, length: number) => (this.peer.strings === "bytes" ? 0 : pbJellyPositions(command, length));
     this.decoder = new FastReceiver((item) => this.itemReceived(item), { limits: bananaLimits, unjelly, jellyAt });
-    this.encoder = new BananaEncoder({ limits: bananaLimits });
+    this.encoder = sharedEncoder(bananaLimits, null);
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
   }
@@ -92,7 +94,7 @@ export class Broker extends BrokerCore {
   makeConnection(transport: Transport): void {
     this.transport = transport;
     if (this.rootFactory) this.setNameForLocal(ROOT_NAME, this.rootFactory.rootObject(this));
-    const offer = this.negotiator.start();
+    const offer = this.role === "listener" ? listenerOffer(this.negotiator) : null;
     if (offer) transport.write(offer);
   }
 
@@ -153,12 +155,10 @@ export class Broker extends BrokerCore {
     this.disconnected = true;
     const why = this.dropReason ?? reason;
     this.pending.rejectAll(() => new PBConnectionLost(why ? why.message : "connection lost", { cause: why }));
-    this.sentCaches.disconnected();
-    this.receivedCaches.disconnected();
-    this.pagers.disconnected();
+    this.tablesDisconnected();
     this.transport?.unregisterProducer?.();
-    const notifiers = this.disconnects;
-    this.disconnects = [];
+    const notifiers = this.disconnects ?? [];
+    this.disconnects = null;
     for (const notify of notifiers) {
       try {
         notify();
@@ -166,24 +166,20 @@ export class Broker extends BrokerCore {
         this.log({ level: "error", message: "disconnect notifier failed", error: e });
       }
     }
-    this.references.clear();
-    // (Map.clear() makes a new table even for an empty map: a connection's teardown skips those.)
-    if (this.viewPoints.size) this.viewPoints.clear();
-    this.sentCaches.clear();
-    this.receivedCaches.clear();
+    this.clearTables();
     this.resolveClosed(why);
   }
 
   /** Calls `notifier` once the connection is lost. */
   notifyOnDisconnect(notifier: () => void): void {
     if (this.disconnected) throw new DeadReferenceError("Calling Stale Broker");
-    this.disconnects.push(notifier);
+    (this.disconnects ??= []).push(notifier);
   }
 
   /** Removes a notifier added by notifyOnDisconnect. */
   dontNotifyOnDisconnect(notifier: () => void): void {
-    const i = this.disconnects.indexOf(notifier);
-    if (i >= 0) this.disconnects.splice(i, 1);
+    const i = this.disconnects?.indexOf(notifier) ?? -1;
+    if (i >= 0) this.disconnects!.splice(i, 1);
   }
 
   // ---- receiving ------------------------------------------------------------------------
@@ -202,7 +198,7 @@ export class Broker extends BrokerCore {
   private selectDialect(dialect: Dialect): void {
     this.dialect = dialect;
     this.decoder.dialect = dialect;
-    this.encoder.dialect = dialect;
+    this.encoder = sharedEncoder(bananaLimitsOf(this.limits), dialect);
     this.sendCall("version", PB_VERSION);
     this.resolveReady();
     this.onReady?.(this);
@@ -280,10 +276,10 @@ export class Broker extends BrokerCore {
       if (typeof (target as Partial<RemoteMessageTarget>).remoteMessageReceived !== "function") throw new PBError("Invalid Object ID");
       [netArgs, netKw] = argumentsFor(target as RemoteMessageTarget, netArgs, netKw);
       result = (target as RemoteMessageTarget).remoteMessageReceived(this, message, netArgs, netKw);
-      if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
+      if (this.firstPagesDue) this.pagers.sendFirstPages();
     } catch (e) {
       if (turn) leaveTurn(turn, false);
-      if (this.pagers.firstPagesDue) this.pagers.sendFirstPages();
+      if (this.firstPagesDue) this.pagers.sendFirstPages();
       if (!(e instanceof PBError)) this.log({ level: "error", message: "Peer will receive following PB traceback:", error: e });
       if (answerRequired) this.sendError(e, requestID, false);
       return;
@@ -368,7 +364,7 @@ export class Broker extends BrokerCore {
     if (!this.transport || this.disconnected) return;
     if (this.trace) this.trace("out", exp, this);
     // Parts: a large byte string goes to the transport as it is, not copied into the message.
-    this.writeParts(this.encoder.encodeParts(exp));
+    this.writeParts(encodeWithShared(this.encoder, exp));
   }
 
   /**
@@ -417,7 +413,7 @@ export class Broker extends BrokerCore {
     let bytes: Uint8Array[];
     try {
       const message: Sexp[] = [prefix + "message", requestID, objectID, name, answerRequired ? 1 : 0, netArgs, netKw];
-      bytes = this.encoder.encodeParts(message);
+      bytes = encodeWithShared(this.encoder, message);
       if (this.trace) this.trace("out", message, this);
     } catch (e) {
       return this.callNotSent(answerRequired, e);

@@ -17,7 +17,7 @@ export class SentCaches extends LocalTable<number> {
   }
 
   cachedAs(instance: object, incref: boolean): number | undefined {
-    const luid = this.luids.get(instance);
+    const luid = this.luidsMade?.get(instance);
     if (luid !== undefined && incref) {
       this.objects.get(luid)!.refcount++;
       this.ids.record(luid, false, true);
@@ -36,19 +36,19 @@ export class SentCaches extends LocalTable<number> {
   }
 
   setObserver(luid: number, observer: unknown): void {
-    const local = this.objects.get(luid);
+    const local = this.objectsMade?.get(luid);
     if (local) local.observer = observer;
   }
 
   objectFor(luid: number): object {
-    const local = this.objects.get(luid);
+    const local = this.objectsMade?.get(luid);
     if (!local) throw new ProtocolError(`lcache for unknown cache ${luid}`);
     return local.object;
   }
 
   /** The peer's decache: true when that was its last copy (the owner then sends uncache). */
   decache(luid: number): boolean {
-    const local = this.objects.get(luid);
+    const local = this.objectsMade?.get(luid);
     if (!local) throw new ProtocolError(`decache for unknown cache ${luid}`);
     if (--local.refcount > 0) return false;
     this.stopObserving(local);
@@ -67,7 +67,8 @@ export class SentCaches extends LocalTable<number> {
 
   /** The connection is gone: every observer stops. */
   disconnected(): void {
-    for (const local of this.objects.values()) this.stopObserving(local);
+    if (this.objectsMade === null) return;
+    for (const local of this.objectsMade.values()) this.stopObserving(local);
   }
 }
 
@@ -90,7 +91,8 @@ interface CacheHeld {
  * owner's uncache, as Twisted's borg copies do.
  */
 export class ReceivedCaches {
-  private readonly entries = new Map<number, CacheEntry>();
+  /** Made at the first cache received: most connections never receive one. */
+  private entriesMade: Map<number, CacheEntry> | null = null;
   /** Made at the first facade: most connections never receive a cache. */
   private finalizerMade: FinalizationRegistry<CacheHeld> | null = null;
 
@@ -106,14 +108,15 @@ export class ReceivedCaches {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.entriesMade === null ? 0 : this.entriesMade.size;
   }
 
   store(luid: number, core: object): object {
-    const old = this.entries.get(luid);
+    const entries = (this.entriesMade ??= new Map());
+    const old = entries.get(luid);
     if (old) old.counts.live = false;
     const entry: CacheEntry = { core, facade: null, counts: { n: 0, live: true } };
-    this.entries.set(luid, entry);
+    entries.set(luid, entry);
     return this.facade(luid, entry);
   }
 
@@ -131,7 +134,7 @@ export class ReceivedCaches {
   }
 
   cachedAs(luid: number): object {
-    const entry = this.entries.get(luid);
+    const entry = this.entriesMade?.get(luid);
     if (!entry) throw new ProtocolError(`cached for unknown cache ${luid}`);
     return this.facade(luid, entry);
   }
@@ -139,7 +142,7 @@ export class ReceivedCaches {
   /** Where a cachemessage for this id goes, or null. */
   target(raw: Sexp): object | null {
     if (typeof raw !== "number") return null;
-    return this.entries.get(raw)?.core ?? null;
+    return this.entriesMade?.get(raw)?.core ?? null;
   }
 
   private facadeGone(held: CacheHeld): void {
@@ -153,7 +156,7 @@ export class ReceivedCaches {
    * The last one also forgets the facade; collection sends whatever is still held.
    */
   release(luid: number, copies = 1): void {
-    const entry = this.entries.get(luid);
+    const entry = this.entriesMade?.get(luid);
     if (!entry || !entry.counts.live || this.isDisconnected()) return;
     const n = Math.min(copies, entry.counts.n);
     if (n < entry.counts.n) {
@@ -169,15 +172,15 @@ export class ReceivedCaches {
 
   /** How many received occurrences of `luid` are held (each owes the owner one decache). */
   copiesHeld(luid: number): number {
-    const entry = this.entries.get(luid);
+    const entry = this.entriesMade?.get(luid);
     return entry && entry.counts.live ? entry.counts.n : 0;
   }
 
   /** The owner's uncache: it has forgotten the object. */
   uncache(luid: number): void {
-    const entry = this.entries.get(luid);
+    const entry = this.entriesMade?.get(luid);
     if (!entry) throw new ProtocolError(`uncache for unknown cache ${luid}`);
-    this.entries.delete(luid);
+    this.entriesMade!.delete(luid);
     entry.counts.live = false;
     const facade = entry.facade?.deref();
     if (facade) this.finalizerMade?.unregister(facade);
@@ -185,10 +188,11 @@ export class ReceivedCaches {
   }
 
   disconnected(): void {
-    for (const entry of this.entries.values()) entry.counts.live = false;
+    if (this.entriesMade === null) return;
+    for (const entry of this.entriesMade.values()) entry.counts.live = false;
   }
 
   clear(): void {
-    if (this.entries.size) this.entries.clear();
+    if (this.entriesMade?.size) this.entriesMade.clear();
   }
 }

@@ -4,6 +4,7 @@ import { describeValue } from "../jelly/describe.ts";
 import type { Sexp } from "../banana/values.ts";
 import type { CallOptions } from "./broker-api.ts";
 import { CallAborted, CallTimeout, ProtocolError, type CallAbandoned } from "./errors.ts";
+import { GiveUpSignal } from "./giveup.ts";
 import { armTimer, cancelTimer, timeoutLimit, type TimerHandle } from "./timeout.ts";
 
 export interface Pending {
@@ -29,7 +30,10 @@ class CallWatch {
     private readonly limit: number | undefined,
   ) {
     if (limit !== undefined) this.timer = armTimer(limit, callTimedOut, this);
-    if (signal) calls.watchSignal(signal, this);
+    // The client's own GiveUpSignal takes any number of listeners without a warning: listened to
+    // directly, without the per-signal record an AbortSignal needs (see SignalWatch).
+    if (signal instanceof GiveUpSignal) signal.addEventListener("abort", this);
+    else if (signal) calls.watchSignal(signal, this);
   }
 
   timedOut(): void {
@@ -46,7 +50,9 @@ class CallWatch {
   cleanup(): void {
     if (this.timer !== null) cancelTimer(this.timer);
     this.timer = null;
-    if (this.signal) this.calls.unwatchSignal(this.signal, this);
+    const signal = this.signal;
+    if (signal instanceof GiveUpSignal) signal.removeEventListener("abort", this);
+    else if (signal) this.calls.unwatchSignal(signal, this);
   }
 }
 
@@ -96,10 +102,11 @@ export function requestID(raw: Sexp): number {
 }
 
 export class PendingCalls {
-  private readonly waiting = new Map<number, Pending>();
+  /** Calls waiting for their answer by request id (made at the first call: a server may never make one). */
+  private waitingMade: Map<number, Pending> | null = null;
   private current = 0;
-  /** Ids given up on whose answer has not come yet (the newest REMEMBERED_ABANDONED). */
-  private readonly abandoned = new Set<number>();
+  /** Ids given up on whose answer has not come yet (the newest REMEMBERED_ABANDONED; made at the first). */
+  private abandonedMade: Set<number> | null = null;
   /** Every id up to this one that is not waiting was given up on (or answered). */
   private forgottenUpTo = 0;
   /** One listener per AbortSignal the waiting calls were given, made on first use. */
@@ -126,8 +133,16 @@ export class PendingCalls {
     this.signals?.delete(signal);
   }
 
+  private get waiting(): Map<number, Pending> {
+    return (this.waitingMade ??= new Map());
+  }
+
+  private get abandoned(): Set<number> {
+    return (this.abandonedMade ??= new Set());
+  }
+
   get size(): number {
-    return this.waiting.size;
+    return this.waitingMade === null ? 0 : this.waitingMade.size;
   }
 
   nextID(): number {
@@ -153,7 +168,7 @@ export class PendingCalls {
 
   /** Gives up on a call locally (its timeout or signal): rejected now, its late answer dropped. */
   abandon(pending: Pending, id: number, why: CallAbandoned): void {
-    if (pending.abandoned || this.waiting.get(id) !== pending) return;
+    if (pending.abandoned || this.waitingMade?.get(id) !== pending) return;
     pending.abandoned = true;
     pending.cleanup?.cleanup();
     // No entry is left behind: the id is remembered only to recognise a late answer.
@@ -176,9 +191,9 @@ export class PendingCalls {
    */
   take(rawID: Sexp): Pending {
     const id = requestID(rawID);
-    const pending = this.waiting.get(id);
+    const pending = this.waitingMade?.get(id);
     if (!pending) {
-      if (this.abandoned.delete(id) || (id <= this.forgottenUpTo && id > 0)) return ABANDONED;
+      if (this.abandonedMade?.delete(id) || (id <= this.forgottenUpTo && id > 0)) return ABANDONED;
       throw new ProtocolError(`answer for unknown request ${id}`);
     }
     this.waiting.delete(id);
@@ -188,10 +203,11 @@ export class PendingCalls {
 
   /** The connection is gone: every call still waiting fails with `reason`. */
   rejectAll(reason: () => Error): void {
-    if (this.abandoned.size) this.abandoned.clear();
-    if (this.waiting.size === 0) return; // (a clear() would make a new table for nothing)
-    const pending = [...this.waiting.values()];
-    this.waiting.clear();
+    if (this.abandonedMade?.size) this.abandonedMade.clear();
+    const waiting = this.waitingMade;
+    if (waiting === null || waiting.size === 0) return; // (a clear() would make a new table for nothing)
+    const pending = [...waiting.values()];
+    waiting.clear();
     for (const p of pending) {
       p.cleanup?.cleanup();
       if (!p.abandoned) p.reject(reason());

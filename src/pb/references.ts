@@ -71,16 +71,28 @@ export function objectKey(objectID: Sexp): number | string | undefined {
  * ids by object, and undoing a registration.
  */
 export abstract class LocalTable<K extends number | string> {
-  protected readonly objects = new Map<K | number, Local>();
-  protected readonly luids = new Map<object, number>();
+  // Made on first use: most connections never use some of the tables (a login server's
+  // connections send no Cacheable), and an empty Map still costs a hash table.
+  protected objectsMade: Map<K | number, Local> | null = null;
+  protected luidsMade: Map<object, number> | null = null;
+
+  /** Objects by id (made on first use). */
+  protected get objects(): Map<K | number, Local> {
+    return (this.objectsMade ??= new Map());
+  }
+
+  /** Ids by object (made on first use). */
+  protected get luids(): Map<object, number> {
+    return (this.luidsMade ??= new Map());
+  }
 
   get size(): number {
-    return this.objects.size;
+    return this.objectsMade === null ? 0 : this.objectsMade.size;
   }
 
   /** Undoes one registration of a value whose jellying failed. */
   rollback(r: Registration): void {
-    const local = this.objects.get(r.luid);
+    const local = this.objectsMade?.get(r.luid);
     if (!local) return;
     if (r.created) {
       this.objects.delete(r.luid);
@@ -90,13 +102,14 @@ export abstract class LocalTable<K extends number | string> {
 
   clear(): void {
     // Map.clear() makes a new table even for an empty map (a connection's teardown clears them all).
-    if (this.objects.size) this.objects.clear();
-    if (this.luids.size) this.luids.clear();
+    if (this.objectsMade?.size) this.objectsMade.clear();
+    if (this.luidsMade?.size) this.luidsMade.clear();
   }
 }
 
 export class ReferenceTable extends LocalTable<number | string> {
-  private readonly cleanups = new Map<object, () => void>();
+  /** Logout hooks by object (made at the first: only a login server's avatars have one). */
+  private cleanups: Map<object, () => void> | null = null;
 
   constructor(
     private readonly ids: LocalIDs,
@@ -109,8 +122,8 @@ export class ReferenceTable extends LocalTable<number | string> {
 
   objectFor(id: Sexp): unknown {
     const key = objectKey(id);
-    if (key === undefined) return null;
-    return this.objects.get(key)?.object ?? null;
+    if (key === undefined || this.objectsMade === null) return null;
+    return this.objectsMade.get(key)?.object ?? null;
   }
 
   register(object: object, perspective: unknown): number {
@@ -133,28 +146,28 @@ export class ReferenceTable extends LocalTable<number | string> {
   }
 
   setCleanup(object: object, fn: () => void): void {
-    this.cleanups.set(object, fn);
+    (this.cleanups ??= new Map()).set(object, fn);
   }
 
   /** The peer's decref: one reference fewer; at none the object is forgotten and its cleanup runs. */
   decref(objectID: Sexp): void {
     const key = objectKey(objectID);
-    const local = key === undefined ? undefined : this.objects.get(key);
+    const local = key === undefined ? undefined : this.objectsMade?.get(key);
     if (!local || typeof key !== "number") throw new ProtocolError(`decref for unknown object ${describeValue(objectID)}`);
     if (--local.refcount > 0) return;
     this.objects.delete(key);
     this.luids.delete(local.object);
     this.forgotten(local.object);
     if (this.objects.size <= this.limits.maxBrokerRefs) this.ids.resetViolations();
-    const cleanup = this.cleanups.get(local.object);
+    const cleanup = this.cleanups?.get(local.object);
     if (cleanup) {
-      this.cleanups.delete(local.object);
+      this.cleanups!.delete(local.object);
       cleanup();
     }
   }
 
   override clear(): void {
     super.clear();
-    if (this.cleanups.size) this.cleanups.clear();
+    if (this.cleanups?.size) this.cleanups.clear();
   }
 }

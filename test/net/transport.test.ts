@@ -114,4 +114,26 @@ describe("socket transport", () => {
     socket.destroy();
     sink.close();
   });
+
+  it("two transports on one socket: ending the socket sends what both queued (the end is wrapped once per transport)", async () => {
+    const received: Buffer[] = [];
+    let ended!: () => void;
+    const done = new Promise<void>((r) => (ended = r));
+    const sink = net.createServer((s) => {
+      s.on("data", (d: Buffer) => received.push(d));
+      s.on("end", () => ended());
+    });
+    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+    const socket = net.connect((sink.address() as net.AddressInfo).port, "127.0.0.1");
+    await new Promise((r) => socket.once("connect", r));
+    const first = socketTransport(socket);
+    const second = socketTransport(socket);
+    first.write(Uint8Array.of(1, 2));
+    second.write(Uint8Array.of(3, 4));
+    // Ended in the same turn: neither transport has flushed yet.
+    socket.end();
+    await done;
+    expect([...Buffer.concat(received)].sort()).toEqual([1, 2, 3, 4]);
+    sink.close();
+  });
 });

@@ -72,4 +72,28 @@ describe("a call's timeout and signal", () => {
     expect(client.pendingCallCount).toBe(0);
     close();
   });
+
+  it("GiveUpSignal shared by many calls: each is listened to directly, an answered call leaves no listener, the abort gives up the rest in call order", async () => {
+    const { echo, client, close } = await setup();
+    const signal = new GiveUpSignal();
+    const listeners = () => (signal as unknown as { listeners: unknown[] | null }).listeners?.length ?? 0;
+    for (let i = 0; i < 5; i++) expect(await echo.call("echo", { args: [i], signal: signal as unknown as AbortSignal })).toBe(i);
+    expect(listeners()).toBe(0);
+    const order: number[] = [];
+    const waiting = [0, 1, 2].map((i) =>
+      echo.call("never", { signal: signal as unknown as AbortSignal }).catch((e: unknown) => {
+        order.push(i);
+        return e;
+      }),
+    );
+    expect(listeners()).toBe(3);
+    expect(client.pendingCallCount).toBe(3);
+    signal.abort(new Error("given up"));
+    const errors = await Promise.all(waiting);
+    expect(order).toEqual([0, 1, 2]);
+    for (const e of errors) expect(e).toBeInstanceOf(CallAborted);
+    expect(client.pendingCallCount).toBe(0);
+    expect(listeners()).toBe(0);
+    close();
+  });
 });
