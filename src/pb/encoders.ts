@@ -2,7 +2,7 @@
 // encoder's buffer is only scratch space), so every broker with the same limits can use one
 // encoder per dialect instead of making its own per connection (a buffer, and a bigint for its
 // integer limit); the listener's dialect offer, the same bytes on every connection, is encoded once.
-import type { Dialect } from "../banana/constants.ts";
+import { KNOWN_DIALECTS, type Dialect } from "../banana/constants.ts";
 import type { DialectNegotiator } from "../banana/dialect.ts";
 import { BananaEncoder } from "../banana/encoder.ts";
 import { DEFAULT_BANANA_LIMITS, type BananaLimits } from "../banana/limits.ts";
@@ -49,6 +49,8 @@ let offer: Uint8Array | null | undefined;
 
 /** The listener's dialect offer, encoded once; a copy per connection, so that no transport can change another's bytes. */
 export function listenerOffer(negotiator: DialectNegotiator): Uint8Array | null {
+  // Only the default offer is kept: a negotiator knowing other dialects encodes its own.
+  if (negotiator.known !== KNOWN_DIALECTS) return negotiator.start();
   if (offer === undefined) offer = negotiator.start();
   return offer === null ? null : offer.slice();
 }
