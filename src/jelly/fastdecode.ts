@@ -329,9 +329,9 @@ export class FastReader {
       case T_TUPLE: {
         this.check(tag);
         const n = num - 1;
-        const arr = arrayFor<unknown>(n, PREALLOCATE_MAX);
+        // A Tuple made as one (new Tuple(n): ~10 ns), not an Array given Tuple's prototype (~55 ns).
+        const arr = tag === T_TUPLE && !this.js ? (n <= PREALLOCATE_MAX ? new Tuple<unknown>(n) : new Tuple<unknown>()) : arrayFor<unknown>(n, PREALLOCATE_MAX);
         for (let i = 0; i < n; i++) arr[i] = this.value();
-        if (tag === T_TUPLE && !this.js) Object.setPrototypeOf(arr, Tuple.prototype);
         this.depth--;
         return arr;
       }
