@@ -9,8 +9,9 @@
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
 import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
-import type { UnjellyableRegistry } from "./registry.ts";
-import type { Taster } from "./security.ts";
+import { UnjellyableRegistry } from "./registry.ts";
+import { answerChanges } from "./answers.ts";
+import { keepsTypeAnswers, type Taster } from "./security.ts";
 import { arrayFor, same, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { tagText, tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
@@ -75,8 +76,20 @@ export class FastReader {
   /** Banana elements read in this item: past maxHeldElements() the tree decoder refuses the item, so the tree path takes it. */
   private elements = 0;
   private readonly maxElements: number;
-  /** Per tag (list, tuple, dictionary, boolean): 0 not asked yet in this item, 1 decoded here, 2 give up. */
+  /**
+   * Per tag (list, tuple, dictionary, boolean): 0 not asked yet, 1 decoded here, 2 give up. Kept
+   * from item to item while the registry and the security options say their answers cannot have
+   * changed (their change stamps, and the same objects), else asked again in each item.
+   */
   private readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
+  /** The answers in `allowed` hold for the item being read. */
+  private answersChecked = false;
+  /** answerChanges.count when `allowed` was last cleared, and whom it asked; -1: ask again in every item. */
+  private answersAt = -1;
+  private answersTaster: Taster | null = null;
+  private answersTypes: unknown = null;
+  private answersRegistry: UnjellyableRegistry | null = null;
+  private answersIsTypeAllowed: unknown = null;
   /** The bytes up to here hold whole elements (a scan found their end); `scanner` is shared with the receiver. */
   private wholeTo = 0;
   readonly scanner: Scanner;
@@ -113,8 +126,7 @@ export class FastReader {
     this.nest = 0;
     this.nodes = 0;
     this.elements = 0;
-    const a = this.allowed;
-    a[T_LIST] = a[T_TUPLE] = a[T_DICT] = a[T_BOOLEAN] = 0;
+    this.answersChecked = false;
   }
 
   /** Reads one jelly expression (its own reference scope) and unjellies it. */
@@ -304,8 +316,12 @@ export class FastReader {
     return stringTag(this.buf, this.skip(n), n);
   }
 
-  /** The registry and the security options are asked once per item, as lazily as the Unjellier does. */
+  /**
+   * The registry and the security options are asked at most once per item, as lazily as the
+   * Unjellier does, and not again in later items while their answers cannot have changed.
+   */
   private check(tag: number): void {
+    if (!this.answersChecked) this.checkAnswers();
     let a = this.allowed[tag];
     if (a === 0) {
       const name = TAG_NAMES[tag];
@@ -314,6 +330,27 @@ export class FastReader {
     }
     if (a !== 1) throw NOT_PLAIN;
     if (++this.depth > this.opts.maxDepth || this.depth > RECURSION_CAP) throw NOT_PLAIN;
+  }
+
+  /** Forgets the registry's and the security options' answers if they may have changed since they were given. */
+  private checkAnswers(): void {
+    this.answersChecked = true;
+    const taster = this.opts.security;
+    const registry = this.opts.registry;
+    const types = (taster as { allowedTypes?: unknown }).allowedTypes;
+    if (
+      this.answersAt === answerChanges.count && taster === this.answersTaster && types === this.answersTypes && registry === this.answersRegistry &&
+      taster.isTypeAllowed === this.answersIsTypeAllowed && registry.get === UnjellyableRegistry.prototype.get
+    )
+      return;
+    const a = this.allowed;
+    a[T_LIST] = a[T_TUPLE] = a[T_DICT] = a[T_BOOLEAN] = 0;
+    const keep = keepsTypeAnswers(taster, types) && registry.keepsAnswers();
+    this.answersAt = keep ? answerChanges.count : -1;
+    this.answersTaster = taster;
+    this.answersTypes = types;
+    this.answersRegistry = registry;
+    this.answersIsTypeAllowed = taster.isTypeAllowed;
   }
 
   private container(num: number): unknown {
