@@ -183,9 +183,16 @@ export class FastReader {
         return list;
       }
       case STRING: {
-        // A plain view (a Buffer's subarray costs a JS constructor call): the bytes BananaDecoder gives.
+        // The bytes BananaDecoder gives. A short one (a method name) copied: a small array of
+        // its own is made faster than a view; else a plain view (a Buffer's subarray costs a JS
+        // constructor call).
         const buf = this.buf;
         const at = this.skip(num);
+        if (num <= 16) {
+          const out = new Uint8Array(num);
+          for (let i = 0; i < num; i++) out[i] = buf[at + i];
+          return out;
+        }
         return new Uint8Array(buf.buffer, buf.byteOffset + at, num);
       }
       case INT:
@@ -220,8 +227,17 @@ export class FastReader {
     const pos = this.pos;
     if (this.end - pos < 8) throw INCOMPLETE;
     const buf = this.buf;
-    if (LITTLE_ENDIAN) for (let k = 0; k < 8; k++) f64Bytes[k] = buf[pos + 7 - k];
-    else for (let k = 0; k < 8; k++) f64Bytes[k] = buf[pos + k];
+    const b = f64Bytes;
+    if (LITTLE_ENDIAN) {
+      b[0] = buf[pos + 7];
+      b[1] = buf[pos + 6];
+      b[2] = buf[pos + 5];
+      b[3] = buf[pos + 4];
+      b[4] = buf[pos + 3];
+      b[5] = buf[pos + 2];
+      b[6] = buf[pos + 1];
+      b[7] = buf[pos];
+    } else for (let k = 0; k < 8; k++) b[k] = buf[pos + k];
     this.pos = pos + 8;
     return f64[0];
   }
