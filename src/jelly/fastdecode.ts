@@ -12,7 +12,7 @@ import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import { UnjellyableRegistry } from "./registry.ts";
 import { answerChanges } from "./answers.ts";
 import { keepsTypeAnswers, type Taster } from "./security.ts";
-import { arrayFor, same, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import { arrayFor, cachedKey, KEY_MAX, same, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { tagText, tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
@@ -76,6 +76,8 @@ export class FastReader {
   /** Banana elements read in this item: past maxHeldElements() the tree decoder refuses the item, so the tree path takes it. */
   private elements = 0;
   private readonly maxElements: number;
+  /** Limits leave room for unicodeKey's shortcut (a key of up to KEY_MAX bytes in one-digit headers). */
+  private readonly keysFast: boolean;
   /**
    * Per tag (list, tuple, dictionary, boolean): 0 not asked yet, 1 decoded here, 2 give up. Kept
    * from item to item while the registry and the security options say their answers cannot have
@@ -107,6 +109,7 @@ export class FastReader {
     this.bytesAsText = this.js && opts.bytesAsText;
     this.maxNodes = opts.maxNodes ?? Infinity;
     this.maxElements = limits.maxMessageNodes === undefined ? Infinity : maxHeldElements(limits);
+    this.keysFast = limits.sizeLimit >= KEY_MAX && limits.prefixLimit >= 1;
     this.scanner = scanner ?? new Scanner(limits);
   }
 
@@ -443,9 +446,35 @@ export class FastReader {
     throw NOT_PLAIN;
   }
 
+  /**
+   * The common pair, as Twisted sends it: `[[unicode, short text], value]` with one-digit headers,
+   * read in one go up to its value. Its key (from the key cache), or null with nothing read (then
+   * the pair is read the general way, which gives the same key or gives up).
+   */
+  private unicodeKey(): string | null {
+    const buf = this.buf;
+    const p = this.pos;
+    if (!this.keysFast || this.end - p < 15) return null;
+    // 2 LIST, 2 LIST, 7 STRING "unicode", n STRING
+    if (buf[p] !== 2 || buf[p + 1] !== LIST || buf[p + 2] !== 2 || buf[p + 3] !== LIST || buf[p + 4] !== 7 || buf[p + 5] !== STRING) return null;
+    if (buf[p + 6] !== 0x75 || buf[p + 7] !== 0x6e || buf[p + 8] !== 0x69 || buf[p + 9] !== 0x63 || buf[p + 10] !== 0x6f || buf[p + 11] !== 0x64 || buf[p + 12] !== 0x65) return null;
+    const n = buf[p + 13];
+    if (n > KEY_MAX || buf[p + 14] !== STRING || this.end - p - 15 < n || this.elements + 4 > this.maxElements) return null;
+    const key = cachedKey(buf, p + 15, n);
+    if (key === null) return null;
+    this.elements += 4;
+    this.pos = p + 15 + n;
+    return key;
+  }
+
   private dictionary(n: number): Map<unknown, unknown> {
     const map = new Map<unknown, unknown>();
     for (let i = 0; i < n; i++) {
+      const text = this.unicodeKey();
+      if (text !== null) {
+        map.set(text, this.value());
+        continue;
+      }
       this.pair();
       let key = this.key();
       // As the Unjellier: a Map would turn -0 into 0; the float goes back as -0.0.
@@ -461,6 +490,12 @@ export class FastReader {
     const values: unknown[] = [];
     let allText = true;
     for (let i = 0; i < n; i++) {
+      const text = this.unicodeKey();
+      if (text !== null) {
+        keys.push(text);
+        values.push(this.value());
+        continue;
+      }
       this.pair();
       const num = this.head();
       const type = this.type;
