@@ -25,6 +25,36 @@ const KEY_SLOTS = 4096;
 export const KEY_MAX = 24;
 const keyStrings: (string | undefined)[] = new Array(KEY_SLOTS);
 
+/** For tests: the cache's bounds (slots, slots filled, longest entry), whatever a peer sent. */
+export function keyCacheStats(): { slots: number; filled: number; longest: number } {
+  let filled = 0;
+  let longest = 0;
+  for (const s of keyStrings) {
+    if (s === undefined) continue;
+    filled++;
+    longest = Math.max(longest, s.length);
+  }
+  return { slots: keyStrings.length, filled, longest };
+}
+
+/** For tests: the slot of an ASCII key (as cachedKey computes it). */
+export function keySlot(key: string): number {
+  const bytes = Uint8Array.from(key, (c) => c.charCodeAt(0));
+  return slotOf(bytes, 0, bytes.length);
+}
+
+function slotOf(buf: Uint8Array, at: number, n: number): number {
+  let h = n;
+  for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + buf[at + i]) | 0;
+  return (h ^ (h >>> 12)) & (KEY_SLOTS - 1);
+}
+
+/**
+ * The text of the `n` (at most KEY_MAX) bytes at `at` when they are ASCII, from the cache when
+ * the same bytes were seen last in their slot, or null when one is not ASCII. Bounded whatever
+ * a peer sends: a fixed table of KEY_SLOTS entries of at most KEY_MAX characters, and a lookup
+ * costs one pass to hash and one to compare before the string is made as it would be without it.
+ */
 export function cachedKey(buf: Uint8Array, at: number, n: number): string | null {
   let h = n;
   for (let i = 0; i < n; i++) {
