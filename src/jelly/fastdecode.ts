@@ -9,10 +9,10 @@
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
 import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
-import { UnjellyableRegistry } from "./registry.ts";
-import { answerChanges } from "./answers.ts";
-import { keepsTypeAnswers, type Taster } from "./security.ts";
-import { arrayFor, cachedKey, KEY_MAX, same, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import type { UnjellyableRegistry } from "./registry.ts";
+import type { Taster } from "./security.ts";
+import { TagAnswers } from "./fastanswers.ts";
+import { arrayFor, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { tagText, tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
@@ -47,10 +47,6 @@ const SEXP_PREALLOCATE = 16;
 // a big item split across chunks is found incomplete at once, not half-decoded for nothing.
 const SCAN_FIRST = 32;
 
-const f64 = new Float64Array(1);
-
-const f64Bytes = new Uint8Array(f64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /**
  * Reads one item at a time from a byte range. One reader serves one connection (or one call of
@@ -78,20 +74,10 @@ export class FastReader {
   private readonly maxElements: number;
   /** Limits leave room for unicodeKey's shortcut (a key of up to KEY_MAX bytes in one-digit headers). */
   private readonly keysFast: boolean;
-  /**
-   * Per tag (list, tuple, dictionary, boolean): 0 not asked yet, 1 decoded here, 2 give up. Kept
-   * from item to item while the registry and the security options say their answers cannot have
-   * changed (their change stamps, and the same objects), else asked again in each item.
-   */
-  private readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
-  /** The answers in `allowed` hold for the item being read. */
+  /** Per tag (list, tuple, dictionary, boolean): whether it is decoded here, kept from item to item while it cannot have changed. */
+  private readonly answers = new TagAnswers();
+  /** `answers` was brought up to date in this item. */
   private answersChecked = false;
-  /** answerChanges.count when `allowed` was last cleared, and whom it asked; -1: ask again in every item. */
-  private answersAt = -1;
-  private answersTaster: Taster | null = null;
-  private answersTypes: unknown = null;
-  private answersRegistry: UnjellyableRegistry | null = null;
-  private answersIsTypeAllowed: unknown = null;
   /** The bytes up to here hold whole elements (a scan found their end); `scanner` is shared with the receiver. */
   private wholeTo = 0;
   readonly scanner: Scanner;
@@ -229,20 +215,8 @@ export class FastReader {
   private float(): number {
     const pos = this.pos;
     if (this.end - pos < 8) throw INCOMPLETE;
-    const buf = this.buf;
-    const b = f64Bytes;
-    if (LITTLE_ENDIAN) {
-      b[0] = buf[pos + 7];
-      b[1] = buf[pos + 6];
-      b[2] = buf[pos + 5];
-      b[3] = buf[pos + 4];
-      b[4] = buf[pos + 3];
-      b[5] = buf[pos + 2];
-      b[6] = buf[pos + 1];
-      b[7] = buf[pos];
-    } else for (let k = 0; k < 8; k++) b[k] = buf[pos + k];
     this.pos = pos + 8;
-    return f64[0];
+    return floatAt(this.buf, pos);
   }
 
   private vocab(code: number): string {
@@ -340,36 +314,19 @@ export class FastReader {
    * Unjellier does, and not again in later items while their answers cannot have changed.
    */
   private check(tag: number): void {
-    if (!this.answersChecked) this.checkAnswers();
-    let a = this.allowed[tag];
+    const answers = this.answers;
+    if (!this.answersChecked) {
+      this.answersChecked = true;
+      answers.refresh(this.opts.security, this.opts.registry);
+    }
+    let a = answers.allowed[tag];
     if (a === 0) {
       const name = TAG_NAMES[tag];
       a = this.opts.registry.get(name) === undefined && this.opts.security.isTypeAllowed(name) ? 1 : 2;
-      this.allowed[tag] = a;
+      answers.allowed[tag] = a;
     }
     if (a !== 1) throw NOT_PLAIN;
     if (++this.depth > this.opts.maxDepth || this.depth > RECURSION_CAP) throw NOT_PLAIN;
-  }
-
-  /** Forgets the registry's and the security options' answers if they may have changed since they were given. */
-  private checkAnswers(): void {
-    this.answersChecked = true;
-    const taster = this.opts.security;
-    const registry = this.opts.registry;
-    const types = (taster as { allowedTypes?: unknown }).allowedTypes;
-    if (
-      this.answersAt === answerChanges.count && taster === this.answersTaster && types === this.answersTypes && registry === this.answersRegistry &&
-      taster.isTypeAllowed === this.answersIsTypeAllowed && registry.get === UnjellyableRegistry.prototype.get
-    )
-      return;
-    const a = this.allowed;
-    a[T_LIST] = a[T_TUPLE] = a[T_DICT] = a[T_BOOLEAN] = 0;
-    const keep = keepsTypeAnswers(taster, types) && registry.keepsAnswers();
-    this.answersAt = keep ? answerChanges.count : -1;
-    this.answersTaster = taster;
-    this.answersTypes = types;
-    this.answersRegistry = registry;
-    this.answersIsTypeAllowed = taster.isTypeAllowed;
   }
 
   private container(num: number): unknown {
@@ -446,24 +403,14 @@ export class FastReader {
     throw NOT_PLAIN;
   }
 
-  /**
-   * The common pair, as Twisted sends it: `[[unicode, short text], value]` with one-digit headers,
-   * read in one go up to its value. Its key (from the key cache), or null with nothing read (then
-   * the pair is read the general way, which gives the same key or gives up).
-   */
+  /** A pair's key when unicodeKeyAt finds one (the pair then read up to its value), or null with nothing read. */
   private unicodeKey(): string | null {
-    const buf = this.buf;
-    const p = this.pos;
-    if (!this.keysFast || this.end - p < 15) return null;
-    // 2 LIST, 2 LIST, 7 STRING "unicode", n STRING
-    if (buf[p] !== 2 || buf[p + 1] !== LIST || buf[p + 2] !== 2 || buf[p + 3] !== LIST || buf[p + 4] !== 7 || buf[p + 5] !== STRING) return null;
-    if (buf[p + 6] !== 0x75 || buf[p + 7] !== 0x6e || buf[p + 8] !== 0x69 || buf[p + 9] !== 0x63 || buf[p + 10] !== 0x6f || buf[p + 11] !== 0x64 || buf[p + 12] !== 0x65) return null;
-    const n = buf[p + 13];
-    if (n > KEY_MAX || buf[p + 14] !== STRING || this.end - p - 15 < n || this.elements + 4 > this.maxElements) return null;
-    const key = cachedKey(buf, p + 15, n);
-    if (key === null) return null;
-    this.elements += 4;
-    this.pos = p + 15 + n;
+    if (!this.keysFast || this.elements + 4 > this.maxElements) return null;
+    const key = unicodeKeyAt(this.buf, this.pos, this.end);
+    if (key !== null) {
+      this.elements += 4;
+      this.pos += UNICODE_KEY_FRAMING + key.length;
+    }
     return key;
   }
 

@@ -1,6 +1,6 @@
 // Helpers of the one-pass decoder (fastdecode.ts): the tags it decodes, as small ints, the
 // cache of dictionary keys, short text straight from the bytes, arrays made at their size.
-import { VOCABULARY } from "../banana/constants.ts";
+import { LIST, STRING, VOCABULARY } from "../banana/constants.ts";
 import { decodeUtf8 } from "./text.ts";
 
 // Tags, as small ints. Only these are decoded here; every other tag gives up.
@@ -188,4 +188,42 @@ export function textAt(buf: Uint8Array, at: number, n: number, key: boolean): st
  */
 export function arrayFor<T>(n: number, preallocate: number): T[] {
   return n <= preallocate ? new Array<T>(n) : [];
+}
+
+/** Bytes before the text in unicodeKeyAt's pairs: 2 LIST, 2 LIST, 7 STRING "unicode", n STRING. */
+export const UNICODE_KEY_FRAMING = 15;
+
+/**
+ * The common dictionary pair, as Twisted sends it: `[[unicode, short ASCII text], value]` with
+ * one-digit headers, recognised by its 15 leading bytes at once. Its key (from the key cache;
+ * the value starts UNICODE_KEY_FRAMING + key.length bytes on), or null: read it the general way,
+ * which gives the same key or gives up. The caller checks that the limits allow such a pair.
+ */
+export function unicodeKeyAt(buf: Uint8Array, p: number, end: number): string | null {
+  if (end - p < UNICODE_KEY_FRAMING) return null;
+  if (buf[p] !== 2 || buf[p + 1] !== LIST || buf[p + 2] !== 2 || buf[p + 3] !== LIST || buf[p + 4] !== 7 || buf[p + 5] !== STRING) return null;
+  if (buf[p + 6] !== 0x75 || buf[p + 7] !== 0x6e || buf[p + 8] !== 0x69 || buf[p + 9] !== 0x63 || buf[p + 10] !== 0x6f || buf[p + 11] !== 0x64 || buf[p + 12] !== 0x65) return null;
+  const n = buf[p + 13];
+  if (n > KEY_MAX || buf[p + 14] !== STRING || end - p - UNICODE_KEY_FRAMING < n) return null;
+  return cachedKey(buf, p + UNICODE_KEY_FRAMING, n);
+}
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The big-endian float64 of the 8 bytes at `pos` (unrolled: faster than a loop or a DataView made per buffer). */
+export function floatAt(buf: Uint8Array, pos: number): number {
+  const b = f64Bytes;
+  if (LITTLE_ENDIAN) {
+    b[0] = buf[pos + 7];
+    b[1] = buf[pos + 6];
+    b[2] = buf[pos + 5];
+    b[3] = buf[pos + 4];
+    b[4] = buf[pos + 3];
+    b[5] = buf[pos + 2];
+    b[6] = buf[pos + 1];
+    b[7] = buf[pos];
+  } else for (let k = 0; k < 8; k++) b[k] = buf[pos + k];
+  return f64[0];
 }
