@@ -12,7 +12,7 @@ import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
 import { TagAnswers } from "./fastanswers.ts";
-import { arrayFor, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import { arrayFor, copyOf, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { tagText, tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
@@ -29,10 +29,7 @@ export interface FastUnjellyOptions {
   mode: "python" | "js";
   bytesAsText: boolean;
   maxDepth: number;
-  /**
-   * The message's node budget (JellyBudgetLimits.maxMessageNodes): past it the item goes to the
-   * tree path, whose budget then refuses it with its own error.
-   */
+  /** The message's node budget (JellyBudgetLimits.maxMessageNodes): past it the tree path takes the item (and refuses it). */
   maxNodes?: number;
 }
 
@@ -46,7 +43,6 @@ const SEXP_PREALLOCATE = 16;
 // A container of more elements than this may be scanned to its end before it is decoded, so that
 // a big item split across chunks is found incomplete at once, not half-decoded for nothing.
 const SCAN_FIRST = 32;
-
 
 /**
  * Reads one item at a time from a byte range. One reader serves one connection (or one call of
@@ -74,9 +70,8 @@ export class FastReader {
   private readonly maxElements: number;
   /** Limits leave room for unicodeKey's shortcut (a key of up to KEY_MAX bytes in one-digit headers). */
   private readonly keysFast: boolean;
-  /** Per tag (list, tuple, dictionary, boolean): whether it is decoded here, kept from item to item while it cannot have changed. */
+  /** Per tag: decoded here or not, kept from item to item while that cannot have changed; `answersChecked`: in this item. */
   private readonly answers = new TagAnswers();
-  /** `answers` was brought up to date in this item. */
   private answersChecked = false;
   /** The bytes up to here hold whole elements (a scan found their end); `scanner` is shared with the receiver. */
   private wholeTo = 0;
@@ -177,12 +172,7 @@ export class FastReader {
         // constructor call).
         const buf = this.buf;
         const at = this.skip(num);
-        if (num <= 16) {
-          const out = new Uint8Array(num);
-          for (let i = 0; i < num; i++) out[i] = buf[at + i];
-          return out;
-        }
-        return new Uint8Array(buf.buffer, buf.byteOffset + at, num);
+        return num <= 16 ? copyOf(buf, at, num) : new Uint8Array(buf.buffer, buf.byteOffset + at, num);
       }
       case INT:
       case LONGINT:
@@ -270,13 +260,7 @@ export class FastReader {
         const buf = this.buf;
         // As the Unjellier: a small view into a large receive buffer gets memory of its own. Made
         // here without the view in between (a Buffer's subarray costs an object of its own).
-        if (num * 2 < buf.buffer.byteLength) {
-          const at = this.skip(num);
-          const out = new Uint8Array(num);
-          if (num <= 64) for (let i = 0; i < num; i++) out[i] = buf[at + i];
-          else out.set(buf.subarray(at, at + num));
-          return out;
-        }
+        if (num * 2 < buf.buffer.byteLength) return copyOf(buf, this.skip(num), num);
         return this.bytes(num);
       }
       case INT:
@@ -437,30 +421,10 @@ export class FastReader {
     const values: unknown[] = [];
     let allText = true;
     for (let i = 0; i < n; i++) {
-      const text = this.unicodeKey();
-      if (text !== null) {
-        keys.push(text);
-        values.push(this.value());
-        continue;
-      }
-      this.pair();
-      const num = this.head();
-      const type = this.type;
-      let key: unknown;
-      if (type === LIST) {
-        const at = this.pos;
-        const tag = this.tag(num);
-        if (tag !== T_UNICODE && tag !== T_NONE && tag !== T_BOOLEAN) throw NOT_PLAIN;
-        if (tag === T_UNICODE) {
-          if (num !== 2) throw NOT_PLAIN;
-          key = this.text(true);
-        } else {
-          allText = false;
-          this.pos = at;
-          key = this.container(num);
-        }
-      } else {
-        key = this.atom(num, type);
+      let key: unknown = this.unicodeKey();
+      if (key === null) {
+        this.pair();
+        key = this.key();
         // With bytesAsText, a byte string that is UTF-8 (or a vocabulary atom) is text.
         if (typeof key !== "string") allText = false;
       }

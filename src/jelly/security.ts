@@ -24,7 +24,7 @@ export interface Taster {
  * A Set whose changes (add, delete, clear) are counted in answerChanges, so that a decoder may
  * keep the answers it got from it until the next change.
  */
-export class CountedSet<T> extends Set<T> {
+class CountedSet<T> extends Set<T> {
   override add(value: T): this {
     answerChanges.count++;
     return super.add(value);
