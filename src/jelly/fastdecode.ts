@@ -13,7 +13,7 @@ import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
 import { TagAnswers } from "./fastanswers.ts";
 import { arrayFor, copyOf, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
-import { tagText, tryDecodeUtf8 } from "./text.ts";
+import { tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
 
@@ -33,13 +33,10 @@ export interface FastUnjellyOptions {
   maxNodes?: number;
 }
 
-// Beyond this many nested containers, give the item to the tree path (whose stack use is known)
-// rather than recurse further here.
+// Deeper than this many nested containers the tree path (whose stack use is known) takes the item.
 const RECURSION_CAP = 200;
-// As Unjellier: arrays longer than this are not made at their final size.
-const PREALLOCATE_MAX = 1 << 20;
-// As BananaDecoder: lists up to this long are made at their final size.
-const SEXP_PREALLOCATE = 16;
+const PREALLOCATE_MAX = 1 << 20; // as Unjellier: longer arrays are not made at their final size
+const SEXP_PREALLOCATE = 16; // as BananaDecoder: shorter lists are made at their final size
 // A container of more elements than this may be scanned to its end before it is decoded, so that
 // a big item split across chunks is found incomplete at once, not half-decoded for nothing.
 const SCAN_FIRST = 32;
@@ -313,13 +310,12 @@ export class FastReader {
     if (++this.depth > this.opts.maxDepth || this.depth > RECURSION_CAP) throw NOT_PLAIN;
   }
 
-  /** A tuple of the next `n` values, made as one (new Tuple(n): ~10 ns), not an Array given Tuple's prototype (~55 ns). */
+  /** The next `n` values in a Tuple made as one (new Tuple(n): ~10 ns), not an Array given Tuple's prototype (~55 ns). */
   private tuple(n: number): Tuple<unknown> {
     const t = n <= PREALLOCATE_MAX ? new Tuple<unknown>(n) : new Tuple<unknown>();
     for (let i = 0; i < n; i++) t[i] = this.value();
     return t;
   }
-
   private list(n: number): unknown[] {
     const arr = arrayFor<unknown>(n, PREALLOCATE_MAX);
     for (let i = 0; i < n; i++) arr[i] = this.value();
@@ -413,15 +409,13 @@ export class FastReader {
   private dictionary(n: number): Map<unknown, unknown> {
     const map = new Map<unknown, unknown>();
     for (let i = 0; i < n; i++) {
-      const text = this.unicodeKey();
-      if (text !== null) {
-        map.set(text, this.value());
-        continue;
+      let key: unknown = this.unicodeKey();
+      if (key === null) {
+        this.pair();
+        key = this.key();
+        // As the Unjellier: a Map would turn -0 into 0; the float goes back as -0.0.
+        if (key === 0 && Object.is(key, -0)) key = new PyFloat(-0);
       }
-      this.pair();
-      let key = this.key();
-      // As the Unjellier: a Map would turn -0 into 0; the float goes back as -0.0.
-      if (key === 0 && Object.is(key, -0)) key = new PyFloat(-0);
       map.set(key, this.value());
     }
     return map;
@@ -452,9 +446,4 @@ export class FastReader {
     for (let i = 0; i < n; i++) map.set(keys[i], values[i]);
     return map;
   }
-}
-
-/** The tag text of a top-level command (byte string or vocabulary atom), or null. */
-export function commandOf(head: Sexp): string | null {
-  return typeof head === "string" || head instanceof Uint8Array ? tagText(head) : null;
 }

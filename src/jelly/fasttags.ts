@@ -1,7 +1,8 @@
 // Helpers of the one-pass decoder (fastdecode.ts): the tags it decodes, as small ints, the
 // cache of dictionary keys, short text straight from the bytes, arrays made at their size.
 import { LIST, STRING, VOCABULARY } from "../banana/constants.ts";
-import { decodeUtf8 } from "./text.ts";
+import type { Sexp } from "../banana/values.ts";
+import { decodeUtf8, tagText } from "./text.ts";
 
 // Tags, as small ints. Only these are decoded here; every other tag gives up.
 export const T_OTHER = 0;
@@ -234,4 +235,9 @@ export function copyOf(buf: Uint8Array, at: number, n: number): Uint8Array {
   if (n <= 64) for (let i = 0; i < n; i++) out[i] = buf[at + i];
   else out.set(buf.subarray(at, at + n));
   return out;
+}
+
+/** The tag text of a top-level command (byte string or vocabulary atom), or null. */
+export function commandOf(head: Sexp): string | null {
+  return typeof head === "string" || head instanceof Uint8Array ? tagText(head) : null;
 }
