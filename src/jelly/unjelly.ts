@@ -297,18 +297,15 @@ export class Unjellier implements UnjellyContext {
 
   /**
    * fillArray for an array no reference names, so nothing can see it before it is complete: made
-   * at its final size (push reserves 17 slots); past PREALLOCATE_MAX, pushed to and a Tuple given
-   * its prototype once full (an Array subclass is many times slower to push to). The result is the
-   * same as fillArray's.
+   * at its final size (push reserves 17 slots), and a Tuple gets its prototype once full (an Array
+   * subclass is many times slower to push to). The result is the same as fillArray's.
    */
   private newArray(list: readonly Sexp[], proto: object | null): unknown[] {
     const n = list.length - 1;
     let arr: unknown[];
     if (n <= PREALLOCATE_MAX) {
-      // A Tuple made as one (see Tuple in types.ts): faster than a prototype given afterwards.
-      arr = proto === Tuple.prototype ? new Tuple<unknown>(n) : new Array<unknown>(n);
+      arr = new Array<unknown>(n);
       for (let i = 0; i < n; i++) arr[i] = this.unjelly(list[i + 1]);
-      return arr;
     } else {
       arr = [];
       for (let i = 1; i <= n; i++) arr.push(this.unjelly(list[i]));
