@@ -37,6 +37,8 @@ export interface FastUnjellyOptions {
 const RECURSION_CAP = 200;
 const PREALLOCATE_MAX = 1 << 20; // as Unjellier: longer arrays are not made at their final size
 const SEXP_PREALLOCATE = 16; // as BananaDecoder: shorter lists are made at their final size
+// new Tuple(n) (~15 ns, not setPrototypeOf's ~55) alone: in the reader's loops V8 mostly compiled it slowly.
+const makeTuple = (n: number): Tuple<unknown> => (n <= PREALLOCATE_MAX ? new Tuple<unknown>(n) : new Tuple<unknown>());
 // A container of more elements than this may be scanned to its end before it is decoded, so that
 // a big item split across chunks is found incomplete at once, not half-decoded for nothing.
 const SCAN_FIRST = 32;
@@ -310,11 +312,10 @@ export class FastReader {
     if (++this.depth > this.opts.maxDepth || this.depth > RECURSION_CAP) throw NOT_PLAIN;
   }
 
-  // An Array given Tuple's prototype (~55 ns): new Tuple(n) (~10 ns in a bundle) was ~30 ns slower in most dist/ and tsx runs.
   private tuple(n: number): Tuple<unknown> {
-    const t = arrayFor<unknown>(n, PREALLOCATE_MAX);
+    const t = makeTuple(n);
     for (let i = 0; i < n; i++) t[i] = this.value();
-    return Object.setPrototypeOf(t, Tuple.prototype) as Tuple<unknown>;
+    return t;
   }
   private list(n: number): unknown[] {
     const arr = arrayFor<unknown>(n, PREALLOCATE_MAX);
