@@ -11,8 +11,9 @@ import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
-import { arrayFor, same, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
-import { tagText, tryDecodeUtf8 } from "./text.ts";
+import { TagAnswers } from "./fastanswers.ts";
+import { arrayFor, copyOf, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import { tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
 
@@ -28,28 +29,19 @@ export interface FastUnjellyOptions {
   mode: "python" | "js";
   bytesAsText: boolean;
   maxDepth: number;
-  /**
-   * The message's node budget (JellyBudgetLimits.maxMessageNodes): past it the item goes to the
-   * tree path, whose budget then refuses it with its own error.
-   */
+  /** The message's node budget (JellyBudgetLimits.maxMessageNodes): past it the tree path takes the item (and refuses it). */
   maxNodes?: number;
 }
 
-// Beyond this many nested containers, give the item to the tree path (whose stack use is known)
-// rather than recurse further here.
+// Deeper than this many nested containers the tree path (whose stack use is known) takes the item.
 const RECURSION_CAP = 200;
-// As Unjellier: arrays longer than this are not made at their final size.
-const PREALLOCATE_MAX = 1 << 20;
-// As BananaDecoder: lists up to this long are made at their final size.
-const SEXP_PREALLOCATE = 16;
+const PREALLOCATE_MAX = 1 << 20; // as Unjellier: longer arrays are not made at their final size
+const SEXP_PREALLOCATE = 16; // as BananaDecoder: shorter lists are made at their final size
+// new Tuple(n) (~15 ns, not setPrototypeOf's ~55) alone: in the reader's loops V8 mostly compiled it slowly.
+const makeTuple = (n: number): Tuple<unknown> => (n <= PREALLOCATE_MAX ? new Tuple<unknown>(n) : new Tuple<unknown>());
 // A container of more elements than this may be scanned to its end before it is decoded, so that
 // a big item split across chunks is found incomplete at once, not half-decoded for nothing.
 const SCAN_FIRST = 32;
-
-const f64 = new Float64Array(1);
-
-const f64Bytes = new Uint8Array(f64.buffer);
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /**
  * Reads one item at a time from a byte range. One reader serves one connection (or one call of
@@ -75,8 +67,11 @@ export class FastReader {
   /** Banana elements read in this item: past maxHeldElements() the tree decoder refuses the item, so the tree path takes it. */
   private elements = 0;
   private readonly maxElements: number;
-  /** Per tag (list, tuple, dictionary, boolean): 0 not asked yet in this item, 1 decoded here, 2 give up. */
-  private readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
+  /** Limits leave room for unicodeKey's shortcut (a key of up to KEY_MAX bytes in one-digit headers). */
+  private readonly keysFast: boolean;
+  /** Per tag: decoded here or not, kept from item to item while that cannot have changed; `answersChecked`: in this item. */
+  private readonly answers = new TagAnswers();
+  private answersChecked = false;
   /** The bytes up to here hold whole elements (a scan found their end); `scanner` is shared with the receiver. */
   private wholeTo = 0;
   readonly scanner: Scanner;
@@ -94,6 +89,7 @@ export class FastReader {
     this.bytesAsText = this.js && opts.bytesAsText;
     this.maxNodes = opts.maxNodes ?? Infinity;
     this.maxElements = limits.maxMessageNodes === undefined ? Infinity : maxHeldElements(limits);
+    this.keysFast = limits.sizeLimit >= KEY_MAX && limits.prefixLimit >= 1;
     this.scanner = scanner ?? new Scanner(limits);
   }
 
@@ -113,8 +109,7 @@ export class FastReader {
     this.nest = 0;
     this.nodes = 0;
     this.elements = 0;
-    const a = this.allowed;
-    a[T_LIST] = a[T_TUPLE] = a[T_DICT] = a[T_BOOLEAN] = 0;
+    this.answersChecked = false;
   }
 
   /** Reads one jelly expression (its own reference scope) and unjellies it. */
@@ -171,10 +166,12 @@ export class FastReader {
         return list;
       }
       case STRING: {
-        // A plain view (a Buffer's subarray costs a JS constructor call): the bytes BananaDecoder gives.
+        // The bytes BananaDecoder gives. A short one (a method name) copied: a small array of
+        // its own is made faster than a view; else a plain view (a Buffer's subarray costs a JS
+        // constructor call).
         const buf = this.buf;
         const at = this.skip(num);
-        return new Uint8Array(buf.buffer, buf.byteOffset + at, num);
+        return num <= 16 ? copyOf(buf, at, num) : new Uint8Array(buf.buffer, buf.byteOffset + at, num);
       }
       case INT:
       case LONGINT:
@@ -207,11 +204,8 @@ export class FastReader {
   private float(): number {
     const pos = this.pos;
     if (this.end - pos < 8) throw INCOMPLETE;
-    const buf = this.buf;
-    if (LITTLE_ENDIAN) for (let k = 0; k < 8; k++) f64Bytes[k] = buf[pos + 7 - k];
-    else for (let k = 0; k < 8; k++) f64Bytes[k] = buf[pos + k];
     this.pos = pos + 8;
-    return f64[0];
+    return floatAt(this.buf, pos);
   }
 
   private vocab(code: number): string {
@@ -265,13 +259,7 @@ export class FastReader {
         const buf = this.buf;
         // As the Unjellier: a small view into a large receive buffer gets memory of its own. Made
         // here without the view in between (a Buffer's subarray costs an object of its own).
-        if (num * 2 < buf.buffer.byteLength) {
-          const at = this.skip(num);
-          const out = new Uint8Array(num);
-          if (num <= 64) for (let i = 0; i < num; i++) out[i] = buf[at + i];
-          else out.set(buf.subarray(at, at + num));
-          return out;
-        }
+        if (num * 2 < buf.buffer.byteLength) return copyOf(buf, this.skip(num), num);
         return this.bytes(num);
       }
       case INT:
@@ -304,16 +292,35 @@ export class FastReader {
     return stringTag(this.buf, this.skip(n), n);
   }
 
-  /** The registry and the security options are asked once per item, as lazily as the Unjellier does. */
+  /**
+   * The registry and the security options are asked at most once per item, as lazily as the
+   * Unjellier does, and not again in later items while their answers cannot have changed.
+   */
   private check(tag: number): void {
-    let a = this.allowed[tag];
+    const answers = this.answers;
+    if (!this.answersChecked) {
+      this.answersChecked = true;
+      answers.refresh(this.opts.security, this.opts.registry);
+    }
+    let a = answers.allowed[tag];
     if (a === 0) {
       const name = TAG_NAMES[tag];
       a = this.opts.registry.get(name) === undefined && this.opts.security.isTypeAllowed(name) ? 1 : 2;
-      this.allowed[tag] = a;
+      answers.allowed[tag] = a;
     }
     if (a !== 1) throw NOT_PLAIN;
     if (++this.depth > this.opts.maxDepth || this.depth > RECURSION_CAP) throw NOT_PLAIN;
+  }
+
+  private tuple(n: number): Tuple<unknown> {
+    const t = makeTuple(n);
+    for (let i = 0; i < n; i++) t[i] = this.value();
+    return t;
+  }
+  private list(n: number): unknown[] {
+    const arr = arrayFor<unknown>(n, PREALLOCATE_MAX);
+    for (let i = 0; i < n; i++) arr[i] = this.value();
+    return arr;
   }
 
   private container(num: number): unknown {
@@ -329,9 +336,8 @@ export class FastReader {
       case T_TUPLE: {
         this.check(tag);
         const n = num - 1;
-        const arr = arrayFor<unknown>(n, PREALLOCATE_MAX);
-        for (let i = 0; i < n; i++) arr[i] = this.value();
-        if (tag === T_TUPLE && !this.js) Object.setPrototypeOf(arr, Tuple.prototype);
+        // Tuples are filled in tuple(): stores of their own, so that the lists' see few shapes.
+        const arr = tag === T_TUPLE && !this.js ? this.tuple(n) : this.list(n);
         this.depth--;
         return arr;
       }
@@ -390,13 +396,27 @@ export class FastReader {
     throw NOT_PLAIN;
   }
 
+  /** A pair's key when unicodeKeyAt finds one (the pair then read up to its value), or null with nothing read. */
+  private unicodeKey(): string | null {
+    if (!this.keysFast || this.elements + 4 > this.maxElements) return null;
+    const key = unicodeKeyAt(this.buf, this.pos, this.end);
+    if (key !== null) {
+      this.elements += 4;
+      this.pos += UNICODE_KEY_FRAMING + key.length;
+    }
+    return key;
+  }
+
   private dictionary(n: number): Map<unknown, unknown> {
     const map = new Map<unknown, unknown>();
     for (let i = 0; i < n; i++) {
-      this.pair();
-      let key = this.key();
-      // As the Unjellier: a Map would turn -0 into 0; the float goes back as -0.0.
-      if (key === 0 && Object.is(key, -0)) key = new PyFloat(-0);
+      let key: unknown = this.unicodeKey();
+      if (key === null) {
+        this.pair();
+        key = this.key();
+        // As the Unjellier: a Map would turn -0 into 0; the float goes back as -0.0.
+        if (key === 0 && Object.is(key, -0)) key = new PyFloat(-0);
+      }
       map.set(key, this.value());
     }
     return map;
@@ -408,26 +428,11 @@ export class FastReader {
     const values: unknown[] = [];
     let allText = true;
     for (let i = 0; i < n; i++) {
-      this.pair();
-      const num = this.head();
-      const type = this.type;
-      let key: unknown;
-      if (type === LIST) {
-        const at = this.pos;
-        const tag = this.tag(num);
-        if (tag !== T_UNICODE && tag !== T_NONE && tag !== T_BOOLEAN) throw NOT_PLAIN;
-        if (tag === T_UNICODE) {
-          if (num !== 2) throw NOT_PLAIN;
-          key = this.text(true);
-        } else {
-          allText = false;
-          this.pos = at;
-          key = this.container(num);
-        }
-      } else {
-        key = this.atom(num, type);
-        // With bytesAsText, a byte string that is UTF-8 (or a vocabulary atom) is text.
-        if (typeof key !== "string") allText = false;
+      let key: unknown = this.unicodeKey();
+      if (key === null) {
+        this.pair();
+        key = this.key();
+        if (typeof key !== "string") allText = false; // with bytesAsText, UTF-8 bytes (or an atom) are text
       }
       keys.push(key);
       values.push(this.value());
@@ -441,9 +446,4 @@ export class FastReader {
     for (let i = 0; i < n; i++) map.set(keys[i], values[i]);
     return map;
   }
-}
-
-/** The tag text of a top-level command (byte string or vocabulary atom), or null. */
-export function commandOf(head: Sexp): string | null {
-  return typeof head === "string" || head instanceof Uint8Array ? tagText(head) : null;
 }

@@ -16,7 +16,8 @@ import { defaultRegistry } from "./registry.ts";
 import { globalSecurity } from "./security.ts";
 import { unjelly } from "./unjelly.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
-import { commandOf, FastReader, INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions } from "./fastdecode.ts";
+import { FastReader, INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions } from "./fastdecode.ts";
+import { commandOf } from "./fasttags.ts";
 
 /**
  * A jelly expression the receiver already unjellied (plain data only). `value` is what

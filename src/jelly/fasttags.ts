@@ -1,7 +1,8 @@
 // Helpers of the one-pass decoder (fastdecode.ts): the tags it decodes, as small ints, the
 // cache of dictionary keys, short text straight from the bytes, arrays made at their size.
-import { VOCABULARY } from "../banana/constants.ts";
-import { decodeUtf8 } from "./text.ts";
+import { LIST, STRING, VOCABULARY } from "../banana/constants.ts";
+import type { Sexp } from "../banana/values.ts";
+import { decodeUtf8, tagText } from "./text.ts";
 
 // Tags, as small ints. Only these are decoded here; every other tag gives up.
 export const T_OTHER = 0;
@@ -25,6 +26,36 @@ const KEY_SLOTS = 4096;
 export const KEY_MAX = 24;
 const keyStrings: (string | undefined)[] = new Array(KEY_SLOTS);
 
+/** For tests: the cache's bounds (slots, slots filled, longest entry), whatever a peer sent. */
+export function keyCacheStats(): { slots: number; filled: number; longest: number } {
+  let filled = 0;
+  let longest = 0;
+  for (const s of keyStrings) {
+    if (s === undefined) continue;
+    filled++;
+    longest = Math.max(longest, s.length);
+  }
+  return { slots: keyStrings.length, filled, longest };
+}
+
+/** For tests: the slot of an ASCII key (as cachedKey computes it). */
+export function keySlot(key: string): number {
+  const bytes = Uint8Array.from(key, (c) => c.charCodeAt(0));
+  return slotOf(bytes, 0, bytes.length);
+}
+
+function slotOf(buf: Uint8Array, at: number, n: number): number {
+  let h = n;
+  for (let i = 0; i < n; i++) h = (Math.imul(h, 31) + buf[at + i]) | 0;
+  return (h ^ (h >>> 12)) & (KEY_SLOTS - 1);
+}
+
+/**
+ * The text of the `n` (at most KEY_MAX) bytes at `at` when they are ASCII, from the cache when
+ * the same bytes were seen last in their slot, or null when one is not ASCII. Bounded whatever
+ * a peer sends: a fixed table of KEY_SLOTS entries of at most KEY_MAX characters, and a lookup
+ * costs one pass to hash and one to compare before the string is made as it would be without it.
+ */
 export function cachedKey(buf: Uint8Array, at: number, n: number): string | null {
   let h = n;
   for (let i = 0; i < n; i++) {
@@ -158,4 +189,55 @@ export function textAt(buf: Uint8Array, at: number, n: number, key: boolean): st
  */
 export function arrayFor<T>(n: number, preallocate: number): T[] {
   return n <= preallocate ? new Array<T>(n) : [];
+}
+
+/** Bytes before the text in unicodeKeyAt's pairs: 2 LIST, 2 LIST, 7 STRING "unicode", n STRING. */
+export const UNICODE_KEY_FRAMING = 15;
+
+/**
+ * The common dictionary pair, as Twisted sends it: `[[unicode, short ASCII text], value]` with
+ * one-digit headers, recognised by its 15 leading bytes at once. Its key (from the key cache;
+ * the value starts UNICODE_KEY_FRAMING + key.length bytes on), or null: read it the general way,
+ * which gives the same key or gives up. The caller checks that the limits allow such a pair.
+ */
+export function unicodeKeyAt(buf: Uint8Array, p: number, end: number): string | null {
+  if (end - p < UNICODE_KEY_FRAMING) return null;
+  if (buf[p] !== 2 || buf[p + 1] !== LIST || buf[p + 2] !== 2 || buf[p + 3] !== LIST || buf[p + 4] !== 7 || buf[p + 5] !== STRING) return null;
+  if (buf[p + 6] !== 0x75 || buf[p + 7] !== 0x6e || buf[p + 8] !== 0x69 || buf[p + 9] !== 0x63 || buf[p + 10] !== 0x6f || buf[p + 11] !== 0x64 || buf[p + 12] !== 0x65) return null;
+  const n = buf[p + 13];
+  if (n > KEY_MAX || buf[p + 14] !== STRING || end - p - UNICODE_KEY_FRAMING < n) return null;
+  return cachedKey(buf, p + UNICODE_KEY_FRAMING, n);
+}
+
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The big-endian float64 of the 8 bytes at `pos` (unrolled: faster than a loop or a DataView made per buffer). */
+export function floatAt(buf: Uint8Array, pos: number): number {
+  const b = f64Bytes;
+  if (LITTLE_ENDIAN) {
+    b[0] = buf[pos + 7];
+    b[1] = buf[pos + 6];
+    b[2] = buf[pos + 5];
+    b[3] = buf[pos + 4];
+    b[4] = buf[pos + 3];
+    b[5] = buf[pos + 2];
+    b[6] = buf[pos + 1];
+    b[7] = buf[pos];
+  } else for (let k = 0; k < 8; k++) b[k] = buf[pos + k];
+  return f64[0];
+}
+
+/** The `n` bytes at `at` in an array of their own (short ones byte by byte: faster than a subarray and set()). */
+export function copyOf(buf: Uint8Array, at: number, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  if (n <= 64) for (let i = 0; i < n; i++) out[i] = buf[at + i];
+  else out.set(buf.subarray(at, at + n));
+  return out;
+}
+
+/** The tag text of a top-level command (byte string or vocabulary atom), or null. */
+export function commandOf(head: Sexp): string | null {
+  return typeof head === "string" || head instanceof Uint8Array ? tagText(head) : null;
 }

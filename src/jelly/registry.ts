@@ -1,6 +1,7 @@
 // The unjellyable registry (jelly.py unjellyableRegistry / unjellyableFactoryRegistry): maps a
 // type tag to what builds the local value. Nothing is constructed for a tag that was not
 // registered here (or is not a built-in jelly type). Registering a tag allows it.
+import { answerChanges } from "./answers.ts";
 import type { MessageBudget } from "./budget.ts";
 import type { Sexp } from "../banana/values.ts";
 
@@ -45,6 +46,7 @@ export class UnjellyableRegistry {
 
   /** Registers a handler for a tag (a copy tag is conventionally the sender's "module.Class"). */
   register(tag: string, handler: UnjellyHandler): this {
+    answerChanges.count++;
     this.handlers.set(tag, handler);
     return this;
   }
@@ -65,6 +67,7 @@ export class UnjellyableRegistry {
 
   /** Removes the handler of a tag. */
   unregister(tag: string): this {
+    answerChanges.count++;
     this.handlers.delete(tag);
     return this;
   }
@@ -72,6 +75,15 @@ export class UnjellyableRegistry {
   /** The handler of a tag, here or in the parent registry. */
   get(tag: string): UnjellyHandler | undefined {
     return this.handlers.get(tag) ?? this.parent?.get(tag);
+  }
+
+  /**
+   * Whether get()'s answers may be kept while answerChanges.count stays the same (registrations
+   * here and in the parents count there): false when get() is overridden here or in a parent.
+   */
+  keepsAnswers(): boolean {
+    for (let r: UnjellyableRegistry | undefined = this; r !== undefined; r = r.parent) if (r.get !== UnjellyableRegistry.prototype.get) return false;
+    return true;
   }
 
   /** Whether a tag has a handler, here or in the parent registry. */

@@ -1,5 +1,5 @@
-// Finds where a banana element ends, across chunks, without making values: one small state per
-// open list. Used by the streaming receiver (fastreceive.ts) to find the end of an item split
+// Finds where a banana element ends, across chunks, without making values: a count of the
+// elements still expected. Used by the streaming receiver (fastreceive.ts) to find the end of an item split
 // across chunks, and by the one-pass reader (fastdecode.ts) to check that a large container is
 // whole before decoding it, so that a big item is never half-decoded for nothing.
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
@@ -17,10 +17,12 @@ const BIG = 2 ** 30 - 1;
 const PRIMER = Uint8Array.of(1, LIST, 0, INT);
 
 export class Scanner {
-  /** Open lists: `depth` of them; the innermost still expects `left` elements, the outer ones what `open[0 .. depth - 2]` says. */
-  private readonly open: number[] = [];
-  private depth = 0;
-  private left = 0;
+  /**
+   * Elements still expected before the element being scanned ends: one for the element itself,
+   * plus, for every list opened, its length; each element read takes one. Where a list ends
+   * does not matter, only where the outermost one does (the count reaches 0), so no stack.
+   */
+  private pending = 1;
   private digits = 0;
   private num = 0;
   private scale = 1;
@@ -43,8 +45,7 @@ export class Scanner {
   reset(): void {
     this.elements = 0;
     this.overLimitAt = -1;
-    this.depth = 0;
-    this.left = 0;
+    this.pending = 1;
     this.digits = 0;
     this.num = 0;
     this.skip = 0;
@@ -55,8 +56,7 @@ export class Scanner {
   resetOpen(num: number): void {
     this.reset();
     this.elements = 1;
-    this.depth = 1;
-    this.left = num;
+    this.pending = num;
   }
 
   /**
@@ -65,14 +65,12 @@ export class Scanner {
    * (a byte loop over object fields is several times slower).
    */
   scan(chunk: Uint8Array, from: number, end: number, dialect: Dialect | null): number {
-    const open = this.open;
     const prefixLimit = this.prefixLimit;
     const sizeLimit = this.sizeLimit;
     const maxElements = this.maxElements;
     // A length of BIG (2**28 or more) is past any sizeLimit below 2**28; for a larger limit, past it anyway.
     const bigLength = sizeLimit < BIG ? BIG : Infinity;
-    let depth = this.depth;
-    let left = this.left;
+    let pending = this.pending;
     let digits = this.digits;
     let num = this.num;
     let scale = this.scale;
@@ -89,14 +87,10 @@ export class Scanner {
         }
         i += rest;
         rest = 0;
-        // The element whose body that was is done: close the lists it completes.
-        for (;;) {
-          if (depth === 0) {
-            result = i;
-            break scan;
-          }
-          if (--left > 0) break;
-          if (--depth > 0) left = open[depth - 1];
+        // The element whose body that was is done (counted when its header was read).
+        if (pending === 0) {
+          result = i;
+          break scan;
         }
       }
       while (i < end) {
@@ -141,74 +135,51 @@ export class Scanner {
           result = GIVE_UP;
           break scan;
         }
-        switch (b) {
-          case LIST:
-            if (n > sizeLimit) {
-              result = GIVE_UP;
-              break scan;
-            }
-            if (n > 0) {
-              if (depth > 0) {
-                if (depth > open.length) open.push(left);
-                else open[depth - 1] = left;
-              }
-              left = n;
-              depth++;
-              continue;
-            }
-            break;
-          case STRING:
-            if (n > sizeLimit) {
-              result = GIVE_UP;
-              break scan;
-            }
-            if (end - i < n) {
-              rest = n - (end - i);
-              i = end;
-              break scan;
-            }
-            i += n;
-            break;
-          case FLOAT:
-            if (end - i < 8) {
-              rest = 8 - (end - i);
-              i = end;
-              break scan;
-            }
-            i += 8;
-            break;
-          case VOCAB:
-            // The tree decoder refuses a bad code (or any code outside dialect pb) at once.
-            if (dialect !== "pb" || n < 1 || n >= VOCABULARY.length) {
-              result = GIVE_UP;
-              break scan;
-            }
-            break;
-          case INT:
-          case LONGINT:
-          case NEG:
-          case LONGNEG:
-            break;
-          default:
+        pending--;
+        if (b === LIST) {
+          if (n > sizeLimit) {
             result = GIVE_UP;
             break scan;
-        }
-        // One element finished: close the lists it completes.
-        for (;;) {
-          if (depth === 0) {
-            result = i;
+          }
+          pending += n;
+        } else if (b === STRING) {
+          if (n > sizeLimit) {
+            result = GIVE_UP;
             break scan;
           }
-          if (--left > 0) break;
-          if (--depth > 0) left = open[depth - 1];
+          if (end - i < n) {
+            rest = n - (end - i);
+            i = end;
+            break scan;
+          }
+          i += n;
+        } else if (b === FLOAT) {
+          if (end - i < 8) {
+            rest = 8 - (end - i);
+            i = end;
+            break scan;
+          }
+          i += 8;
+        } else if (b === VOCAB) {
+          // The tree decoder refuses a bad code (or any code outside dialect pb) at once.
+          if (dialect !== "pb" || n < 1 || n >= VOCABULARY.length) {
+            result = GIVE_UP;
+            break scan;
+          }
+        } else if (b !== INT && b !== NEG && b !== LONGINT && b !== LONGNEG) {
+          result = GIVE_UP;
+          break scan;
+        }
+        if (pending === 0) {
+          result = i;
+          break scan;
         }
       }
     }
     // Every way out comes here (see the end of this file).
     this.skip = rest;
     this.overLimitAt = overLimitAt;
-    this.depth = depth;
-    this.left = left;
+    this.pending = pending;
     this.digits = digits;
     this.num = num;
     this.scale = scale;

@@ -1,4 +1,5 @@
 // What a receiver accepts (jelly.py SecurityOptions). Names are text; Twisted keeps them as bytes.
+import { answerChanges } from "./answers.ts";
 
 /** Types Twisted's SecurityOptions allows from the start. */
 const INITIAL_TYPES = [
@@ -19,9 +20,35 @@ export interface Taster {
   isClassAllowed(qualifiedName: string): boolean;
 }
 
+/**
+ * A Set whose changes (add, delete, clear) are counted in answerChanges, so that a decoder may
+ * keep the answers it got from it until the next change.
+ */
+class CountedSet<T> extends Set<T> {
+  override add(value: T): this {
+    answerChanges.count++;
+    return super.add(value);
+  }
+  override delete(value: T): boolean {
+    answerChanges.count++;
+    return super.delete(value);
+  }
+  override clear(): void {
+    answerChanges.count++;
+    super.clear();
+  }
+}
+
+function countedSet(values: readonly string[]): Set<string> {
+  const set = new CountedSet<string>();
+  for (const v of values) set.add(v);
+  return set;
+}
+
 /** Twisted's SecurityOptions: the types, modules and classes that may be received. */
 export class SecurityOptions implements Taster {
-  readonly allowedTypes = new Set<string>(INITIAL_TYPES);
+  /** The jelly type tags allowed (a Set: changes made to it directly are seen by the next message). */
+  readonly allowedTypes: Set<string> = countedSet(INITIAL_TYPES);
   readonly allowedModules = new Set<string>();
   readonly allowedClasses = new Set<string>();
 
@@ -68,6 +95,16 @@ export class SecurityOptions implements Taster {
   isClassAllowed(qualifiedName: string): boolean {
     return this.allowedClasses.has(qualifiedName);
   }
+}
+
+/**
+ * Whether isTypeAllowed()'s answers may be kept while answerChanges.count and `types` (the
+ * taster's allowedTypes, when it has them) stay the same: true for this module's tasters, false
+ * for a Taster of the user's or an isTypeAllowed() overridden (then ask every time).
+ */
+export function keepsTypeAnswers(taster: Taster, types: unknown): boolean {
+  const is = taster.isTypeAllowed;
+  return is === DummySecurityOptions.prototype.isTypeAllowed || (is === SecurityOptions.prototype.isTypeAllowed && types instanceof CountedSet);
 }
 
 /** Allows everything (jelly.py DummySecurityOptions): only for trusted peers. */

@@ -1,0 +1,36 @@
+// What the one-pass decoder (fastdecode.ts) keeps of the registry's and the security options'
+// answers (may this tag be decoded here?) from one message to the next, and when it must forget
+// them: a change counted in answerChanges, another taster, registry or allowedTypes, or a
+// checker whose answers cannot be known to hold (then it is asked again in every message).
+import { answerChanges } from "./answers.ts";
+import { UnjellyableRegistry } from "./registry.ts";
+import { keepsTypeAnswers, type Taster } from "./security.ts";
+
+export class TagAnswers {
+  /** Per tag (fasttags.ts T_*): 0 not asked yet, 1 decoded here, 2 give up. */
+  readonly allowed: number[] = [0, 0, 0, 0, 0, 0, 0];
+  /** answerChanges.count when `allowed` was last cleared; -1: clear it in every message. */
+  private at = -1;
+  private taster: Taster | null = null;
+  private types: unknown = null;
+  private registry: UnjellyableRegistry | null = null;
+  private isTypeAllowed: unknown = null;
+
+  /** Forgets the answers if they may have changed since they were given (once per message). */
+  refresh(taster: Taster, registry: UnjellyableRegistry): void {
+    const types = (taster as { allowedTypes?: unknown }).allowedTypes;
+    if (
+      this.at === answerChanges.count && taster === this.taster && types === this.types && registry === this.registry &&
+      taster.isTypeAllowed === this.isTypeAllowed && registry.get === UnjellyableRegistry.prototype.get
+    )
+      return;
+    this.allowed.fill(0);
+    // A parent registry's get() overridden after this is not seen: its answers are checked here.
+    const keep = keepsTypeAnswers(taster, types) && registry.keepsAnswers();
+    this.at = keep ? answerChanges.count : -1;
+    this.taster = taster;
+    this.types = types;
+    this.registry = registry;
+    this.isTypeAllowed = taster.isTypeAllowed;
+  }
+}
