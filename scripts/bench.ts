@@ -31,7 +31,8 @@ import { requirePython } from "../interop/find-python.mjs";
 import { BananaDecoder, BananaEncoder, type Sexp } from "../src/banana/index.ts";
 import { defaultRegistry, globalSecurity, jelly, Jellied, tuple, unjelly } from "../src/jelly/index.ts";
 import { FastReceiver, Predecoded } from "../src/jelly/fastreceive.ts";
-import { pbJellyPositions } from "../src/pb/predecoded.ts";
+import { pbJellyPositions, pbTextPositions } from "../src/pb/predecoded.ts";
+import { decodeUtf8 } from "../src/jelly/text.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
@@ -222,7 +223,8 @@ const onFast = (item: Sexp) => {
   fastReceived = item;
   fastCount++;
 };
-const pbReceiver = new FastReceiver(onFast, { dialect: "pb", unjelly: unjellyOptions, jellyAt: pbJellyPositions });
+// As the broker without a trace hook: the method name comes as text.
+const pbReceiver = new FastReceiver(onFast, { dialect: "pb", unjelly: unjellyOptions, jellyAt: pbJellyPositions, textAt: pbTextPositions });
 const valueReceiver = new FastReceiver(onFast, { dialect: "pb", unjelly: unjellyOptions, jellyAt: null });
 
 function receiveFast(r: FastReceiver, chunks: Uint8Array[]): Sexp {
@@ -259,19 +261,20 @@ const cases: Case[] = [
     // Broker._sendMessage: jelly the args and kwargs, then one banana list.
     encode: () => encoder.encode(["message", 17, 0, "echo", 1, new Jellied(callArgs), new Jellied(callKw)]),
     encodeTree: () => encoder.encode(["message", 17, 0, "echo", 1, jelly(callArgs), jelly(callKw)]),
-    // Broker._recv_message: unjelly args and kwargs, each in its own scope.
+    // Broker._recv_message: the method name as text (as msgpackr gives it); unjelly args and
+    // kwargs, each in its own scope.
     decode: (chunks) => {
       const msg = receiveFast(pbReceiver, chunks) as readonly Sexp[];
-      return [msg[0], msg[1], msg[2], msg[3], msg[4], valueOf(msg[5]), valueOf(msg[6])];
+      return [msg[0], msg[1], msg[2], decodeUtf8(msg[3] as Uint8Array | string), msg[4], valueOf(msg[5]), valueOf(msg[6])];
     },
     decodeTree: (chunks) => {
       const msg = receive(chunks) as readonly Sexp[];
-      return [msg[0], msg[1], msg[2], msg[3], msg[4], unjelly(msg[5]), unjelly(msg[6])];
+      return [msg[0], msg[1], msg[2], decodeUtf8(msg[3] as Uint8Array | string), msg[4], unjelly(msg[5]), unjelly(msg[6])];
     },
     check: (v) => {
       const m = v as unknown[];
       const args = m[5] as unknown[];
-      return m[0] === "message" && args.length === 3 && args[1] === "hello" && m[6] instanceof Map;
+      return m[0] === "message" && m[3] === "echo" && args.length === 3 && args[1] === "hello" && m[6] instanceof Map;
     },
     msgpackValue: ["message", 17, 0, "echo", 1, [1, "hello", 3.5], {}],
   },

@@ -12,7 +12,7 @@ import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
 import type { UnjellyableRegistry } from "./registry.ts";
 import type { Taster } from "./security.ts";
 import { TagAnswers } from "./fastanswers.ts";
-import { arrayFor, copyOf, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
+import { arrayFor, cachedKey, copyOf, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
@@ -39,8 +39,7 @@ const PREALLOCATE_MAX = 1 << 20; // as Unjellier: longer arrays are not made at 
 const SEXP_PREALLOCATE = 16; // as BananaDecoder: shorter lists are made at their final size
 // new Tuple(n) (~15 ns, not setPrototypeOf's ~55) alone: in the reader's loops V8 mostly compiled it slowly.
 const makeTuple = (n: number): Tuple<unknown> => (n <= PREALLOCATE_MAX ? new Tuple<unknown>(n) : new Tuple<unknown>());
-// A container of more elements than this may be scanned to its end before it is decoded, so that
-// a big item split across chunks is found incomplete at once, not half-decoded for nothing.
+// A container longer than this may be scanned to its end first: split across chunks, it is found incomplete at once.
 const SCAN_FIRST = 32;
 
 /**
@@ -124,6 +123,14 @@ export class FastReader {
     return this.sexpFrom(num, this.type);
   }
 
+  /** As sexp(), but a byte string of at most KEY_MAX ASCII bytes comes back as its text (cached: a PB method name). */
+  name(): Sexp {
+    const num = this.head();
+    if (this.type !== STRING || num > KEY_MAX) return this.sexpFrom(num, this.type);
+    const at = this.skip(num);
+    return cachedKey(this.buf, at, num) ?? copyOf(this.buf, at, num);
+  }
+
   /** Reads a header (base-128 digits, then the type byte, left in this.type); its value. */
   head(): number {
     const buf = this.buf;
@@ -166,9 +173,7 @@ export class FastReader {
         return list;
       }
       case STRING: {
-        // The bytes BananaDecoder gives. A short one (a method name) copied: a small array of
-        // its own is made faster than a view; else a plain view (a Buffer's subarray costs a JS
-        // constructor call).
+        // As BananaDecoder gives them: short ones copied (faster than a view), else a plain view.
         const buf = this.buf;
         const at = this.skip(num);
         return num <= 16 ? copyOf(buf, at, num) : new Uint8Array(buf.buffer, buf.byteOffset + at, num);
@@ -257,8 +262,7 @@ export class FastReader {
           return b.byteLength * 2 < b.buffer.byteLength ? new Uint8Array(b) : b;
         }
         const buf = this.buf;
-        // As the Unjellier: a small view into a large receive buffer gets memory of its own. Made
-        // here without the view in between (a Buffer's subarray costs an object of its own).
+        // As the Unjellier: a small view into a large receive buffer gets memory of its own (no view in between).
         if (num * 2 < buf.buffer.byteLength) return copyOf(buf, this.skip(num), num);
         return this.bytes(num);
       }
@@ -292,10 +296,7 @@ export class FastReader {
     return stringTag(this.buf, this.skip(n), n);
   }
 
-  /**
-   * The registry and the security options are asked at most once per item, as lazily as the
-   * Unjellier does, and not again in later items while their answers cannot have changed.
-   */
+  /** Registry and security asked at most once per item, as lazily as the Unjellier, and not again while unchanged. */
   private check(tag: number): void {
     const answers = this.answers;
     if (!this.answersChecked) {

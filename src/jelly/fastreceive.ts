@@ -49,6 +49,12 @@ export interface FastReceiverOptions {
   unjelly: FastUnjellyOptions;
   /** Where the jelly expressions are in each top-level list; null: every top-level item is one. */
   jellyAt: JellyPositions | null;
+  /**
+   * Where a top-level list holds a name wanted as text (the method name of a PB call): a short
+   * ASCII byte string there comes as a string (the same string each time it repeats) instead of
+   * bytes. Null or absent: byte strings stay bytes everywhere.
+   */
+  textAt?: JellyPositions | null;
 }
 
 function join(parts: Uint8Array[]): Uint8Array {
@@ -76,6 +82,7 @@ export class FastReceiver {
   private readonly limits: BananaLimits;
   private readonly onItem: (item: Sexp) => void;
   private readonly jellyAt: JellyPositions | null;
+  private readonly textAt: JellyPositions | null;
   private parts: Uint8Array[] | null = null;
   /** Bytes held in `parts`: past limits.maxMessageBytes the tree decoder takes (and refuses) the item. */
   private partsBytes = 0;
@@ -100,6 +107,7 @@ export class FastReceiver {
     this.scanner = new Scanner(this.limits);
     this.reader = new FastReader(this.dialectValue, this.limits, options.unjelly, this.scanner);
     this.jellyAt = options.jellyAt;
+    this.textAt = options.textAt ?? null;
   }
 
   /** As BananaDecoder.dialect: vocabulary tokens are accepted only in "pb". Until set, everything goes the tree way. */
@@ -222,11 +230,12 @@ export class FastReceiver {
     const first = r.sexp();
     const command = commandOf(first);
     const mask = command === null || num > 31 ? 0 : this.jellyAt!(command, num);
+    const texts = command === null || num > 31 || this.textAt === null ? 0 : this.textAt(command, num);
     const list = new Array<Sexp>(num);
     list[0] = first;
     for (let k = 1; k < num; k++) {
       if ((mask & (1 << k)) === 0) {
-        list[k] = r.sexp();
+        list[k] = (texts & (1 << k)) === 0 ? r.sexp() : r.name();
         continue;
       }
       const from = r.position;

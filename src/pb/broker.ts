@@ -26,7 +26,7 @@ import { encodeWithShared, listenerOffer, sharedEncoder } from "./encoders.ts";
 import type { Transport } from "./transport.ts";
 import { currentTurn, leaveTurn, releaseTurn } from "./turn.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
-import { argumentsFor, pbJellyPositions, revealForPeer } from "./predecoded.ts";
+import { argumentsFor, pbJellyPositions, pbTextPositions, revealForPeer } from "./predecoded.ts";
 
 export type { BrokerAPI, CacheableLike, LogEntry, PageProducer, Role, Sendable } from "./broker-api.ts";
 export { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
@@ -82,7 +82,9 @@ export class Broker extends BrokerCore {
     // A Python 2 peer's values take the tree path: its "unicode" must become PyUnicode there.
     const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };
     const jellyAt = (command: string, length: number) => (this.peer.strings === "bytes" ? 0 : pbJellyPositions(command, length));
-    this.decoder = new FastReceiver((item) => this.itemReceived(item), { limits: bananaLimits, unjelly, jellyAt });
+    // The method name as text, unless a trace hook is to see the expressions as they came (bytes).
+    const textAt = this.trace === null ? pbTextPositions : null;
+    this.decoder = new FastReceiver((item) => this.itemReceived(item), { limits: bananaLimits, unjelly, jellyAt, textAt });
     this.encoder = sharedEncoder(bananaLimits, null);
     this.readyPromise = new Promise((r) => (this.resolveReady = r));
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));

@@ -12,6 +12,11 @@ export function pbJellyPositions(command: string, length: number): number {
   return 0;
 }
 
+/** Where a top-level PB list holds the method name (index 3 of a call), for FastReceiver's textAt. */
+export function pbTextPositions(command: string, length: number): number {
+  return length === 7 && (command === "message" || command === "cachemessage") ? 1 << 3 : 0;
+}
+
 /**
  * True when the target's remoteMessageReceived is the library's own, which hands its arguments
  * to broker.unserializeCall (and so takes Predecoded). Anything else gets the expressions.
