@@ -3,9 +3,8 @@
 // what it can decode exactly as BananaDecoder + Unjellier do: text, bytes, numbers, None,
 // booleans, lists, tuples and dictionaries with atom keys. Anything else (references, classes,
 // instances, copy tags, sets, dates, malformed input, a limit reached) makes it give up
-// (NOT_PLAIN), and the caller decodes those bytes the tree way, which then gives the value or
-// raises exactly the error it always did. It never throws anything else, so errors and limits
-// stay where they are enforced today. Work is linear in the bytes looked at.
+// (NOT_PLAIN), and the caller decodes those bytes the tree way, which gives the value or the error
+// it always did (limits stay enforced where they were). Work is linear in the bytes looked at.
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
 import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
