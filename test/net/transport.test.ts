@@ -32,6 +32,21 @@ async function until(pred: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
+
+/** A server that keeps what it receives (done: the client ended), and a socket connected to it. */
+async function connectedSink(): Promise<{ received: Buffer[]; done: Promise<void>; sink: net.Server; socket: net.Socket }> {
+  const received: Buffer[] = [];
+  let ended!: () => void;
+  const done = new Promise<void>((r) => (ended = r));
+  const sink = net.createServer((s) => {
+    s.on("data", (d: Buffer) => received.push(d));
+    s.on("end", () => ended());
+  });
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+  const socket = net.connect((sink.address() as net.AddressInfo).port, "127.0.0.1");
+  await new Promise((r) => socket.once("connect", r));
+  return { received, done, sink, socket };
+}
 describe("socket transport", () => {
   it("sends what was written in the same turn before disconnect()", async () => {
     const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
@@ -63,16 +78,7 @@ describe("socket transport", () => {
   });
 
   it("sends a turn of many messages in slices of 32 writes, the bytes unchanged and in order", async () => {
-    const received: Buffer[] = [];
-    let ended!: () => void;
-    const done = new Promise<void>((r) => (ended = r));
-    const sink = net.createServer((s) => {
-      s.on("data", (d: Buffer) => received.push(d));
-      s.on("end", () => ended());
-    });
-    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-    const socket = net.connect((sink.address() as net.AddressInfo).port, "127.0.0.1");
-    await new Promise((r) => socket.once("connect", r));
+    const { received, done, sink, socket } = await connectedSink();
     const writes: number[] = [];
     const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
     socket.write = ((chunk: Uint8Array) => {
@@ -116,16 +122,7 @@ describe("socket transport", () => {
   });
 
   it("two transports on one socket: ending the socket sends what both queued (the end is wrapped once per transport)", async () => {
-    const received: Buffer[] = [];
-    let ended!: () => void;
-    const done = new Promise<void>((r) => (ended = r));
-    const sink = net.createServer((s) => {
-      s.on("data", (d: Buffer) => received.push(d));
-      s.on("end", () => ended());
-    });
-    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-    const socket = net.connect((sink.address() as net.AddressInfo).port, "127.0.0.1");
-    await new Promise((r) => socket.once("connect", r));
+    const { received, done, sink, socket } = await connectedSink();
     const first = socketTransport(socket);
     const second = socketTransport(socket);
     first.write(Uint8Array.of(1, 2));
