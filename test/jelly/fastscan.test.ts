@@ -12,26 +12,11 @@ import { Scanner, GIVE_UP, NEED_MORE } from "../../src/jelly/scan.ts";
 import { bananaLimits, type BananaLimits } from "../../src/banana/limits.ts";
 import { decode } from "../../src/banana/index.ts";
 import { chunks, cutPoints, losslessValue } from "../../scripts/fuzz.ts";
+import { canon, fuzzParams } from "../support/canon.ts";
 
-/** A value written out with what tells values apart (classes, -0, NaN, bigint); Buffer and Uint8Array count as one. */
-function canon(x: unknown, seen = new Map<object, number>()): unknown {
-  if (typeof x === "number") return Object.is(x, -0) ? "-0" : Number.isNaN(x) ? "NaN" : x;
-  if (typeof x === "bigint") return `${x}n`;
-  if (x === null || typeof x !== "object") return x;
-  const id = seen.get(x);
-  if (id !== undefined) return { seen: id };
-  seen.set(x, seen.size);
-  const proto = Object.getPrototypeOf(x);
-  const cls = proto === null ? "null" : (proto.constructor?.name ?? "?");
-  if (x instanceof Uint8Array) return { cls: "bytes", bytes: Buffer.from(x).toString("hex") };
-  if (x instanceof Map) return { cls, entries: [...x].map(([k, v]) => [canon(k, seen), canon(v, seen)]) };
-  if (x instanceof Set) return { cls, items: [...x].map((v) => canon(v, seen)) };
-  if (Array.isArray(x)) return { cls, items: Array.from(x, (v) => canon(v, seen)) };
-  return { cls, fields: Object.keys(x).map((k) => [k, canon((x as Record<string, unknown>)[k], seen)]) };
-}
-
-const seed = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
-const params = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, seed });
+const params = fuzzParams;
+/** Buffer and Uint8Array count as one: which a byte string is depends on the chunking. */
+const same = (x: unknown) => canon(x, true);
 
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e);
@@ -70,7 +55,7 @@ function receiveBoth(parts: Uint8Array[], o: { dialect?: "pb" | "none"; mode?: "
   const decoder = new BananaDecoder((x) => settle(x, tree, false), { dialect, limits: o.limits });
   const fastError = run((p) => receiver.feed(p));
   const treeError = run((p) => decoder.feed(p));
-  expect({ items: canon(fast), error: fastError, pending: receiver.pending }).toStrictEqual({ items: canon(tree), error: treeError, pending: decoder.pending });
+  expect({ items: same(fast), error: fastError, pending: receiver.pending }).toStrictEqual({ items: same(tree), error: treeError, pending: decoder.pending });
 }
 
 const scalar = fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 10 }), fc.uint8Array({ maxLength: 12 }), fc.constant(null), fc.boolean());
@@ -232,7 +217,7 @@ describe("short text straight from the bytes", () => {
         const values: unknown[] = [t, { [t]: 1, [`${t}x`]: t }, new Map([[t, t]]), new TextEncoder().encode(t)];
         for (const v of values) {
           const bytes = dumps(v);
-          for (const m of modes) expect(canon(loadsOnePass(bytes, m))).toStrictEqual(canon(decode(bytes, { dialect: "pb" }).map((x) => unjelly(x, m))));
+          for (const m of modes) expect(same(loadsOnePass(bytes, m))).toStrictEqual(same(decode(bytes, { dialect: "pb" }).map((x) => unjelly(x, m))));
         }
       }
       // A byte that is not UTF-8 at every place of an n-byte text: the tree path's answer (an error, or bytes).
@@ -246,7 +231,7 @@ describe("short text straight from the bytes", () => {
           for (const m of modes) {
             const outcome = (fn: () => unknown) => {
               try {
-                return { ok: canon(fn()) };
+                return { ok: same(fn()) };
               } catch (e) {
                 return { error: errorText(e) };
               }

@@ -7,18 +7,10 @@ import { FastReceiver, Predecoded } from "../../src/jelly/fastreceive.ts";
 import { keyCacheStats, keySlot, KEY_MAX } from "../../src/jelly/fasttags.ts";
 import { DEFAULT_MAX_DEPTH } from "../../src/jelly/jelly.ts";
 import { defaultRegistry, dumps, globalSecurity, unjelly, type UnjellyOptions } from "../../src/jelly/index.ts";
+import { canon } from "../support/canon.ts";
 
-/** A value with what tells values apart written out: classes, prototypes, Map entries in order, -0. */
-function canon(x: unknown): unknown {
-  if (typeof x === "number") return Object.is(x, -0) ? "-0" : x;
-  if (x === null || typeof x !== "object") return x;
-  const proto = Object.getPrototypeOf(x);
-  const cls = proto === null ? "null" : (proto.constructor?.name ?? "?");
-  if (x instanceof Uint8Array) return { cls: "bytes", hex: Buffer.from(x).toString("hex") };
-  if (x instanceof Map) return { cls, entries: [...x].map(([k, v]) => [canon(k), canon(v)]) };
-  if (Array.isArray(x)) return { cls, items: Array.from(x, canon) };
-  return { cls, fields: Object.keys(x).map((k) => [k, canon((x as Record<string, unknown>)[k])]) };
-}
+/** Values compared whole: classes, prototypes, Map entries in order, -0 (a byte string's Buffer or Uint8Array as one). */
+const same = (x: unknown) => canon(x, true);
 
 const python = { security: globalSecurity, registry: defaultRegistry, mode: "python" as const, bytesAsText: false, maxDepth: DEFAULT_MAX_DEPTH };
 const js = { ...python, mode: "js" as const };
@@ -69,7 +61,7 @@ describe("key cache", () => {
       for (const opts of [python, js]) {
         const got = receive([bytes], opts);
         expect(got.fast).toBe(1);
-        expect(canon(got.values)).toEqual(canon(tree(bytes, opts)));
+        expect(same(got.values)).toEqual(same(tree(bytes, opts)));
       }
     }
   });
@@ -81,14 +73,14 @@ describe("key cache", () => {
     ];
     const bytes = dumps(value);
     for (const opts of [python, js]) {
-      const want = canon(tree(bytes, opts));
+      const want = same(tree(bytes, opts));
       for (let cut = 0; cut <= bytes.length; cut++) {
         const got = receive([bytes.subarray(0, cut), bytes.subarray(cut)], opts);
-        expect(canon(got.values)).toEqual(want);
+        expect(same(got.values)).toEqual(want);
       }
       // and one byte at a time
       const bytewise = Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
-      expect(canon(receive(bytewise, opts).values)).toEqual(want);
+      expect(same(receive(bytewise, opts).values)).toEqual(want);
     }
   });
 
@@ -113,6 +105,6 @@ describe("key cache", () => {
   it("keys that are not ASCII, too long, or not text are not taken from the cache and come out right", () => {
     const value = new Map<unknown, unknown>([["é", 1], ["a".repeat(KEY_MAX + 1), 2], [new Uint8Array([0x61]), 3], [1.5, 4], ["a", 5]]);
     const bytes = dumps(value);
-    for (const opts of [python, js]) expect(canon(receive([bytes], opts).values)).toEqual(canon(tree(bytes, opts)));
+    for (const opts of [python, js]) expect(same(receive([bytes], opts).values)).toEqual(same(tree(bytes, opts)));
   });
 });
