@@ -760,6 +760,34 @@ async function rawClientRole(): Promise<void> {
 
 /** N connections to the TS echo server: memory per idle connection on both sides, then all of them calling at once. */
 /** N raw connections to the raw ping-pong server, one call's bytes in flight on each: the ladder's yardstick. */
+/**
+ * The connection ladder's measurement: every connection makes its calls one after another for
+ * `seconds`, all connections at once; rate, latencies and both sides' CPU per call.
+ */
+async function everyConnectionCalls(calls: (() => Promise<unknown>)[], seconds: number, serverCpuNow: () => Promise<number>): Promise<Result> {
+  const server0 = await serverCpuNow();
+  const c0 = cpuSeconds();
+  const latencies: number[] = [];
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    calls.map(async (call) => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        await call();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  const c1 = cpuSeconds();
+  const server1 = await serverCpuNow();
+  const result = summary(latencies, latencies.length, elapsed, calls.length);
+  result.clientCpuUs = ((c1 - c0) * 1e6) / result.calls;
+  result.serverCpuUs = ((server1 - server0) * 1e6) / result.calls;
+  return result;
+}
+
 async function rawLadderClientRole(): Promise<void> {
   const scripts = JSON.parse(readFileSync(arg("script")!, "utf8")) as RawScripts;
   const n = Number(arg("conns"));
@@ -770,26 +798,7 @@ async function rawLadderClientRole(): Promise<void> {
   for (let i = 0; i < n; i += 100) sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => connect(port)))));
   const pings = sockets.map((s) => pingPonger(s, scripts));
   await Promise.all(pings.map((p) => p()));
-  const server0 = await serverCpu(controlPort);
-  const c0 = cpuSeconds();
-  const latencies: number[] = [];
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(
-    pings.map(async (ping) => {
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        await ping();
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - t0) / 1000;
-  const c1 = cpuSeconds();
-  const server1 = await serverCpu(controlPort);
-  const result = summary(latencies, latencies.length, elapsed, n);
-  result.clientCpuUs = ((c1 - c0) * 1e6) / result.calls;
-  result.serverCpuUs = ((server1 - server0) * 1e6) / result.calls;
+  const result = await everyConnectionCalls(pings, seconds, () => serverCpu(controlPort));
   for (const s of sockets) s.destroy();
   process.stdout.write(JSON.stringify({ event: "result", conns: n, result }) + "\n");
 }
@@ -825,26 +834,8 @@ async function ladderClientRole(): Promise<void> {
     clientRssPerConn: perConn(client0.rss, client1.rss),
   };
   // Every connection calls, one call in flight each, for `seconds`.
-  const server2 = Number(await probe.callRemote("cpu"));
-  const c0 = cpuSeconds();
-  const latencies: number[] = [];
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(
-    roots.map(async (r) => {
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        await r.callRemote("echo", SMALL);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - t0) / 1000;
-  const c1 = cpuSeconds();
-  const server3 = Number(await probe.callRemote("cpu"));
-  const result = summary(latencies, latencies.length, elapsed, n);
-  result.clientCpuUs = ((c1 - c0) * 1e6) / result.calls;
-  result.serverCpuUs = ((server3 - server2) * 1e6) / result.calls;
+  const calls = roots.map((r) => () => r.callRemote("echo", SMALL));
+  const result = await everyConnectionCalls(calls, seconds, async () => Number(await probe.callRemote("cpu")));
   await Promise.all(clients.map((c) => c.disconnect()));
   await first.disconnect();
   process.stdout.write(JSON.stringify({ event: "result", conns: n, result, memory }) + "\n");
