@@ -8,29 +8,13 @@
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
 import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
-import type { UnjellyableRegistry } from "./registry.ts";
-import type { Taster } from "./security.ts";
 import { TagAnswers } from "./fastanswers.ts";
 import { arrayFor, cachedKey, copyOf, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
-
-/** Thrown (never seen outside this module's callers) when the bytes end inside the item. */
-export const INCOMPLETE: unique symbol = Symbol("fastdecode: incomplete");
-/** Thrown when the item is not plain data, or is malformed: decode it the tree way instead. */
-export const NOT_PLAIN: unique symbol = Symbol("fastdecode: not plain data");
-
-/** How the values are made: the Unjellier's options that matter for plain data. */
-export interface FastUnjellyOptions {
-  security: Taster;
-  registry: UnjellyableRegistry;
-  mode: "python" | "js";
-  bytesAsText: boolean;
-  maxDepth: number;
-  /** The message's node budget (JellyBudgetLimits.maxMessageNodes): past it the tree path takes the item (and refuses it). */
-  maxNodes?: number;
-}
+import { IdRef, idTagAt, idValue } from "./fastrefs.ts";
+import { INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions } from "./fastoptions.ts";
 
 // Deeper than this many nested containers the tree path (whose stack use is known) takes the item.
 const RECURSION_CAP = 200;
@@ -77,6 +61,8 @@ export class FastReader {
   itemScanned = false;
   /** The item read last had a container of more than SCAN_FIRST elements. */
   sawLarge = false;
+  /** The IdRefs of the expression read last, in stream order; null: none. */
+  refs: IdRef[] | null = null;
 
   constructor(dialect: Dialect | null, limits: BananaLimits, opts: FastUnjellyOptions, scanner?: Scanner) {
     this.dialect = dialect;
@@ -113,6 +99,7 @@ export class FastReader {
   /** Reads one jelly expression (its own reference scope) and unjellies it. */
   jelly(): unknown {
     this.depth = 0;
+    this.refs = null;
     return this.value();
   }
 
@@ -324,6 +311,7 @@ export class FastReader {
   }
 
   private container(num: number): unknown {
+    const tagAt = this.pos;
     const tag = this.tag(num);
     switch (tag) {
       case T_UNICODE:
@@ -359,7 +347,18 @@ export class FastReader {
         throw NOT_PLAIN;
       }
     }
-    throw NOT_PLAIN;
+    return this.idRef(num, tagAt);
+  }
+
+  /** [tag, id] for one of the idTags whose handler the registry still gives (as the Unjellier: no security asked then). */
+  private idRef(num: number, tagAt: number): IdRef {
+    const tags = this.opts.idTags;
+    const tag = num === 2 && tags !== undefined && this.depth < this.opts.maxDepth ? idTagAt(this.buf, tagAt, tags, this.opts.registry) : null;
+    const id = tag === null ? null : idValue(this.head(), this.type);
+    if (id === null) throw NOT_PLAIN;
+    const ref = new IdRef(tag!, id);
+    (this.refs ??= []).push(ref);
+    return ref;
   }
 
   /** The byte string of [unicode, x], as text (`key`: a dictionary key, looked up in the key cache). */

@@ -16,13 +16,16 @@ import { defaultRegistry } from "./registry.ts";
 import { globalSecurity } from "./security.ts";
 import { unjelly } from "./unjelly.ts";
 import { GIVE_UP, NEED_MORE, Scanner } from "./scan.ts";
-import { FastReader, INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions } from "./fastdecode.ts";
+import { FastReader } from "./fastdecode.ts";
+import { INCOMPLETE, NOT_PLAIN, type FastUnjellyOptions } from "./fastoptions.ts";
 import { commandOf } from "./fasttags.ts";
+import type { IdRef } from "./fastrefs.ts";
 
 /**
  * A jelly expression the receiver already unjellied (plain data only). `value` is what
- * `unjelly(sexp)` gives; `sexp()` decodes the same bytes the tree way for code that wants the
- * expression itself.
+ * `unjelly(sexp)` gives, except that the [tag, id] expressions of the reader's idTags are IdRef
+ * placeholders in it, listed in `refs` (null: none) for the caller to make (fastrefs.ts);
+ * `sexp()` decodes the same bytes the tree way for code that wants the expression itself.
  */
 export class Predecoded {
   constructor(
@@ -32,6 +35,7 @@ export class Predecoded {
     private readonly end: number,
     private readonly dialect: Dialect | null,
     private readonly limits: BananaLimits,
+    readonly refs: readonly IdRef[] | null = null,
   ) {}
 
   /** The banana expression, as BananaDecoder would have delivered it. */
@@ -221,7 +225,7 @@ export class FastReceiver {
     r.start(buf, at, end, whole);
     if (this.jellyAt === null) {
       const value = r.jelly();
-      return new Predecoded(value, buf, at, r.position, this.dialectValue, this.limits) as unknown as Sexp;
+      return new Predecoded(value, buf, at, r.position, this.dialectValue, this.limits, r.refs) as unknown as Sexp;
     }
     const num = r.head();
     const type = r.type;
@@ -240,7 +244,7 @@ export class FastReceiver {
       }
       const from = r.position;
       const value = r.jelly();
-      list[k] = new Predecoded(value, buf, from, r.position, this.dialectValue, this.limits) as unknown as Sexp;
+      list[k] = new Predecoded(value, buf, from, r.position, this.dialectValue, this.limits, r.refs) as unknown as Sexp;
     }
     return list;
   }

@@ -1,7 +1,7 @@
 // The broker's tables and its jellying (the half of pb.py Broker that is not the protocol):
 // references, caches, pagers and the perspective values are (un)serialized for. Broker
 // (broker.ts) extends it with the messages; the tables themselves live in their own modules.
-import { predecodedValue } from "./predecoded.ts";
+import { asExpression, predecodedValue, withReferencesMade } from "./predecoded.ts";
 import { PeerDialect, type StringsOption } from "./peer.ts";
 import { MessageBudget } from "../jelly/budget.ts";
 import type { Sexp } from "../banana/values.ts";
@@ -382,11 +382,14 @@ export abstract class BrokerCore implements BrokerAPI {
     // Plain data the receiver already unjellied (jelly/fastreceive.ts): no budget is made for it.
     const done = predecodedValue(sexp, this);
     if (done !== this) return done;
-    budget ??= new MessageBudget(this.limits);
     const saved = this.unserializingPerspective;
     this.unserializingPerspective = perspective;
     try {
-      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, strings: this.peer.strings, bytesAsText: this.peer.strings === "bytes", maxDepth: this.limits.maxDepth, budget }).unjellyFull(sexp);
+      // References in plain data: made here, where the tree path's unjelly makes them.
+      const made = withReferencesMade(sexp, this, this.registry, this);
+      if (made !== this) return made;
+      budget ??= new MessageBudget(this.limits);
+      return new Unjellier({ security: this.security, registry: this.registry, invoker: this, mode: this.values, strings: this.peer.strings, bytesAsText: this.peer.strings === "bytes", maxDepth: this.limits.maxDepth, budget }).unjellyFull(asExpression(sexp));
     } finally {
       this.unserializingPerspective = saved;
     }

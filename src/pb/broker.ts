@@ -27,6 +27,7 @@ import type { Transport } from "./transport.ts";
 import { currentTurn, leaveTurn, releaseTurn } from "./turn.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
 import { argumentsFor, pbJellyPositions, pbTextPositions, revealForPeer } from "./predecoded.ts";
+import { PB_ID_TAGS } from "./registry.ts";
 
 export type { BrokerAPI, CacheableLike, LogEntry, PageProducer, Role, Sendable } from "./broker-api.ts";
 export { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
@@ -80,7 +81,7 @@ export class Broker extends BrokerCore {
     const bananaLimits = bananaLimitsOf(this.limits);
     // Plain-data calls and answers arrive already unjellied (one pass); the rest as expressions.
     // A Python 2 peer's values take the tree path: its "unicode" must become PyUnicode there.
-    const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes };
+    const unjelly = { security: this.security, registry: this.registry, mode: this.values, bytesAsText: false, maxDepth: this.limits.maxDepth, maxNodes: this.limits.maxMessageNodes, idTags: PB_ID_TAGS };
     const jellyAt = (command: string, length: number) => (this.peer.strings === "bytes" ? 0 : pbJellyPositions(command, length));
     // The method name as text, unless a trace hook is to see the expressions as they came (bytes).
     const textAt = this.trace === null ? pbTextPositions : null;

@@ -12,7 +12,7 @@ export * from "./publish.ts";
 export * from "./typed.ts";
 export { AttributeError, declareParameters, type DeclaresParameters } from "./dispatch.ts";
 export * from "./remote.ts";
-export * from "./registry.ts";
+export { copyRegistry, pbBuiltinRegistry, setCopierForClass, setFactoryForClass, setUnjellyableFactoryForClass, setUnjellyableForClass } from "./registry.ts";
 export * from "./broker.ts";
 export * from "./log.ts";
 export { PeerDialect, pythonShownBy, type PythonMajor, type StringsOption } from "./peer.ts";

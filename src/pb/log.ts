@@ -77,7 +77,12 @@ export function describeMessage(message: Sexp, max = 500): string {
       }
       out += `b'${s}'`;
     } else if (typeof x === "string") out += JSON.stringify(x.length > max ? x.slice(0, max) : x);
-    else if ((x as unknown) instanceof Predecoded) out += describeValue((x as unknown as Predecoded).value, max);
+    else if ((x as unknown) instanceof Predecoded) {
+      // References not made yet are shown as sent ([remote, 1]), as the tree path would show them.
+      const p = x as unknown as Predecoded;
+      if (p.refs !== null) return visit(p.sexp());
+      out += describeValue(p.value, max);
+    }
     else out += String(x);
     return out.length <= max;
   };

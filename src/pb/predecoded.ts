@@ -2,6 +2,10 @@
 // are jelly expressions, and which call targets take them already unjellied.
 import type { Sexp } from "../banana/values.ts";
 import { Predecoded } from "../jelly/fastreceive.ts";
+import { fillIdRefs } from "../jelly/fastrefs.ts";
+import type { UnjellyableRegistry } from "../jelly/registry.ts";
+import type { BrokerAPI } from "./broker-api.ts";
+import type { PBIdTag } from "./registry.ts";
 import { RemoteCache } from "./cache.ts";
 import { Avatar, AsReferenceable, Referenceable, ViewPoint, type RemoteMessageTarget } from "./flavors.ts";
 
@@ -39,9 +43,31 @@ export function argumentsFor(target: RemoteMessageTarget, netArgs: Sexp, netKw: 
   return [back(netArgs), back(netKw)];
 }
 
-/** What broker.unserialize gives at once for an expression already unjellied, or `none`. */
+/** What broker.unserialize gives at once for an expression already unjellied (and holding no reference to make), or `none`. */
 export function predecodedValue(sexp: Sexp, none: unknown): unknown {
-  return (sexp as unknown) instanceof Predecoded ? (sexp as unknown as Predecoded).value : none;
+  return (sexp as unknown) instanceof Predecoded && (sexp as unknown as Predecoded).refs === null ? (sexp as unknown as Predecoded).value : none;
+}
+
+/**
+ * The value of an expression already unjellied but for its references, which `broker` makes now,
+ * in the order the peer sent them, as the tree path's unjelly would have (handlers checked again:
+ * one replaced since the bytes were read sends the expression the tree way); `none` if not such.
+ */
+export function withReferencesMade(sexp: Sexp, broker: BrokerAPI, registry: UnjellyableRegistry, none: unknown): unknown {
+  if (!((sexp as unknown) instanceof Predecoded)) return none;
+  const { value, refs } = sexp as unknown as Predecoded;
+  if (refs === null) return value;
+  for (const ref of refs) if (registry.get(ref.tag.name) !== ref.tag.handler) return none;
+  for (const ref of refs) ref.value = (ref.tag as PBIdTag).make(broker, ref.id);
+  const filled = fillIdRefs(value, refs.length);
+  // The message may outlive its values: a RemoteReference held here could never be collected.
+  for (const ref of refs) ref.value = undefined;
+  return filled;
+}
+
+/** The expression itself, decoded again the tree way if the receiver had unjellied it. */
+export function asExpression(sexp: Sexp): Sexp {
+  return (sexp as unknown) instanceof Predecoded ? (sexp as unknown as Predecoded).sexp() : sexp;
 }
 
 /**

@@ -2,7 +2,8 @@
 // under a registry for the application's copy tags.
 import type { Sexp } from "../banana/values.ts";
 import { JellyError } from "../jelly/errors.ts";
-import { UnjellyableRegistry, type UnjellyableClass } from "../jelly/registry.ts";
+import { UnjellyableRegistry, type UnjellyableClass, type UnjellyHandler } from "../jelly/registry.ts";
+import type { IdTag } from "../jelly/fastrefs.ts";
 import type { UnjellyContext as Unjellier } from "../jelly/registry.ts";
 import type { BrokerAPI as Broker } from "./broker-api.ts";
 import { COPYABLE_FAILURE_TAG } from "./constants.ts";
@@ -20,19 +21,38 @@ function luidOf(sexp: readonly Sexp[], tag: string): number {
   return luid;
 }
 
+const remote: UnjellyHandler = (u, sexp) => brokerOf(u, "remote").remoteReferenceFor(luidOf(sexp, "remote"));
+const local: UnjellyHandler = (u, sexp) => {
+  if (sexp.length !== 2) throw new JellyError("'local' needs an id");
+  return brokerOf(u, "local").localObjectForID(sexp[1]);
+};
+const cached: UnjellyHandler = (u, sexp) => brokerOf(u, "cached").cachedLocallyAs(luidOf(sexp, "cached"));
+const lcache: UnjellyHandler = (u, sexp) => brokerOf(u, "lcache").remotelyCachedForLUID(luidOf(sexp, "lcache"));
+
 /** The tags every broker understands. */
 export const pbBuiltinRegistry = new UnjellyableRegistry()
-  .register("remote", (u, sexp) => brokerOf(u, "remote").remoteReferenceFor(luidOf(sexp, "remote")))
-  .register("local", (u, sexp) => {
-    if (sexp.length !== 2) throw new JellyError("'local' needs an id");
-    return brokerOf(u, "local").localObjectForID(sexp[1]);
-  })
-  .register("cached", (u, sexp) => brokerOf(u, "cached").cachedLocallyAs(luidOf(sexp, "cached")))
-  .register("lcache", (u, sexp) => brokerOf(u, "lcache").remotelyCachedForLUID(luidOf(sexp, "lcache")))
+  .register("remote", remote)
+  .register("local", local)
+  .register("cached", cached)
+  .register("lcache", lcache)
   .register(COPYABLE_FAILURE_TAG, (u, sexp) => {
     if (sexp.length !== 2) throw new JellyError("a failure needs its state");
     return CopiedFailure.fromState(u.unjelly(sexp[1]), u.budget);
   });
+
+/** A reference tag the one-pass reader leaves to the broker: what its handler does with [tag, id], given the id. */
+export interface PBIdTag extends IdTag {
+  /** What the handler gives for [tag, id] through `broker`. */
+  make(broker: Broker, id: number): unknown;
+}
+
+/** PB's references, [tag, luid]: read in the one pass while the registry still gives these handlers. */
+export const PB_ID_TAGS: readonly PBIdTag[] = [
+  { name: "remote", handler: remote, make: (b, id) => b.remoteReferenceFor(id) },
+  { name: "local", handler: local, make: (b, id) => b.localObjectForID(id) },
+  { name: "cached", handler: cached, make: (b, id) => b.cachedLocallyAs(id) },
+  { name: "lcache", handler: lcache, make: (b, id) => b.remotelyCachedForLUID(id) },
+];
 
 /** The application's copy tags (Twisted's global unjellyableRegistry, for PB). */
 export const copyRegistry = new UnjellyableRegistry(pbBuiltinRegistry);

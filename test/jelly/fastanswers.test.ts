@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { type Sexp } from "../../src/banana/index.ts";
 import { FastReceiver, Predecoded } from "../../src/jelly/fastreceive.ts";
-import type { FastUnjellyOptions } from "../../src/jelly/fastdecode.ts";
+import type { FastUnjellyOptions } from "../../src/jelly/fastoptions.ts";
 import {
   DummySecurityOptions, dumps, InsecureJelly, SecurityOptions, tuple, Tuple, unjelly, UnjellyableRegistry, type Taster,
 } from "../../src/jelly/index.ts";
