@@ -44,6 +44,7 @@ import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, 
 import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
 import { Broker, type Transport } from "../src/pb/index.ts";
 import { ROOT_NAME } from "../src/pb/constants.ts";
+import { login as portalLogin, PortalRoot } from "../src/cred/pbportal.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -374,6 +375,40 @@ async function pbAlone(seconds: number): Promise<{ cpuUsPerCall: number; samples
   return { cpuUsPerCall: m, samples, spreadPct: ((Math.max(...samples) - Math.min(...samples)) / m) * 100 };
 }
 
+/**
+ * CPU per full login of a client broker and a server broker joined in memory, warm (both sides
+ * together): new brokers, dialect choice, portal login with the md5 challenge, both brokers told
+ * the connection is gone. What a login costs PB itself, beyond the sockets, with its code warm.
+ */
+async function pbAloneLogin(seconds: number): Promise<{ cpuUsPerLogin: number; samples: number[]; spreadPct: number }> {
+  const realm: Realm = { requestAvatar: (_id: AvatarId, _mind: unknown): LoginResult => [IPerspective, new User(), () => {}] };
+  const portal = new Portal(realm, [new InMemoryPasswordChecker({ [USERNAME]: PASSWORD })]);
+  const once = async () => {
+    const server = new Broker({ role: "listener", root: new PortalRoot(portal) });
+    const client = new Broker({ role: "initiator" });
+    const pipe = (to: Broker): Transport => ({ write: (d) => queueMicrotask(() => to.dataReceived(d)), loseConnection: () => {} });
+    server.makeConnection(pipe(client));
+    client.makeConnection(pipe(server));
+    await client.ready;
+    await portalLogin(client.remoteForName(ROOT_NAME), USERNAME, PASSWORD);
+    client.connectionLost();
+    server.connectionLost();
+  };
+  const batch = async (n: number) => {
+    for (let i = 0; i < n; i++) await once();
+  };
+  await batch(3000);
+  const samples: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const n = Math.max(200, Math.round((seconds * 1e6) / 5 / 150));
+    const c0 = cpuSeconds();
+    await batch(n);
+    samples.push(((cpuSeconds() - c0) * 1e6) / n);
+  }
+  const m = medianOf(samples);
+  return { cpuUsPerLogin: m, samples, spreadPct: ((Math.max(...samples) - Math.min(...samples)) / m) * 100 };
+}
+
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
@@ -551,6 +586,7 @@ async function conduct(): Promise<void> {
   }
   // PB's own work, without sockets: two brokers in this process, back to back in memory.
   const alone = await pbAlone(quick ? 0.5 : 1.5);
+  const aloneLogin = specs.login ? await pbAloneLogin(quick ? 0.5 : 1.5) : null;
   const elapsedS = (performance.now() - began) / 1000;
 
   // ---- the table ----
@@ -629,6 +665,12 @@ async function conduct(): Promise<void> {
     `\nPB alone (client and server brokers in one process, in memory, no sockets): ${fmt(alone.cpuUsPerCall, 2)} us CPU per small call for both sides together ` +
       `(median of ${alone.samples.length} samples, spread ${fmt(alone.spreadPct, 0)}%): what a call costs beyond the socket work the raw rows do`,
   );
+  if (aloneLogin) {
+    console.log(
+      `PB alone, full login (in memory, warm, portal and md5 included): ${fmt(aloneLogin.cpuUsPerLogin, 1)} us CPU per login for both sides together ` +
+        `(median of ${aloneLogin.samples.length} samples, spread ${fmt(aloneLogin.spreadPct, 0)}%): against the TS -> TS login's CPU per side above, the rest is the sockets and code gone cold between logins`,
+    );
+  }
   if (ladderResults.length) {
     console.log("\nconnection ladder (every connection one small call in flight; raw = the same bytes over as many raw sockets; memory per connection after a full GC, idle):");
     console.log(`  ${"conns".padStart(6)}  ${"raw calls/s".padStart(11)}  ${"calls/s".padStart(9)}  ${"x raw".padStart(6)}  ${"p50".padStart(9)}  ${"p99".padStart(9)}  ${"raw p99".padStart(9)}  ${"server CPU/call".padStart(15)}  ${"raw".padStart(7)}  ${"server heap/conn".padStart(16)}  ${"server RSS/conn".padStart(15)}  ${"client heap/conn".padStart(16)}`);
@@ -694,6 +736,7 @@ async function conduct(): Promise<void> {
     targets,
     ladder: ladderResults,
     pbAlone: alone,
+    pbAloneLogin: aloneLogin,
     profiles,
     profiledOps,
     elapsedS,
