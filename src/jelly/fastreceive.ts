@@ -80,7 +80,8 @@ function join(parts: Uint8Array[]): Uint8Array {
  * receiver (byte strings may be views into them), as with BananaDecoder.
  */
 export class FastReceiver {
-  private readonly tree: BananaDecoder;
+  /** The tree decoder, made when an item first needs it (most connections never do). */
+  private treeDecoder: BananaDecoder | null = null;
   private readonly reader: FastReader;
   private readonly scanner: Scanner;
   private readonly limits: BananaLimits;
@@ -107,27 +108,30 @@ export class FastReceiver {
     this.onItem = onItem;
     this.limits = bananaLimits(options.limits);
     this.dialectValue = options.dialect ?? null;
-    this.tree = new BananaDecoder(onItem, { dialect: this.dialectValue, limits: this.limits });
     this.scanner = new Scanner(this.limits);
     this.reader = new FastReader(this.dialectValue, this.limits, options.unjelly, this.scanner);
     this.jellyAt = options.jellyAt;
     this.textAt = options.textAt ?? null;
   }
 
-  /** As BananaDecoder.dialect: vocabulary tokens are accepted only in "pb". Until set, everything goes the tree way. */
+  /** As BananaDecoder.dialect: vocabulary tokens are accepted only in "pb" (until set, a token goes the tree way, which refuses it). */
   get dialect(): Dialect | null {
     return this.dialectValue;
   }
 
   set dialect(d: Dialect | null) {
     this.dialectValue = d;
-    this.tree.dialect = d;
+    if (this.treeDecoder !== null) this.treeDecoder.dialect = d;
     this.reader.dialect = d;
+  }
+
+  private get tree(): BananaDecoder {
+    return (this.treeDecoder ??= new BananaDecoder(this.onItem, { dialect: this.dialectValue, limits: this.limits }));
   }
 
   /** True when the stream stopped inside an item (an item refused while open included, as BananaDecoder says). */
   get pending(): boolean {
-    return this.parts !== null || this.tree.pending || this.refusedOpen;
+    return this.parts !== null || (this.treeDecoder !== null && this.treeDecoder.pending) || this.refusedOpen;
   }
 
   /** An open item refused here, not by the tree decoder. */
@@ -181,7 +185,7 @@ export class FastReceiver {
       i = end;
     }
     while (i < n) {
-      if (this.dialectValue === null || this.tree.pending) {
+      if (this.treeDecoder !== null && this.treeDecoder.pending) {
         this.tree.feed(i === 0 ? chunk : chunk.subarray(i));
         return;
       }

@@ -220,7 +220,7 @@ describe("golden vectors (fixtures/jelly-vectors.jsonl)", () => {
 });
 
 /** Feeds `parts` to a FastReceiver and to BananaDecoder + unjelly, PB-style (jelly at message args and answers). */
-function receiveBoth(parts: Uint8Array[], dialect: "pb" | "none", mode: "python" | "js") {
+function receiveBoth(parts: Uint8Array[], dialect: "pb" | "none" | null, mode: "python" | "js", chosenBy?: (item: Sexp) => "pb" | "none" | null) {
   const positions = (command: string, n: number) => (n === 7 && command === "message" ? 0b1100000 : n === 3 && command === "answer" ? 0b100 : 0);
   const opts = { security: globalSecurity, registry: new UnjellyableRegistry(), mode, bytesAsText: false, maxDepth: 1000 };
   const fast: unknown[] = [];
@@ -235,9 +235,9 @@ function receiveBoth(parts: Uint8Array[], dialect: "pb" | "none", mode: "python"
         if ((x as unknown) instanceof Predecoded) {
           // The expression behind a Predecoded is the tree's, too.
           const p = x as unknown as Predecoded;
-          return { value: p.value, sexp: encode(p.sexp(), { dialect }) };
+          return { value: p.value, sexp: encode(p.sexp(), { dialect: dialect ?? "none" }) };
         }
-        return { value: unjelly(x, opts), sexp: encode(x, { dialect }) };
+        return { value: unjelly(x, opts), sexp: encode(x, { dialect: dialect ?? "none" }) };
       }),
     );
   };
@@ -249,8 +249,9 @@ function receiveBoth(parts: Uint8Array[], dialect: "pb" | "none", mode: "python"
       return e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e);
     }
   };
-  const receiver = new FastReceiver((x) => settle(x, fast), { dialect, unjelly: opts, jellyAt: positions });
-  const decoder = new BananaDecoder((x) => settle(x, tree), { dialect });
+  // As the broker's negotiation: an item may choose the dialect of the items after it.
+  const receiver: FastReceiver = new FastReceiver((x) => (settle(x, fast), chosenBy && (receiver.dialect = chosenBy(x))), { dialect, unjelly: opts, jellyAt: positions });
+  const decoder: BananaDecoder = new BananaDecoder((x) => (settle(x, tree), chosenBy && (decoder.dialect = chosenBy(x))), { dialect });
   const fastError = run((p) => receiver.feed(p));
   const treeError = run((p) => decoder.feed(p));
   expect({ items: canon(fast, true), error: fastError, pending: receiver.pending }).toStrictEqual({ items: canon(tree, true), error: treeError, pending: decoder.pending });
@@ -282,6 +283,22 @@ describe("FastReceiver = BananaDecoder, on streams split anywhere", () => {
       }),
       params(1000),
     );
+  });
+
+  it("before a dialect is chosen (null): the same items and errors; the item that chooses it sets it for the next ones, in the same chunk too", () => {
+    fc.assert(
+      fc.property(fc.array(mutatedEncoding, { minLength: 1, maxLength: 3 }), cutPoints, (encs, cuts) => receiveBoth(chunks(Buffer.concat(encs), cuts), null, "python")),
+      params(500),
+    );
+    // The listener's offer, then calls whose tags are vocabulary tokens (refused before the choice).
+    const offer = encode(["none", "pb"] as never, { dialect: "none" });
+    const call = encode(["message", 1, 0, "echo", 1, new Jellied(tuple(1, "x")), new Jellied(new Map())] as never, { dialect: "pb" });
+    const chosen = Buffer.concat([offer, call, call]);
+    const refused = Buffer.concat([call, offer]);
+    for (const at of [[], [offer.length], [1, offer.length + 3]]) {
+      receiveBoth(chunks(chosen, at.map((k) => k / chosen.length)), null, "python", () => "pb");
+      receiveBoth(chunks(refused, at.map((k) => k / refused.length)), null, "python");
+    }
   });
 
   it("a 600 KiB string and a 10,000-item list split into 64 KiB chunks and into 1-byte ones", () => {
