@@ -34,3 +34,18 @@ export class TagAnswers {
     this.isTypeAllowed = taster.isTypeAllowed;
   }
 }
+
+const shared = new WeakMap<Taster, WeakMap<UnjellyableRegistry, TagAnswers>>();
+
+/**
+ * The answers for this taster and registry, shared by every reader given both (a connection's
+ * reader would otherwise ask again on its first message). refresh() still checks, per message,
+ * that they are the ones the answers were given for.
+ */
+export function tagAnswersFor(taster: Taster, registry: UnjellyableRegistry): TagAnswers {
+  let byRegistry = shared.get(taster);
+  if (byRegistry === undefined) shared.set(taster, (byRegistry = new WeakMap()));
+  let answers = byRegistry.get(registry);
+  if (answers === undefined) byRegistry.set(registry, (answers = new TagAnswers()));
+  return answers;
+}

@@ -8,7 +8,7 @@
 import { FLOAT, INT, LIST, LONGINT, LONGNEG, NEG, STRING, VOCAB, VOCABULARY, type Dialect } from "../banana/constants.ts";
 import { maxHeldElements, type BananaLimits } from "../banana/limits.ts";
 import { asBytes, floatValue, PyFloat, type Sexp } from "../banana/values.ts";
-import { TagAnswers } from "./fastanswers.ts";
+import { tagAnswersFor, type TagAnswers } from "./fastanswers.ts";
 import { arrayFor, cachedKey, copyOf, floatAt, KEY_MAX, same, UNICODE_KEY_FRAMING, unicodeKeyAt, textAt, stringTag, T_BOOLEAN, T_DICT, T_LIST, T_NONE, T_TUPLE, T_UNICODE, TAG_NAMES, VOCAB_TAGS } from "./fasttags.ts";
 import { tryDecodeUtf8 } from "./text.ts";
 import { Tuple } from "./types.ts";
@@ -52,7 +52,7 @@ export class FastReader {
   /** Limits leave room for unicodeKey's shortcut (a key of up to KEY_MAX bytes in one-digit headers). */
   private readonly keysFast: boolean;
   /** Per tag: decoded here or not, kept from item to item while that cannot have changed; `answersChecked`: in this item. */
-  private readonly answers = new TagAnswers();
+  private readonly answers: TagAnswers;
   private answersChecked = false;
   /** The bytes up to here hold whole elements (a scan found their end); `scanner` is shared with the receiver. */
   private wholeTo = 0;
@@ -75,6 +75,7 @@ export class FastReader {
     this.maxElements = limits.maxMessageNodes === undefined ? Infinity : maxHeldElements(limits);
     this.keysFast = limits.sizeLimit >= KEY_MAX && limits.prefixLimit >= 1;
     this.scanner = scanner ?? new Scanner(limits);
+    this.answers = tagAnswersFor(opts.security, opts.registry);
   }
 
   /** Where the last read stopped. */

@@ -126,6 +126,26 @@ describe("answers kept between messages", () => {
     expect(receive().value).toEqual(["mine", new Map([["k", [true]]])]);
   });
 
+  it("receivers sharing their options share the answers: a change made between two messages reaches every one", () => {
+    const security = new SecurityOptions().allowBasicTypes();
+    const registry = new UnjellyableRegistry();
+    const a = receiver(options(security, registry));
+    const b = receiver(options(security, registry));
+    expect(a().fast).toBe(true);
+    expect(b().fast).toBe(true);
+    security.allowedTypes.delete("tuple");
+    expect(() => b()).toThrow(InsecureJelly);
+    expect(() => a()).toThrow(InsecureJelly);
+    security.allowedTypes.add("tuple");
+    registry.register("tuple", () => "mine");
+    expect(a()).toEqual({ fast: false, value: ["mine", new Map([["k", [true]]])] });
+    expect(b()).toEqual({ fast: false, value: ["mine", new Map([["k", [true]]])] });
+    registry.unregister("tuple");
+    expect(b().fast).toBe(true);
+    // A third receiver made now starts from the kept answers, and asks nothing that changed.
+    expect(receiver(options(security, registry))().fast).toBe(true);
+  });
+
   it("two receivers with different options interleaved keep their own answers", () => {
     const open = receiver(options(new SecurityOptions().allowBasicTypes()));
     const closed = receiver(options(new SecurityOptions()));
