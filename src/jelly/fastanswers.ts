@@ -3,7 +3,7 @@
 // them: a change counted in answerChanges, another taster, registry or allowedTypes, or a
 // checker whose answers cannot be known to hold (then it is asked again in every message).
 import { answerChanges } from "./answers.ts";
-import { UnjellyableRegistry } from "./registry.ts";
+import type { UnjellyableRegistry } from "./registry.ts";
 import { keepsTypeAnswers, type Taster } from "./security.ts";
 
 export class TagAnswers {
@@ -19,14 +19,11 @@ export class TagAnswers {
   /** Forgets the answers if they may have changed since they were given (once per message). */
   refresh(taster: Taster, registry: UnjellyableRegistry): void {
     const types = (taster as { allowedTypes?: unknown }).allowedTypes;
-    if (
-      this.at === answerChanges.count && taster === this.taster && types === this.types && registry === this.registry &&
-      taster.isTypeAllowed === this.isTypeAllowed && registry.get === UnjellyableRegistry.prototype.get
-    )
-      return;
+    // Walks the parents too (two or three loads): a get() replaced on any of them is seen at once.
+    const keepsRegistry = registry.keepsAnswers();
+    if (keepsRegistry && this.at === answerChanges.count && taster === this.taster && types === this.types && registry === this.registry && taster.isTypeAllowed === this.isTypeAllowed) return;
     this.allowed.fill(0);
-    // A parent registry's get() overridden after this is not seen: its answers are checked here.
-    const keep = keepsTypeAnswers(taster, types) && registry.keepsAnswers();
+    const keep = keepsTypeAnswers(taster, types) && keepsRegistry;
     this.at = keep ? answerChanges.count : -1;
     this.taster = taster;
     this.types = types;

@@ -146,6 +146,15 @@ describe("answers kept between messages", () => {
     expect(receiver(options(security, registry))().fast).toBe(true);
   });
 
+  it("a parent registry's get() replaced on the instance after messages flowed is asked from then on", () => {
+    const parent = new UnjellyableRegistry();
+    const receive = receiver(options(new SecurityOptions().allowBasicTypes(), new UnjellyableRegistry(parent)));
+    expect(receive().fast).toBe(true);
+    expect(receive().fast).toBe(true);
+    parent.get = (tag: string) => (tag === "tuple" ? () => "mine" : undefined);
+    expect(receive()).toEqual({ fast: false, value: ["mine", new Map([["k", [true]]])] });
+  });
+
   it("two receivers with different options interleaved keep their own answers", () => {
     const open = receiver(options(new SecurityOptions().allowBasicTypes()));
     const closed = receiver(options(new SecurityOptions()));
