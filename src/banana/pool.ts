@@ -31,25 +31,29 @@ let slabView: Uint8Array = new Uint8Array(0);
 let used = 0;
 
 /**
- * Changes how the decoders copy small byte strings out of the bytes they read (process-wide; the
- * next value starts a fresh slab). Every byte string the library decodes into a value that
- * outlives the message (jelly's byte strings, PB's arguments and answers) and is at most
- * `maxPooledBytes` long is a plain Uint8Array view of its own range of a shared slab of
- * `slabBytes`: keeping one such value keeps at most that one slab alive, never its message or
- * receive buffer. Its `.buffer` is the slab: read a value through its byteOffset and byteLength
- * (as with any view), and `slice()` one to be kept for long on an ArrayBuffer of its own. Slabs
- * are referenced by the values made from them and by nothing else but the pool's current one.
- * `{ slabBytes: 0, maxPooledBytes: 0 }`: every value gets an ArrayBuffer of its own, as before
- * pooling (slower when there are many).
+ * Changes how the decoders copy small byte strings off the bytes they read (process-wide; the
+ * next value starts a fresh slab). A byte string that jelly decodes into a value (PB's arguments
+ * and answers included) is copied off the receive buffer when it is small beside it; such a copy
+ * of at most `maxPooledBytes` is a plain Uint8Array view of its own range of a shared, zeroed slab
+ * of `slabBytes`. Retention: keeping one such value keeps at most that one slab alive, never its
+ * message or receive buffer; slabs are referenced by the values made from them and by nothing
+ * else but the pool's current one, so what a peer sends can pin no more than the values the
+ * application keeps (at most one slab each). A value's `.buffer` is the slab, whose other bytes
+ * are other values (possibly from other connections) or zeros: read a value through its
+ * byteOffset and byteLength, as any view, and `slice()` one kept for long or handed on by its
+ * `.buffer`. `{ slabBytes: 0 }` (or `maxPooledBytes: 0`): every copy gets an ArrayBuffer of its
+ * own, as before pooling (slower and more garbage when there are many).
  */
 export function setBytePool(options: Partial<BytePoolOptions>): void {
   const s = options.slabBytes ?? slabBytes;
   const m = options.maxPooledBytes ?? maxPooled;
   if (!Number.isSafeInteger(s) || s < 0) throw new RangeError(`byte pool slabBytes must be a non-negative integer, got ${s}`);
   if (!Number.isSafeInteger(m) || m < 0) throw new RangeError(`byte pool maxPooledBytes must be a non-negative integer, got ${m}`);
-  if (m * 2 > s) throw new RangeError(`byte pool maxPooledBytes (${m}) must be at most half of slabBytes (${s})`);
-  slabBytes = s;
-  maxPooled = s === 0 ? 0 : m;
+  // Either one 0 turns pooling off; else a slab holds at least two of the longest values.
+  const off = s === 0 || m === 0;
+  if (!off && m * 2 > s) throw new RangeError(`byte pool maxPooledBytes (${m}) must be at most half of slabBytes (${s})`);
+  slabBytes = off ? 0 : s;
+  maxPooled = off ? 0 : m;
   slab = null;
   slabView = new Uint8Array(0);
   used = 0;

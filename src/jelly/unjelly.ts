@@ -406,7 +406,11 @@ export class Unjellier implements UnjellyContext {
   }
 }
 
-/** Unjellies one expression (one reference scope). */
+/**
+ * Unjellies one expression (one reference scope). Byte strings come back as Uint8Array: a view
+ * of the expression's bytes when it fills most of them, else a copy; copies of at most 1 KiB are
+ * views of a shared 8 KiB slab (banana.setBytePool), so a kept one keeps at most that slab alive.
+ */
 export function unjelly(sexp: Sexp, options?: UnjellyOptions): unknown {
   return new Unjellier(options).unjellyFull(sexp);
 }

@@ -88,10 +88,17 @@ describe("the pool itself", () => {
     expect(() => setBytePool({ slabBytes: -1 })).toThrow(RangeError);
     expect(() => setBytePool({ maxPooledBytes: 1.5 })).toThrow(RangeError);
     expect(bytePool()).toEqual(DEFAULT_BYTE_POOL);
-    setBytePool(OFF);
-    const v = pooledCopy(utf8("hello"), 0, 5);
-    expect(v.buffer.byteLength).toBe(5);
-    expect(currentSlab().slab).toBe(null);
+    for (const off of [OFF, { slabBytes: 0 }, { maxPooledBytes: 0 }]) {
+      setBytePool(DEFAULT_BYTE_POOL);
+      setBytePool(off);
+      expect(bytePool()).toEqual(OFF);
+      const v = pooledCopy(utf8("hello"), 0, 5);
+      expect(v.buffer.byteLength).toBe(5);
+      expect(currentSlab().slab).toBe(null);
+    }
+    setBytePool({ slabBytes: 100, maxPooledBytes: 50 });
+    expect(bytePool()).toEqual({ slabBytes: 100, maxPooledBytes: 50 });
+    expect(pooledCopy(utf8("hello"), 0, 5).buffer.byteLength).toBe(100);
   });
 });
 
