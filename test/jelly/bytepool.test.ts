@@ -11,6 +11,8 @@ import { dumps, globalSecurity, Jellied, tuple, unjelly, UnjellyableRegistry, ty
 import { pbJellyPositions, pbTextPositions } from "../../src/pb/predecoded.ts";
 import { chunks, cutPoints, losslessValue } from "../../scripts/fuzz.ts";
 import { canon, fuzzParams } from "../support/canon.ts";
+import { Root } from "../../src/pb/index.ts";
+import { pair } from "../pb/support.ts";
 
 const SLAB = DEFAULT_BYTE_POOL.slabBytes;
 const MAX = DEFAULT_BYTE_POOL.maxPooledBytes;
@@ -202,6 +204,31 @@ describe("decoded byte strings", () => {
       }),
       fuzzParams(400),
     );
+  });
+});
+
+describe("through the broker", () => {
+  it("a remote method's byte-string arguments and the caller's answer come pooled, equal, and disjoint", async () => {
+    let received: Uint8Array[] = [];
+    class Keeper extends Root {
+      remote_keep(values: Uint8Array[]) {
+        received = values;
+        return values.slice(0, 700);
+      }
+    }
+    const sent = smallStrings(1500, 12);
+    const p = await pair({ rootObject: () => new Keeper() });
+    try {
+      const answer = (await p.client.remoteForName("root").callRemote("keep", sent)) as Uint8Array[];
+      for (const [got, want] of [[received, sent], [answer, sent.slice(0, 700)]] as const) {
+        expect(canon(got, true)).toEqual(canon(want, true));
+        expect(new Set(got.map((b) => b.buffer)).size).toBeGreaterThan(1);
+        for (const b of got) expect(b.buffer.byteLength).toBe(SLAB);
+      }
+      expectDisjoint([...received, ...answer]);
+    } finally {
+      p.close();
+    }
   });
 });
 
