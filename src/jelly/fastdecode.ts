@@ -246,7 +246,7 @@ export class FastReader {
           const b = this.bytes(num);
           const s = tryDecodeUtf8(b);
           if (s !== null) return s;
-          return b.byteLength * 2 < b.buffer.byteLength ? new Uint8Array(b) : b;
+          return b.byteLength * 2 < b.buffer.byteLength ? copyOf(b, 0, num) : b;
         }
         const buf = this.buf;
         // As the Unjellier: a small view into a large receive buffer gets memory of its own (no view in between).

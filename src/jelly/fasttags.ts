@@ -1,6 +1,7 @@
 // Helpers of the one-pass decoder (fastdecode.ts): the tags it decodes, as small ints, the
 // cache of dictionary keys, short text straight from the bytes, arrays made at their size.
 import { LIST, STRING, VOCABULARY } from "../banana/constants.ts";
+import { pooledCopy } from "../banana/pool.ts";
 import type { Sexp } from "../banana/values.ts";
 import { decodeUtf8, tagText } from "./text.ts";
 
@@ -229,13 +230,12 @@ export function floatAt(buf: Uint8Array, pos: number): number {
   return f64[0];
 }
 
-/** The `n` bytes at `at` in an array of their own (short ones byte by byte: faster than a subarray and set()). */
-export function copyOf(buf: Uint8Array, at: number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  if (n <= 64) for (let i = 0; i < n; i++) out[i] = buf[at + i];
-  else out.set(buf.subarray(at, at + n));
-  return out;
-}
+/**
+ * The `n` bytes at `at` in memory no other value shares and off `buf`: short ones a view of a
+ * shared slab (banana/pool.ts: a kept one keeps at most that slab alive), longer ones an array of
+ * their own.
+ */
+export const copyOf: (buf: Uint8Array, at: number, n: number) => Uint8Array = pooledCopy;
 
 /** The tag text of a top-level command (byte string or vocabulary atom), or null. */
 export function commandOf(head: Sexp): string | null {

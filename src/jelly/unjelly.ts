@@ -2,6 +2,7 @@
 // does under PB's security. Containers are created before their contents, so shared and cyclic
 // references resolve to the very same object without placeholders.
 import { arity, fields } from "./datefields.ts";
+import { pooledCopy } from "../banana/pool.ts";
 import { PyFloat, asBytes, byteString, type Sexp } from "../banana/values.ts";
 import { enterBudget, leaveBudget, MessageBudget, type JellyBudgetLimits } from "./budget.ts";
 import { InsecureJelly, JellyError, UnregisteredCopyTag } from "./errors.ts";
@@ -174,8 +175,8 @@ export class Unjellier implements UnjellyContext {
         const s = tryDecodeUtf8(x);
         if (s !== null) return s;
       }
-      // Byte strings may be views into a large receive buffer: keep small ones on their own.
-      return x.byteLength * 2 < x.buffer.byteLength ? new Uint8Array(x) : x;
+      // Byte strings may be views into a large receive buffer: copy small ones off it (short ones into the pool's slab).
+      return x.byteLength * 2 < x.buffer.byteLength ? pooledCopy(x, 0, x.byteLength) : x;
     }
     if (typeof x === "string") return this.mode === "js" && this.bytesAsText ? x : asBytes(x); // a vocabulary atom used as data
     if (x instanceof PyFloat && this.mode === "js") return x.value;
@@ -405,7 +406,11 @@ export class Unjellier implements UnjellyContext {
   }
 }
 
-/** Unjellies one expression (one reference scope). */
+/**
+ * Unjellies one expression (one reference scope). Byte strings come back as Uint8Array: a view
+ * of the expression's bytes when it fills most of them, else a copy; copies of at most 1 KiB are
+ * views of a shared 8 KiB slab (banana.setBytePool), so a kept one keeps at most that slab alive.
+ */
 export function unjelly(sexp: Sexp, options?: UnjellyOptions): unknown {
   return new Unjellier(options).unjellyFull(sexp);
 }

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BananaDecoder, decode, encode, PyFloat, type Sexp } from "../../src/banana/index.ts";
+import { BananaDecoder, decode, DEFAULT_BYTE_POOL, encode, PyFloat, type Sexp } from "../../src/banana/index.ts";
 import { loadsOnePass, Predecoded, FastReceiver, type OnePassOptions } from "../../src/jelly/fastreceive.ts";
 import {
   dumps, globalSecurity, InsecureJelly, Jellied, SecurityOptions, tuple, unjelly, UnjellyableRegistry, type UnjellyOptions,
@@ -188,7 +188,10 @@ describe("one-pass decode = decode + unjelly", () => {
     const bytes = Buffer.concat([Buffer.from(dumps([utf8("ab")])), Buffer.alloc(100)]).subarray(0, dumps([utf8("ab")]).length);
     const [fast] = loadsOnePass(bytes) as [Uint8Array[]];
     const [tree] = treeLoads(bytes, {}) as [Uint8Array[]];
-    expect(fast[0].buffer.byteLength).toBe(2);
+    // Copied into the byte pool: a kept one keeps at most one slab alive (test/jelly/bytepool.test.ts).
+    expect(fast[0].buffer).not.toBe(bytes.buffer);
+    expect(fast[0].buffer.byteLength).toBeLessThanOrEqual(DEFAULT_BYTE_POOL.slabBytes);
+    expect(tree[0].buffer).not.toBe(bytes.buffer);
     expect(fast).toStrictEqual(tree);
   });
 });
