@@ -249,7 +249,7 @@ export class FastReader {
           return b.byteLength * 2 < b.buffer.byteLength ? copyOf(b, 0, num) : b;
         }
         const buf = this.buf;
-        // As the Unjellier: a small view into a large receive buffer gets memory of its own (no view in between).
+        // As the Unjellier: a small value is copied off a large receive buffer (into the byte pool: banana/pool.ts).
         if (num * 2 < buf.buffer.byteLength) return copyOf(buf, this.skip(num), num);
         return this.bytes(num);
       }
