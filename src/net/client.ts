@@ -8,7 +8,7 @@ import type { RemoteReference } from "../pb/remote.ts";
 import { login, loginAnonymous, loginWith, type LoginCredentials } from "../cred/pbportal.ts";
 import { attach, connectSocket, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
 import { deadline, type WaitOptions } from "./deadline.ts";
-import { timeoutError } from "../pb/timeout.ts";
+import { armTimer, cancelTimer, timeoutError } from "../pb/timeout.ts";
 import { ConnectAborted } from "./errors.ts";
 import { LivenessTimeout } from "./errors.ts";
 
@@ -48,6 +48,9 @@ function checkLivenessOptions({ interval, timeout = interval }: LivenessOptions)
 function describeEndpoint(endpoint: Endpoint): string {
   return endpoint.path ?? `${endpoint.host ?? "127.0.0.1"}:${endpoint.port ?? ""}`;
 }
+
+/** How long disconnect() lets the server take to close its side before the socket is destroyed. */
+const DISCONNECT_GRACE_MS = 2000;
 
 function destroySocket(socket: net.Socket): void {
   socket.destroy();
@@ -165,9 +168,9 @@ export class PBClient {
   /** Closes the connection (what was written still goes out) and waits until it is gone. */
   async disconnect(): Promise<void> {
     this.socket.end();
-    const timer = setTimeout(destroySocket, 2000, this.socket);
+    const timer = armTimer(DISCONNECT_GRACE_MS, destroySocket, this.socket);
     await this.broker.closed;
-    clearTimeout(timer);
+    cancelTimer(timer);
   }
 
   /** `await using client = ...` disconnects when the block ends. */
