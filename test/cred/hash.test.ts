@@ -1,10 +1,12 @@
 // The login's hashing: the TypeScript md5 gives exactly node:crypto's digest (every length a
 // login can meet, block boundaries included, however the input is split into parts), and the
-// constant-time comparison says equal only for equal bytes.
+// constant-time comparison says equal only for equal bytes; names and passwords become bytes (and
+// back) exactly as TextEncoder and TextDecoder would make them.
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { constantTimeEqual, md5, respond } from "../../src/cred/hash.ts";
+import { constantTimeEqual, md5, respond, toBytes } from "../../src/cred/hash.ts";
+import { usernameText } from "../../src/cred/credentials.ts";
 import { md5Of } from "../../src/cred/md5.ts";
 
 const nodeMD5 = (bytes: Uint8Array) => new Uint8Array(createHash("md5").update(bytes).digest());
@@ -99,5 +101,32 @@ describe("constantTimeEqual", () => {
     expect(constantTimeEqual(a.subarray(0, 15), a)).toBe(false);
     expect(constantTimeEqual(new Uint8Array(0), new Uint8Array(1))).toBe(false);
     expect(constantTimeEqual(new Uint8Array(0), new Uint8Array(0))).toBe(true);
+  });
+});
+
+describe("text and bytes of names and passwords", () => {
+  it("toBytes gives TextEncoder's UTF-8 for any text, short ASCII or not", () => {
+    const enc = new TextEncoder();
+    const texts = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: "binary", maxLength: 80 }), fc.string({ unit: "grapheme-ascii", minLength: 60, maxLength: 70 }));
+    fc.assert(
+      fc.property(texts, (t) => {
+        expect(hex(toBytes(t))).toBe(hex(enc.encode(t)));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(hex(toBytes("\ud800x"))).toBe("efbfbd78"); // a lone surrogate, as TextEncoder writes it
+    const bytes = Uint8Array.of(1, 2, 3);
+    expect(toBytes(bytes)).toBe(bytes);
+  });
+
+  it("usernameText reads bytes as TextDecoder does (invalid UTF-8 becomes U+FFFD)", () => {
+    const dec = new TextDecoder();
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 80 }), fc.uint8Array({ max: 0x7f, maxLength: 80 })), (b) => {
+        expect(usernameText(b)).toBe(dec.decode(b));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(usernameText("bob")).toBe("bob");
   });
 });
