@@ -198,7 +198,7 @@ export class PBClient {
 
   /** Bytes written and not yet taken by the kernel (the server is slow to read them). */
   get bufferedAmount(): number {
-    return transportOf(this.broker)?.bufferedAmount ?? 0;
+    return transportOf(this.socket, this.broker)?.bufferedAmount ?? 0;
   }
 
   /**

@@ -43,11 +43,13 @@ function closedCleanly(): PBConnectionLost {
   }
 }
 
-const transports = new WeakMap<Broker, SocketTransport>();
-
-/** The socket transport a broker was attached with (for its buffered output). */
-export function transportOf(broker: Broker): SocketTransport | undefined {
-  return transports.get(broker);
+/**
+ * The socket transport of the (first) broker attached to a socket (for its buffered output),
+ * read from the socket's attachment: no table entry per connection.
+ */
+export function transportOf(socket: net.Socket, broker: Broker): SocketTransport | undefined {
+  const a = (socket as Partial<AttachedSocket>)[ATTACHMENT];
+  return a?.broker === broker ? a.transport : undefined;
 }
 
 /** Runs a broker over a connected socket, with keepalive and the broker's output limits. */
@@ -108,7 +110,6 @@ export function attach(socket: net.Socket, broker: Broker, keepAlive: boolean | 
   // The output limits end the connection at once (not at the socket's close event, a turn
   // later): the rest of a chunk of pipelined calls then finds the broker disconnected.
   const transport = brokerTransport(socket, broker.limits, broker);
-  transports.set(broker, transport);
   const a: Attachment = { broker, transport, error: undefined, closed };
   const attached = socket as AttachedSocket;
   const shared = attached[ATTACHMENT] === undefined;
