@@ -21,6 +21,17 @@ export interface NegotiationStep {
   selected?: Dialect;
 }
 
+// The initiator's choice is one of a few names, the same bytes on every connection: encoded once
+// per name (not an encoder made per connection), and copied for each, so that no transport can
+// change another's bytes.
+const choices = new Map<Dialect, Uint8Array>();
+
+function choiceBytes(name: Dialect): Uint8Array {
+  let bytes = choices.get(name);
+  if (bytes === undefined) choices.set(name, (bytes = encode(name, { dialect: null })));
+  return bytes.slice();
+}
+
 function isKnown(s: string, known: readonly Dialect[]): s is Dialect {
   return (known as readonly string[]).includes(s);
 }
@@ -53,7 +64,8 @@ export class DialectNegotiator {
           const name = byteString(offered);
           if (isKnown(name, this.known)) {
             this.done = true;
-            return { send: encode(offered instanceof Uint8Array ? offered : name, { dialect: null }), selected: name };
+            // (A name offered as bytes or as text has the same bytes: dialect names are ASCII.)
+            return { send: choiceBytes(name), selected: name };
           }
         }
       }

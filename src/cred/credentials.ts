@@ -99,8 +99,20 @@ function hexDigest(hex: string): Uint8Array {
 
 /** A user name as text: bytes are read as UTF-8 (invalid sequences become U+FFFD). */
 export function usernameText(username: string | Uint8Array): string {
-  return typeof username === "string" ? username : lenientUtf8.decode(username);
+  if (typeof username === "string") return username;
+  // A short ASCII name (the usual) is read here: TextDecoder's call costs more than the reading.
+  const n = username.length;
+  if (n > SHORT_NAME) return lenientUtf8.decode(username);
+  let text = "";
+  for (let i = 0; i < n; i++) {
+    const b = username[i];
+    if (b >= 0x80) return lenientUtf8.decode(username);
+    text += String.fromCharCode(b);
+  }
+  return text;
 }
+
+const SHORT_NAME = 64;
 
 // One decoder for every login (not one per name: making a TextDecoder costs more than the decoding).
 const lenientUtf8 = new TextDecoder();

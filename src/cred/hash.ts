@@ -1,8 +1,19 @@
 // The hashing of PB's challenge/response login (pb.py respond/challenge), on Node's crypto.
-import { hash, randomFillSync, timingSafeEqual } from "node:crypto";
+import { hash, randomFillSync } from "node:crypto";
+import { md5Of } from "./md5.ts";
+
+/**
+ * Inputs up to this many bytes are hashed in TypeScript (md5.ts): a login's md5s (a password, a
+ * digest plus a challenge) are one block each, where crossing into OpenSSL costs several times
+ * the hashing. Longer ones go to node:crypto, faster per byte.
+ */
+const JS_MD5_MAX = 256;
 
 /** The md5 digest of the parts, concatenated (16 bytes). */
 export function md5(...parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  if (total <= JS_MD5_MAX) return md5Of(parts);
   // A one-shot digest (no Hash object per call; Node >= 20.12, and the package needs 20.19),
   // copied: the result may be a view into a shared pool.
   return new Uint8Array(hash("md5", parts.length === 1 ? parts[0] : Buffer.concat(parts), "buffer"));
@@ -10,9 +21,21 @@ export function md5(...parts: Uint8Array[]): Uint8Array {
 
 const utf8 = new TextEncoder();
 
+/** Text up to this long that is ASCII is encoded here: TextEncoder's call costs more for a name or password. */
+const SHORT_TEXT = 64;
+
 /** Text as UTF-8 bytes; bytes as they are. */
 export function toBytes(x: string | Uint8Array): Uint8Array {
-  return typeof x === "string" ? utf8.encode(x) : x;
+  if (typeof x !== "string") return x;
+  const n = x.length;
+  if (n > SHORT_TEXT) return utf8.encode(x);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = x.charCodeAt(i);
+    if (c >= 0x80) return utf8.encode(x);
+    out[i] = c;
+  }
+  return out;
 }
 
 /** pb.respond: md5(md5(password) + challenge), 16 raw bytes. */
@@ -37,11 +60,16 @@ export function challenge(): Uint8Array {
   return c;
 }
 
-/** Compares two byte strings in time that does not depend on where they differ. */
+/**
+ * Compares two byte strings in time that does not depend on where they differ: every byte is
+ * read, the differences gathered without a branch (as crypto.timingSafeEqual, without the call
+ * into C++, which costs more than comparing a 16-byte digest). Strings of different lengths
+ * differ; the time then follows the first one's length.
+ */
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) {
-    timingSafeEqual(a, a);
-    return false;
-  }
-  return timingSafeEqual(a, b);
+  const n = a.length;
+  let diff = n ^ b.length;
+  const other = diff === 0 ? b : a;
+  for (let i = 0; i < n; i++) diff |= a[i] ^ other[i];
+  return diff === 0;
 }

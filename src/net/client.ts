@@ -6,9 +6,9 @@ import { ROOT_NAME } from "../pb/constants.ts";
 import { PBConnectionLost } from "../pb/errors.ts";
 import type { RemoteReference } from "../pb/remote.ts";
 import { login, loginAnonymous, loginWith, type LoginCredentials } from "../cred/pbportal.ts";
-import { attach, connectSocket, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
+import { attach, openClientSocket, socketConnected, transportOf, type ConnectionOptions, type Endpoint } from "./connection.ts";
 import { deadline, type WaitOptions } from "./deadline.ts";
-import { timeoutError } from "../pb/timeout.ts";
+import { armTimer, cancelTimer, timeoutError } from "../pb/timeout.ts";
 import { ConnectAborted } from "./errors.ts";
 import { LivenessTimeout } from "./errors.ts";
 
@@ -49,12 +49,18 @@ function describeEndpoint(endpoint: Endpoint): string {
   return endpoint.path ?? `${endpoint.host ?? "127.0.0.1"}:${endpoint.port ?? ""}`;
 }
 
+/** How long disconnect() lets the server take to close its side before the socket is destroyed. */
+const DISCONNECT_GRACE_MS = 2000;
+
 function destroySocket(socket: net.Socket): void {
   socket.destroy();
 }
 
-/** Resolves when the broker is ready; rejects if the connection goes first. */
-function handshake(broker: Broker): Promise<void> {
+/**
+ * Resolves when the broker is ready; rejects if the connection goes first: with the socket's own
+ * error if it never connected (refused, unreachable), else with PBConnectionLost.
+ */
+function handshake(broker: Broker, socket: net.Socket | null): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     broker.ready.then(() => {
@@ -64,7 +70,21 @@ function handshake(broker: Broker): Promise<void> {
     broker.closed.then((e) => {
       if (settled) return;
       settled = true;
-      reject(new PBConnectionLost(e?.message ?? "connection lost", { cause: e }));
+      if (socket !== null && e !== undefined && !socketConnected(socket)) reject(e);
+      else reject(new PBConnectionLost(e?.message ?? "connection lost", { cause: e }));
+    });
+  });
+}
+
+/** Waits for a socket of connectSocket (TLS, Unix) to connect; rejects with its error. */
+function connected(s: net.Socket, endpoint: Endpoint): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const event = endpoint.tls ? "secureConnect" : "connect";
+    const onError = (e: Error) => reject(e);
+    s.once("error", onError);
+    s.once(event, () => {
+      s.off("error", onError);
+      resolve();
     });
   });
 }
@@ -108,19 +128,15 @@ export class PBClient {
       what,
       { timeout: options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT, signal: options.signal },
       async () => {
-        const s = (socket = connectSocket(endpoint));
-        await new Promise<void>((resolve, reject) => {
-          const event = endpoint.tls ? "secureConnect" : "connect";
-          const onError = (e: Error) => reject(e);
-          s.once("error", onError);
-          s.once(event, () => {
-            s.off("error", onError);
-            resolve();
-          });
-        });
+        // (Made first: a socket must not be left connecting, with no error listener, if this throws.)
         const broker = new Broker({ ...options, role: "initiator" });
-        attach(s, broker, options.keepAlive, null);
-        await handshake(broker);
+        const opened = openClientSocket(endpoint, options.keepAlive);
+        const s = (socket = opened.socket);
+        // Plain TCP: the broker is attached at once (nothing arrives before the connect), and
+        // the handshake's wait covers the connect's too. TLS and Unix sockets connect first.
+        if (!opened.optionsSet) await connected(s, endpoint);
+        attach(s, broker, options.keepAlive, null, opened.optionsSet);
+        await handshake(broker, opened.optionsSet ? s : null);
         const client = new PBClient(broker, s, options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
         if (options.liveness) client.checkLiveness(options.liveness);
         return client;
@@ -165,9 +181,9 @@ export class PBClient {
   /** Closes the connection (what was written still goes out) and waits until it is gone. */
   async disconnect(): Promise<void> {
     this.socket.end();
-    const timer = setTimeout(destroySocket, 2000, this.socket);
+    const timer = armTimer(DISCONNECT_GRACE_MS, destroySocket, this.socket);
     await this.broker.closed;
-    clearTimeout(timer);
+    cancelTimer(timer);
   }
 
   /** `await using client = ...` disconnects when the block ends. */
@@ -182,7 +198,7 @@ export class PBClient {
 
   /** Bytes written and not yet taken by the kernel (the server is slow to read them). */
   get bufferedAmount(): number {
-    return transportOf(this.broker)?.bufferedAmount ?? 0;
+    return transportOf(this.socket, this.broker)?.bufferedAmount ?? 0;
   }
 
   /**

@@ -43,11 +43,13 @@ function closedCleanly(): PBConnectionLost {
   }
 }
 
-const transports = new WeakMap<Broker, SocketTransport>();
-
-/** The socket transport a broker was attached with (for its buffered output). */
-export function transportOf(broker: Broker): SocketTransport | undefined {
-  return transports.get(broker);
+/**
+ * The socket transport of the (first) broker attached to a socket (for its buffered output),
+ * read from the socket's attachment: no table entry per connection.
+ */
+export function transportOf(socket: net.Socket, broker: Broker): SocketTransport | undefined {
+  const a = (socket as Partial<AttachedSocket>)[ATTACHMENT];
+  return a?.broker === broker ? a.transport : undefined;
 }
 
 /** Runs a broker over a connected socket, with keepalive and the broker's output limits. */
@@ -95,17 +97,19 @@ function onSocketClose(this: AttachedSocket): void {
 /**
  * attachBroker, with `closed` called once the broker has been told the socket closed (one close
  * listener per socket instead of one per party). The listeners are shared functions that find
- * the connection's state on the socket.
+ * the connection's state on the socket. `optionsSet`: the socket was opened with TCP_NODELAY and
+ * keepalive already asked for (openClientSocket).
  * @internal
  */
-export function attach(socket: net.Socket, broker: Broker, keepAlive: boolean | number | undefined, closed: ((broker: Broker) => void) | null): void {
-  socket.setNoDelay(true);
-  const k = keepAlive ?? true;
-  if (k !== false) socket.setKeepAlive(true, k === true ? DEFAULT_KEEPALIVE_MS : k);
+export function attach(socket: net.Socket, broker: Broker, keepAlive: boolean | number | undefined, closed: ((broker: Broker) => void) | null, optionsSet = false): void {
+  if (!optionsSet) {
+    socket.setNoDelay(true);
+    const k = keepAlive ?? true;
+    if (k !== false) socket.setKeepAlive(true, k === true ? DEFAULT_KEEPALIVE_MS : k);
+  }
   // The output limits end the connection at once (not at the socket's close event, a turn
   // later): the rest of a chunk of pipelined calls then finds the broker disconnected.
   const transport = brokerTransport(socket, broker.limits, broker);
-  transports.set(broker, transport);
   const a: Attachment = { broker, transport, error: undefined, closed };
   const attached = socket as AttachedSocket;
   const shared = attached[ATTACHMENT] === undefined;
@@ -121,6 +125,41 @@ export function attach(socket: net.Socket, broker: Broker, keepAlive: boolean | 
     socket.on("error", (e: Error) => (a.error = e));
     socket.on("close", () => closeFor(a));
   }
+}
+
+const CONNECTED = Symbol("twisted-pb.connected");
+type ConnectingSocket = net.Socket & { [CONNECTED]?: true };
+
+function onClientConnected(this: ConnectingSocket): void {
+  this[CONNECTED] = true;
+}
+
+/**
+ * The client's socket for an endpoint, and whether its options (TCP_NODELAY, keepalive) are
+ * already set: for plain TCP, Node sets them once connected (net.connect's noDelay and keepAlive
+ * options), so the broker can be attached at once, without waiting for the connect event (set on
+ * a socket still connecting, libuv would set them twice, keepalive's delay first as 60 s). TLS
+ * and Unix sockets are opened by connectSocket, their options set by attach once connected.
+ * socketConnected() tells afterwards whether it ever connected.
+ * @internal
+ */
+export function openClientSocket(endpoint: Endpoint, keepAlive: boolean | number | undefined): { socket: net.Socket; optionsSet: boolean } {
+  if (endpoint.tls || endpoint.path) return { socket: connectSocket(endpoint), optionsSet: false };
+  const k = keepAlive ?? true;
+  const socket = net.connect({
+    host: endpoint.host ?? "127.0.0.1",
+    port: endpoint.port ?? PORTNO,
+    noDelay: true,
+    keepAlive: k !== false,
+    keepAliveInitialDelay: k === true ? DEFAULT_KEEPALIVE_MS : k === false ? 0 : k,
+  });
+  socket.on("connect", onClientConnected);
+  return { socket, optionsSet: true };
+}
+
+/** Whether a socket from openClientSocket (plain TCP) has connected. */
+export function socketConnected(socket: net.Socket): boolean {
+  return (socket as ConnectingSocket)[CONNECTED] === true;
 }
 
 /** Opens the socket for an endpoint (TLS, TCP or a Unix socket path). */

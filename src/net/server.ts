@@ -12,6 +12,7 @@ import { PortalRoot, type PortalRootOptions } from "../cred/pbportal.ts";
 import { Portal } from "../cred/portal.ts";
 import { attach, type ConnectionOptions, type Endpoint } from "./connection.ts";
 import { HandshakeTimeout, IdleTimeout } from "./errors.ts";
+import { keepTimerList } from "../pb/timeout.ts";
 
 /** How long a peer may take to finish PB's handshake unless told otherwise. */
 export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 30_000;
@@ -146,6 +147,7 @@ export class PBServer extends EventEmitter<PBServerEvents> {
         return;
       }
       if (timer) clearTimeout(timer);
+      if (wantTimer) keepTimerList(firstMessageMs);
       conn.timer = wantTimer ? setTimeout(connectionTimerFired, firstMessageMs, conn) : null;
     };
     const brokerOptions: BrokerOptions = { ...options, role: "listener", root, onReady };
@@ -180,7 +182,10 @@ export class PBServer extends EventEmitter<PBServerEvents> {
       const conn = new Served(socket, broker, address, timeouts, pb);
       served.set(broker, conn);
       pb.brokers.add(broker);
-      if (handshakeMs > 0) conn.timer = setTimeout(connectionTimerFired, handshakeMs, conn);
+      if (handshakeMs > 0) {
+        keepTimerList(handshakeMs);
+        conn.timer = setTimeout(connectionTimerFired, handshakeMs, conn);
+      }
       attach(socket, broker, options.keepAlive, onClose);
       if (idleMs > 0) {
         socket.setTimeout(idleMs);

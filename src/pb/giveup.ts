@@ -23,8 +23,12 @@ export class GiveUpSignal {
   removeEventListener(_type: "abort", listener: AbortListener): void {
     const l = this.listeners;
     if (!l) return;
-    const i = l.indexOf(listener);
-    if (i >= 0) l.splice(i, 1);
+    // Most often the only (or newest) listener: popped, with no array made for what splice removes.
+    if (l[l.length - 1] === listener) l.pop();
+    else {
+      const i = l.indexOf(listener);
+      if (i >= 0) l.splice(i, 1);
+    }
   }
 
   abort(reason: unknown): void {

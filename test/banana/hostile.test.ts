@@ -567,6 +567,16 @@ describe("banana dialect negotiation errors", () => {
     expect(() => n.receive([utf8("pb")])).toThrow(DialectError);
   });
 
+  it("initiator: every connection's choice has the same bytes, offered as text or bytes, each its own copy", () => {
+    const sent: Uint8Array[] = [];
+    for (const offer of [[utf8("pb")], ["pb"], [utf8("pb")], [utf8("none")], ["none"]] as Sexp[]) sent.push(new DialectNegotiator("initiator").receive(offer).send!);
+    expect(sent.map(hex)).toEqual(["02 82 70 62", "02 82 70 62", "02 82 70 62", "04 82 6e 6f 6e 65", "04 82 6e 6f 6e 65"]);
+    // A transport that changes the bytes it was given changes no other connection's.
+    sent[0].fill(0);
+    expect(hex(new DialectNegotiator("initiator").receive([utf8("pb")]).send!)).toBe("02 82 70 62");
+    expect(sent[1].buffer).not.toBe(sent[2].buffer);
+  });
+
   it("listener: an unknown dialect, a list, or a non-string is a DialectError", () => {
     const bad: Sexp[] = [utf8("xx"), utf8("PB"), utf8("pb\0"), utf8(""), [utf8("pb")], [], 1, 0, new PyFloat(0), 2n ** 70n];
     for (const choice of bad) {

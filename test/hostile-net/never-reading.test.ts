@@ -54,7 +54,7 @@ describe("never-reading peer, our server's side", () => {
 
     const accepted = nextConnection(server);
     const hostile = await connect(server.port);
-    const { broker: serverSide } = await accepted;
+    const { broker: serverSide, socket: serverSocket } = await accepted;
     const hostileRoot = await hostile.getRootObject();
     hostile.socket.pause();
     const before = process.memoryUsage().arrayBuffers;
@@ -70,7 +70,7 @@ describe("never-reading peer, our server's side", () => {
     expect(after - before).toBeLessThan(48 * 1024 * 1024);
     // The rest of the burst was not run for a peer that is gone (16 MiB is 28 answers).
     expect(root.bigCalls).toBeLessThan(40);
-    expect(transportOf(serverSide)!.bufferedAmount).toBe(0);
+    expect(transportOf(serverSocket, serverSide)!.bufferedAmount).toBe(0);
 
     // Another connection is answered promptly (8 agents share 2 cores: a generous bound).
     const ms = await timed(() => goodRoot.callRemote("echo", "still here"));
@@ -91,7 +91,7 @@ describe("never-reading peer, our server's side", () => {
       ignore(nowhere.callRemote("x", i));
       sent++;
     }
-    await until(() => transportOf(serverSide)!.readingPaused || serverSide.isDisconnected, 5000, "the server to stop reading");
+    await until(() => transportOf(serverSocket, serverSide)!.readingPaused || serverSide.isDisconnected, 5000, "the server to stop reading");
     const good = await connect(server.port);
     const goodRoot = await good.getRootObject();
     expect(await goodRoot.callRemote("echo", 1)).toBe(1);
@@ -109,17 +109,17 @@ describe("never-reading peer, our server's side", () => {
     const server = await serve({ limits: { outputHighWaterMark: 256 * 1024 } });
     const accepted = nextConnection(server);
     const slow = await connect(server.port);
-    const { broker: serverSide } = await accepted;
+    const { broker: serverSide, socket: serverSocket } = await accepted;
     const root = await slow.getRootObject();
     slow.socket.pause();
     const answers = Array.from({ length: 20 }, () => root.callRemote("big"));
-    await until(() => transportOf(serverSide)!.readingPaused, 5000, "the server to pause reading");
+    await until(() => transportOf(serverSocket, serverSide)!.readingPaused, 5000, "the server to pause reading");
     await sleep(50);
     slow.socket.resume();
     const got = (await Promise.all(answers)) as Uint8Array[];
     expect(got.every((a) => a.length === BIG.length)).toBe(true);
     expect(serverSide.isDisconnected).toBe(false);
-    await until(() => !transportOf(serverSide)!.readingPaused, 2000, "reading to resume");
+    await until(() => !transportOf(serverSocket, serverSide)!.readingPaused, 2000, "reading to resume");
   });
 });
 

@@ -55,6 +55,20 @@ describe("the client's lighter waits", () => {
     expect((s.reason as Error).message).toBe("why");
   });
 
+  it("GiveUpSignal removes the listener asked for, first, middle or last, and ignores one it never had", () => {
+    const s = new GiveUpSignal();
+    const calls: string[] = [];
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((n) => () => calls.push(n));
+    for (const l of [a, b, c, d]) s.addEventListener("abort", l);
+    s.removeEventListener("abort", a);
+    s.removeEventListener("abort", c);
+    s.removeEventListener("abort", () => {});
+    s.removeEventListener("abort", d);
+    s.removeEventListener("abort", d);
+    s.abort(new Error("why"));
+    expect(calls).toEqual(["b"]);
+  });
+
   it("deadline() fires its timeout and aborts the signal its work was given", async () => {
     let seen: { aborted: boolean } | undefined;
     const err = await deadline("login", { timeout: 20 }, (signal) => {
