@@ -8,7 +8,7 @@ import { decodeUtf8 } from "../jelly/text.ts";
 import { activeBudget, type MessageBudget } from "../jelly/budget.ts";
 import { valueText } from "../jelly/describe.ts";
 import type { BrokerAPI as Broker } from "./broker-api.ts";
-import { AttributeError, findMethod, invoke, type MethodPrefix } from "./dispatch.ts";
+import { AttributeError, invoke, methodAt, methodKey, type MethodPrefix } from "./dispatch.ts";
 import { NoSuchMethod } from "./errors.ts";
 import type { Kwargs } from "./kwargs.ts";
 import { checkState } from "./validation.ts";
@@ -47,12 +47,13 @@ export function dispatch(
   first: readonly unknown[] = NONE,
 ): Sexp | Promise<Sexp> {
   const [args, kw] = broker.unserializeCall(netArgs, netKw, perspective);
-  const fn = findMethod(target, prefix, message);
+  const key = methodKey(prefix, message);
+  const fn = methodAt(target, key);
   if (!fn) {
     if (prefix === "remote_") throw new NoSuchMethod(`No such method: remote_${message}`);
     throw new AttributeError(`'${className(target)}' object has no attribute '${prefix}${message}'`);
   }
-  const result = invoke(target, fn, prefix + message, first.length === 0 ? args : [...first, ...args], kw);
+  const result = invoke(target, fn, key, first.length === 0 ? args : [...first, ...args], kw);
   return broker.serialize(result, resultPerspective);
 }
 
