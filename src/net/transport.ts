@@ -116,7 +116,11 @@ class SocketOutput implements SocketTransport {
   // nextTick queued from a microtask, so it runs once the promise jobs of the turn have all
   // run: answers of async methods, and calls made by code awaiting an answer (a login's
   // second step), leave with the rest.
-  private queued: Uint8Array[] = [];
+  // The first message of a turn has a field of its own: a turn of one message (a call made, or
+  // a call answered, one at a time) makes no array.
+  private first: Uint8Array | null = null;
+  /** The turn's further messages, in order (made at the second). */
+  private rest: Uint8Array[] | null = null;
   private queuedBytes = 0;
   /**
    * A chunk from the peer is being handled (inputStarting): its answers wait for inputHandled,
@@ -162,11 +166,17 @@ class SocketOutput implements SocketTransport {
     // After the end nothing is queued: the socket refuses the write (and says so) as before.
     if (socket.writableEnded) return void socket.write(data);
     this.accepted += data.length;
-    if (this.queued.length === 0 && !this.holding) void resolved.then((this.flushSoonFn ??= () => process.nextTick(flushOutput, this)));
-    this.queued.push(data);
     this.queuedBytes += data.length;
+    if (this.first === null) {
+      if (!this.holding) void resolved.then((this.flushSoonFn ??= () => process.nextTick(flushOutput, this)));
+      this.first = data;
+    } else {
+      const rest = (this.rest ??= []);
+      rest.push(data);
+      if (rest.length + 1 >= SLICE_WRITES) return this.flush();
+    }
     // Big messages go at once: holding them saves no syscall, and the peer can start on them.
-    if (this.queuedBytes > COPY_LIMIT || this.queued.length >= SLICE_WRITES) this.flush();
+    if (this.queuedBytes > COPY_LIMIT) this.flush();
   }
 
   loseConnection(reason?: unknown): void {
@@ -233,38 +243,41 @@ class SocketOutput implements SocketTransport {
   /** See inputStarting(). */
   startInput(): number {
     // Nested input on the same socket (not made by Node) keeps the scheduled flush.
-    if (this.queued.length === 0) this.holding = true;
+    if (this.first === null) this.holding = true;
     return this.accepted;
   }
 
   // ---- output --------------------------------------------------------------------------------
 
   flush(): void {
-    const chunks = this.queued;
-    if (chunks.length === 0) return;
+    const first = this.first;
+    if (first === null) return;
+    const rest = this.rest;
     const size = this.queuedBytes;
-    this.queued = [];
+    this.first = null;
+    this.rest = null;
     this.queuedBytes = 0;
     const socket = this.socket;
     if (socket.destroyed) return;
-    if (chunks.length === 1) {
-      const chunk = chunks[0];
-      if (size <= ON_HEAP_MAX && !(chunk instanceof Buffer)) {
+    if (rest === null) {
+      if (size <= ON_HEAP_MAX && !(first instanceof Buffer)) {
         const out = Buffer.allocUnsafe(size);
-        out.set(chunk);
+        out.set(first);
         socket.write(out);
-      } else socket.write(chunk);
+      } else socket.write(first);
     } else if (size > COPY_LIMIT) {
       // Big messages are not copied: the socket gathers them in one writev.
       socket.cork();
-      for (let i = 0; i < chunks.length; i++) socket.write(chunks[i]);
+      socket.write(first);
+      for (let i = 0; i < rest.length; i++) socket.write(rest[i]);
       socket.uncork();
     } else {
       const out = Buffer.allocUnsafe(size);
-      let at = 0;
-      for (let i = 0; i < chunks.length; i++) {
-        out.set(chunks[i], at);
-        at += chunks[i].length;
+      out.set(first);
+      let at = first.length;
+      for (let i = 0; i < rest.length; i++) {
+        out.set(rest[i], at);
+        at += rest[i].length;
       }
       socket.write(out);
     }
@@ -300,7 +313,8 @@ class SocketOutput implements SocketTransport {
   private overflow(reason: OutputBufferExceeded): void {
     if (this.overflowed) return;
     this.overflowed = true;
-    this.queued = [];
+    this.first = null;
+    this.rest = null;
     this.queuedBytes = 0;
     this.clearStallTimer();
     this.socket.destroy();

@@ -30,6 +30,8 @@ function className(x: object): string {
 }
 
 const NONE: readonly unknown[] = Object.freeze([]);
+/** jelly(undefined) and jelly(null), read only (the encoder and trace hooks never change it). */
+const NONE_SEXP = Object.freeze(["None"]) as unknown as Sexp;
 
 /**
  * Calls `prefix + message` on `target` with the peer's arguments, unjellied for `perspective`;
@@ -54,6 +56,10 @@ export function dispatch(
     throw new AttributeError(`'${className(target)}' object has no attribute '${prefix}${message}'`);
   }
   const result = invoke(target, fn, key, first.length === 0 ? args : [...first, ...args], kw);
+  // The commonest answers, whose jelly is known without a Jellier: a number is its own
+  // expression, and nothing (a method that returns nothing) is [None].
+  if (typeof result === "number") return result;
+  if (result === undefined || result === null) return NONE_SEXP;
   return broker.serialize(result, resultPerspective);
 }
 
