@@ -8,7 +8,7 @@ import { decodeUtf8 } from "../jelly/text.ts";
 import { activeBudget, type MessageBudget } from "../jelly/budget.ts";
 import { valueText } from "../jelly/describe.ts";
 import type { BrokerAPI as Broker } from "./broker-api.ts";
-import { AttributeError, findMethod, invoke, type MethodPrefix } from "./dispatch.ts";
+import { AttributeError, invoke, methodAt, methodKey, type MethodPrefix } from "./dispatch.ts";
 import { NoSuchMethod } from "./errors.ts";
 import type { Kwargs } from "./kwargs.ts";
 import { checkState } from "./validation.ts";
@@ -30,6 +30,8 @@ function className(x: object): string {
 }
 
 const NONE: readonly unknown[] = Object.freeze([]);
+/** jelly(undefined) and jelly(null), read only (the encoder and trace hooks never change it). */
+const NONE_SEXP = Object.freeze(["None"]) as unknown as Sexp;
 
 /**
  * Calls `prefix + message` on `target` with the peer's arguments, unjellied for `perspective`;
@@ -47,12 +49,17 @@ export function dispatch(
   first: readonly unknown[] = NONE,
 ): Sexp | Promise<Sexp> {
   const [args, kw] = broker.unserializeCall(netArgs, netKw, perspective);
-  const fn = findMethod(target, prefix, message);
+  const key = methodKey(prefix, message);
+  const fn = methodAt(target, key);
   if (!fn) {
     if (prefix === "remote_") throw new NoSuchMethod(`No such method: remote_${message}`);
     throw new AttributeError(`'${className(target)}' object has no attribute '${prefix}${message}'`);
   }
-  const result = invoke(target, fn, prefix + message, first.length === 0 ? args : [...first, ...args], kw);
+  const result = invoke(target, fn, key, first.length === 0 ? args : [...first, ...args], kw);
+  // The commonest answers, whose jelly is known without a Jellier: a number is its own
+  // expression, and nothing (a method that returns nothing) is [None].
+  if (typeof result === "number") return result;
+  if (result === undefined || result === null) return NONE_SEXP;
   return broker.serialize(result, resultPerspective);
 }
 

@@ -70,5 +70,8 @@ export function callArguments(args: unknown, kw: unknown): [unknown[], Kwargs | 
     }
     named = new Kwargs(values);
   }
-  return [[...args], named];
+  // Copied with a loop: spreading a Tuple (an Array subclass) takes V8's slow iterator path (~15x).
+  const list: unknown[] = [];
+  for (let i = 0; i < args.length; i++) list.push(args[i]);
+  return [list, named];
 }

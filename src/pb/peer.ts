@@ -85,6 +85,10 @@ export function pythonShownBy(sexp: Sexp): PythonMajor | null {
     }
   }
   // Instances in the payload: [class name, state dict] (Copyable, CopyableFailure), [name, luid, state] (Cacheable).
+  // A payload of no expression lists (plain values, already unjellied) shows nothing: no stack is made.
+  let lists = false;
+  for (let i = start; i < msg.length && !lists; i++) lists = Array.isArray(msg[i]);
+  if (!lists) return null;
   const stack: Sexp[] = [];
   for (let i = msg.length - 1; i >= start; i--) stack.push(msg[i]);
   let seen = 0;

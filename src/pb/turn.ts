@@ -30,6 +30,13 @@ export interface CallTurn {
 
 let turn: CallTurn | null = null;
 let timer: { refresh(): unknown } | null = null;
+/**
+ * The timer is set and has not fired yet. It is then re-armed by nobody: a marker queued before
+ * this turn began fires before the method's own timers too (it is ahead of them in Node's list
+ * of 1 ms timers), and a marker firing can only end a turn whose synchronous part and promise
+ * jobs are over. So the timer is re-armed at most once per millisecond, not once per call.
+ */
+let timerArmed = false;
 
 function endTurn(ended: CallTurn): void {
   ended.over = true;
@@ -37,6 +44,7 @@ function endTurn(ended: CallTurn): void {
 }
 
 function onTimer(): void {
+  timerArmed = false;
   if (turn) endTurn(turn);
 }
 
@@ -49,13 +57,18 @@ export function currentTurn(): CallTurn {
   const t: CallTurn = { over: false, held: false, running: 1, immediate: undefined };
   turn = t;
   if (typeof setImmediate === "function") t.immediate = setImmediate(endTurn, t);
-  if (timer && typeof timer.refresh === "function") timer.refresh();
-  else {
+  if (timer) {
+    if (!timerArmed) {
+      timer.refresh();
+      timerArmed = true;
+    }
+  } else {
     const made = setTimeout(onTimer, 0) as unknown as { refresh?(): unknown; unref?(): unknown };
     // Node's Timeout can be re-armed and must not keep the process alive; a browser's is a number.
     if (typeof made === "object" && made !== null && typeof made.refresh === "function") {
       made.unref?.();
       timer = made as { refresh(): unknown };
+      timerArmed = true;
     }
   }
   return t;

@@ -3,7 +3,7 @@
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PBClient, PBServer, Root } from "../../src/index.ts";
-import { socketTransport } from "../../src/net/transport.ts";
+import { inputStarting, socketTransport } from "../../src/net/transport.ts";
 
 class NotesRoot extends Root {
   notes: unknown[] = [];
@@ -97,6 +97,36 @@ describe("socket transport", () => {
     expect(Buffer.concat(received)).toEqual(Buffer.concat(messages));
     sink.close();
   });
+  it("what is written while a chunk is handled leaves in one write when inputHandled returns; later writes at the end of the turn", async () => {
+    const { received, done, sink, socket } = await connectedSink();
+    const writes: number[] = [];
+    const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
+    socket.write = ((chunk: Uint8Array) => {
+      writes.push(chunk.length);
+      return write(chunk);
+    }) as net.Socket["write"];
+    const transport = socketTransport(socket);
+    const before = inputStarting(transport);
+    transport.write(Uint8Array.of(1, 2));
+    transport.write(Uint8Array.of(3));
+    expect(writes).toEqual([]);
+    transport.inputHandled(before);
+    expect(writes).toEqual([3]);
+    // An answer made in a promise job after the chunk: flushed at the end of the turn, as before.
+    transport.write(Uint8Array.of(4));
+    expect(writes).toEqual([3]);
+    await new Promise((r) => setImmediate(r));
+    expect(writes).toEqual([3, 1]);
+    // A small message (V8 keeps it on its heap) goes out as a copy: the bytes are the same.
+    const small = new Uint8Array(60).map((_, i) => i);
+    transport.write(small);
+    await new Promise((r) => setImmediate(r));
+    socket.end();
+    await done;
+    expect([...Buffer.concat(received)]).toEqual([1, 2, 3, 4, ...small]);
+    sink.close();
+  });
+
   it("pausing and resuming many times leaves no listeners behind (one close listener at most)", async () => {
     const sink = net.createServer((s) => s.resume());
     await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
