@@ -4,7 +4,7 @@ import * as tls from "node:tls";
 import type { Broker, BrokerOptions } from "../pb/broker.ts";
 import { PORTNO } from "../pb/constants.ts";
 import { PBConnectionLost } from "../pb/errors.ts";
-import { brokerTransport, inputStarting, type SocketTransport } from "./transport.ts";
+import { brokerTransport, type SocketTransport } from "./transport.ts";
 
 /** Broker options a connection takes, plus the socket options both roles share. */
 export interface ConnectionOptions extends Omit<BrokerOptions, "role" | "root" | "onReady"> {
@@ -72,12 +72,9 @@ const ATTACHMENT = Symbol("twisted-pb.attachment");
 type AttachedSocket = net.Socket & { [ATTACHMENT]: Attachment };
 
 function dataFor(a: Attachment, chunk: Buffer): void {
-  const before = inputStarting(a.transport);
-  try {
-    a.broker.dataReceived(chunk);
-  } finally {
-    a.transport.inputHandled(before);
-  }
+  const before = a.transport.bytesAccepted;
+  a.broker.dataReceived(chunk);
+  a.transport.inputHandled(before);
 }
 
 function closeFor(a: Attachment): void {

@@ -122,14 +122,6 @@ class SocketOutput implements SocketTransport {
   /** The turn's further messages, in order (made at the second). */
   private rest: Uint8Array[] | null = null;
   private queuedBytes = 0;
-  /**
-   * A chunk from the peer is being handled (inputStarting): its answers wait for inputHandled,
-   * which writes them at once, instead of a flush being scheduled for the end of the turn. A
-   * peer making one call at a time then costs no microtask and no nextTick per answer.
-   * Answers of methods that settle later, in promise jobs, are flushed at the end of the turn
-   * as before.
-   */
-  private holding = false;
   private flushSoonFn: (() => void) | null = null;
   private scheduleFn: (() => void) | null = null;
   private onDrainFn: (() => void) | null = null;
@@ -168,7 +160,7 @@ class SocketOutput implements SocketTransport {
     this.accepted += data.length;
     this.queuedBytes += data.length;
     if (this.first === null) {
-      if (!this.holding) void resolved.then((this.flushSoonFn ??= () => process.nextTick(flushOutput, this)));
+      void resolved.then((this.flushSoonFn ??= () => process.nextTick(flushOutput, this)));
       this.first = data;
     } else {
       const rest = (this.rest ??= []);
@@ -219,8 +211,6 @@ class SocketOutput implements SocketTransport {
    */
   inputHandled(acceptedBefore: number): void {
     const socket = this.socket;
-    const holding = this.holding;
-    this.holding = false;
     const buffered = this.queuedBytes + socket.writableLength;
     // Answers (or anything else) written in response to this input, and too much unsent.
     if (!this.paused && this.accepted > acceptedBefore && buffered > this.hwm && !socket.destroyed && !this.overflowed) {
@@ -235,16 +225,6 @@ class SocketOutput implements SocketTransport {
         socket.once("close", () => this.clearStallTimer());
       }
     }
-    // After the pause is decided (on what is unsent, queued included), as when the flush came
-    // at the end of the turn.
-    if (holding) this.flush();
-  }
-
-  /** See inputStarting(). */
-  startInput(): number {
-    // Nested input on the same socket (not made by Node) keeps the scheduled flush.
-    if (this.first === null) this.holding = true;
-    return this.accepted;
   }
 
   // ---- output --------------------------------------------------------------------------------
@@ -338,16 +318,6 @@ class SocketOutput implements SocketTransport {
   stalled(): void {
     if (this.paused) this.overflow(new OutputBufferExceeded(`unsent output to the peer stayed above ${this.hwm} bytes for ${this.stallMs} ms: the peer is not reading`));
   }
-}
-
-/**
- * A chunk from the peer is about to be handled by the broker writing to `transport`; returns
- * bytesAccepted, for the inputHandled() that must follow (also when handling it throws). What
- * the broker writes meanwhile is sent by that inputHandled(), in one write.
- * @internal
- */
-export function inputStarting(transport: SocketTransport): number {
-  return transport instanceof SocketOutput ? transport.startInput() : transport.bytesAccepted;
 }
 
 function flushOutput(output: SocketOutput): void {

@@ -3,7 +3,7 @@
 import * as net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PBClient, PBServer, Root } from "../../src/index.ts";
-import { inputStarting, socketTransport } from "../../src/net/transport.ts";
+import { socketTransport } from "../../src/net/transport.ts";
 
 class NotesRoot extends Root {
   notes: unknown[] = [];
@@ -97,7 +97,10 @@ describe("socket transport", () => {
     expect(Buffer.concat(received)).toEqual(Buffer.concat(messages));
     sink.close();
   });
-  it("what is written while a chunk is handled leaves in one write when inputHandled returns; later writes at the end of the turn", async () => {
+  it("what a turn writes, while a chunk is handled and in the promise jobs after it, leaves in one write", async () => {
+    // A Twisted peer keeps Nagle's algorithm on: two small writes where there was one (a
+    // client's dialect choice, then its login call a promise job later) let the peer answer the
+    // first alone, and its next small answer then waits for our delayed ACK (~40 ms a login).
     const { received, done, sink, socket } = await connectedSink();
     const writes: number[] = [];
     const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
@@ -106,17 +109,15 @@ describe("socket transport", () => {
       return write(chunk);
     }) as net.Socket["write"];
     const transport = socketTransport(socket);
-    const before = inputStarting(transport);
+    const before = transport.bytesAccepted;
     transport.write(Uint8Array.of(1, 2));
-    transport.write(Uint8Array.of(3));
-    expect(writes).toEqual([]);
     transport.inputHandled(before);
-    expect(writes).toEqual([3]);
-    // An answer made in a promise job after the chunk: flushed at the end of the turn, as before.
-    transport.write(Uint8Array.of(4));
-    expect(writes).toEqual([3]);
+    await Promise.resolve();
+    transport.write(Uint8Array.of(3));
+    await Promise.resolve().then(() => transport.write(Uint8Array.of(4)));
+    expect(writes).toEqual([]);
     await new Promise((r) => setImmediate(r));
-    expect(writes).toEqual([3, 1]);
+    expect(writes).toEqual([4]);
     // A small message (V8 keeps it on its heap) goes out as a copy: the bytes are the same.
     const small = new Uint8Array(60).map((_, i) => i);
     transport.write(small);
