@@ -47,6 +47,17 @@ async function connectedSink(): Promise<{ received: Buffer[]; done: Promise<void
   await new Promise((r) => socket.once("connect", r));
   return { received, done, sink, socket };
 }
+/** The sizes of the socket's writes, in order, as they are made. */
+function writeSizes(socket: net.Socket): number[] {
+  const writes: number[] = [];
+  const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
+  socket.write = ((chunk: Uint8Array) => {
+    writes.push(chunk.length);
+    return write(chunk);
+  }) as net.Socket["write"];
+  return writes;
+}
+
 describe("socket transport", () => {
   it("sends what was written in the same turn before disconnect()", async () => {
     const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
@@ -79,12 +90,7 @@ describe("socket transport", () => {
 
   it("sends a turn of many messages in slices of 32 writes, the bytes unchanged and in order", async () => {
     const { received, done, sink, socket } = await connectedSink();
-    const writes: number[] = [];
-    const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
-    socket.write = ((chunk: Uint8Array) => {
-      writes.push(chunk.length);
-      return write(chunk);
-    }) as net.Socket["write"];
+    const writes = writeSizes(socket);
     const transport = socketTransport(socket);
     const messages = Array.from({ length: 100 }, (_, i) => Uint8Array.of(i, i, i));
     for (const m of messages) transport.write(m);
@@ -102,12 +108,7 @@ describe("socket transport", () => {
     // client's dialect choice, then its login call a promise job later) let the peer answer the
     // first alone, and its next small answer then waits for our delayed ACK (~40 ms a login).
     const { received, done, sink, socket } = await connectedSink();
-    const writes: number[] = [];
-    const write = socket.write.bind(socket) as (chunk: Uint8Array) => boolean;
-    socket.write = ((chunk: Uint8Array) => {
-      writes.push(chunk.length);
-      return write(chunk);
-    }) as net.Socket["write"];
+    const writes = writeSizes(socket);
     const transport = socketTransport(socket);
     const before = transport.bytesAccepted;
     transport.write(Uint8Array.of(1, 2));
