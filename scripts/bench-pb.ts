@@ -364,15 +364,20 @@ async function pbAlone(seconds: number): Promise<{ cpuUsPerCall: number; samples
     for (let i = 0; i < n; i++) await ref.callRemote("echo", SMALL);
   };
   await batch(20000);
+  const { cpuUs, samples, spreadPct } = await cpuPerOp(batch, Math.max(1000, Math.round((seconds * 1e6) / 5 / 5)));
+  return { cpuUsPerCall: cpuUs, samples, spreadPct };
+}
+
+/** CPU per operation of `batch(n)`: 5 samples of `n` operations, their median and spread. */
+async function cpuPerOp(batch: (n: number) => Promise<void>, n: number): Promise<{ cpuUs: number; samples: number[]; spreadPct: number }> {
   const samples: number[] = [];
   for (let k = 0; k < 5; k++) {
-    const n = Math.max(1000, Math.round((seconds * 1e6) / 5 / 5));
     const c0 = cpuSeconds();
     await batch(n);
     samples.push(((cpuSeconds() - c0) * 1e6) / n);
   }
   const m = medianOf(samples);
-  return { cpuUsPerCall: m, samples, spreadPct: ((Math.max(...samples) - Math.min(...samples)) / m) * 100 };
+  return { cpuUs: m, samples, spreadPct: ((Math.max(...samples) - Math.min(...samples)) / m) * 100 };
 }
 
 /**
@@ -398,15 +403,8 @@ async function pbAloneLogin(seconds: number): Promise<{ cpuUsPerLogin: number; s
     for (let i = 0; i < n; i++) await once();
   };
   await batch(3000);
-  const samples: number[] = [];
-  for (let k = 0; k < 5; k++) {
-    const n = Math.max(200, Math.round((seconds * 1e6) / 5 / 150));
-    const c0 = cpuSeconds();
-    await batch(n);
-    samples.push(((cpuSeconds() - c0) * 1e6) / n);
-  }
-  const m = medianOf(samples);
-  return { cpuUsPerLogin: m, samples, spreadPct: ((Math.max(...samples) - Math.min(...samples)) / m) * 100 };
+  const { cpuUs, samples, spreadPct } = await cpuPerOp(batch, Math.max(200, Math.round((seconds * 1e6) / 5 / 150)));
+  return { cpuUsPerLogin: cpuUs, samples, spreadPct };
 }
 
 function fmt(n: number, digits = 0): string {

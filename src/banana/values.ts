@@ -58,9 +58,21 @@ export function byteString(b: Uint8Array | string): string {
 
 const utf8Encoder = new TextEncoder();
 
-/** A byte string (either form) as bytes. */
+/** Text up to this long that is ASCII is copied in a loop: TextEncoder's call costs more than a short name's bytes. */
+const SHORT_TEXT = 64;
+
+/** A byte string (either form) as bytes: text as its UTF-8, bytes as they are. */
 export function asBytes(b: Uint8Array | string): Uint8Array {
-  return typeof b === "string" ? utf8Encoder.encode(b) : b;
+  if (typeof b !== "string") return b;
+  const n = b.length;
+  if (n > SHORT_TEXT) return utf8Encoder.encode(b);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = b.charCodeAt(i);
+    if (c >= 0x80) return utf8Encoder.encode(b);
+    out[i] = c;
+  }
+  return out;
 }
 
 /** Bytes of an ASCII/latin1 JS string (one byte per char). */

@@ -1,5 +1,6 @@
 // Credentials and the interfaces checkers are registered for (twisted/cred/credentials.py).
 import { constantTimeEqual, md5, toBytes } from "./hash.ts";
+import { tryDecodeUtf8 } from "../jelly/text.ts";
 
 /** Interface names, as Twisted's qualified names. */
 export const IUsernamePassword = "twisted.cred.credentials.IUsernamePassword";
@@ -100,19 +101,9 @@ function hexDigest(hex: string): Uint8Array {
 /** A user name as text: bytes are read as UTF-8 (invalid sequences become U+FFFD). */
 export function usernameText(username: string | Uint8Array): string {
   if (typeof username === "string") return username;
-  // A short ASCII name (the usual) is read here: TextDecoder's call costs more than the reading.
-  const n = username.length;
-  if (n > SHORT_NAME) return lenientUtf8.decode(username);
-  let text = "";
-  for (let i = 0; i < n; i++) {
-    const b = username[i];
-    if (b >= 0x80) return lenientUtf8.decode(username);
-    text += String.fromCharCode(b);
-  }
-  return text;
+  // jelly's decoder reads a short ASCII name without a TextDecoder call; anything it refuses is read leniently.
+  return tryDecodeUtf8(username) ?? lenientUtf8.decode(username);
 }
-
-const SHORT_NAME = 64;
 
 // One decoder for every login (not one per name: making a TextDecoder costs more than the decoding).
 const lenientUtf8 = new TextDecoder();

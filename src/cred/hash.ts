@@ -1,6 +1,7 @@
 // The hashing of PB's challenge/response login (pb.py respond/challenge), on Node's crypto.
 import { hash, randomFillSync } from "node:crypto";
 import { md5Of } from "./md5.ts";
+import { asBytes } from "../banana/values.ts";
 
 /**
  * Inputs up to this many bytes are hashed in TypeScript (md5.ts): a login's md5s (a password, a
@@ -19,24 +20,8 @@ export function md5(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(hash("md5", parts.length === 1 ? parts[0] : Buffer.concat(parts), "buffer"));
 }
 
-const utf8 = new TextEncoder();
-
-/** Text up to this long that is ASCII is encoded here: TextEncoder's call costs more for a name or password. */
-const SHORT_TEXT = 64;
-
-/** Text as UTF-8 bytes; bytes as they are. */
-export function toBytes(x: string | Uint8Array): Uint8Array {
-  if (typeof x !== "string") return x;
-  const n = x.length;
-  if (n > SHORT_TEXT) return utf8.encode(x);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = x.charCodeAt(i);
-    if (c >= 0x80) return utf8.encode(x);
-    out[i] = c;
-  }
-  return out;
-}
+/** Text as UTF-8 bytes; bytes as they are (banana's asBytes: short ASCII text without a TextEncoder call). */
+export const toBytes: (x: string | Uint8Array) => Uint8Array = asBytes;
 
 /** pb.respond: md5(md5(password) + challenge), 16 raw bytes. */
 export function respond(challenge: Uint8Array, password: string | Uint8Array): Uint8Array {
