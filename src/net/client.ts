@@ -57,15 +57,20 @@ function destroySocket(socket: net.Socket): void {
 }
 
 /**
- * Resolves when the broker is ready; rejects if the connection goes first: with the socket's own
- * error if it never connected (refused, unreachable), else with PBConnectionLost.
+ * Resolves with `made()` when the broker is ready; rejects if the connection goes first: with
+ * the socket's own error if it never connected (refused, unreachable), else with PBConnectionLost.
  */
-function handshake(broker: Broker, socket: net.Socket | null): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
+function handshake<T>(broker: Broker, socket: net.Socket | null, made: () => T): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
     let settled = false;
     broker.ready.then(() => {
       settled = true;
-      resolve();
+      // (What the handshake's wait resolves with is made here: no further promise hop per connect.)
+      try {
+        resolve(made());
+      } catch (e) {
+        reject(e);
+      }
     });
     broker.closed.then((e) => {
       if (settled) return;
@@ -127,19 +132,27 @@ export class PBClient {
     return deadline(
       what,
       { timeout: options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT, signal: options.signal },
-      async () => {
+      () => {
         // (Made first: a socket must not be left connecting, with no error listener, if this throws.)
         const broker = new Broker({ ...options, role: "initiator" });
         const opened = openClientSocket(endpoint, options.keepAlive);
         const s = (socket = opened.socket);
+        const made = () => {
+          const client = new PBClient(broker, s, options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
+          if (options.liveness) client.checkLiveness(options.liveness);
+          return client;
+        };
         // Plain TCP: the broker is attached at once (nothing arrives before the connect), and
-        // the handshake's wait covers the connect's too. TLS and Unix sockets connect first.
-        if (!opened.optionsSet) await connected(s, endpoint);
-        attach(s, broker, options.keepAlive, null, opened.optionsSet);
-        await handshake(broker, opened.optionsSet ? s : null);
-        const client = new PBClient(broker, s, options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT);
-        if (options.liveness) client.checkLiveness(options.liveness);
-        return client;
+        // the handshake's wait covers the connect's too (one promise, no async steps between).
+        if (opened.optionsSet) {
+          attach(s, broker, options.keepAlive, null, true);
+          return handshake(broker, s, made);
+        }
+        // TLS and Unix sockets connect first.
+        return connected(s, endpoint).then(() => {
+          attach(s, broker, options.keepAlive, null, false);
+          return handshake(broker, null, made);
+        });
       },
       () => socket?.destroy(),
     );
@@ -179,11 +192,11 @@ export class PBClient {
   }
 
   /** Closes the connection (what was written still goes out) and waits until it is gone. */
-  async disconnect(): Promise<void> {
+  disconnect(): Promise<void> {
     this.socket.end();
     const timer = armTimer(DISCONNECT_GRACE_MS, destroySocket, this.socket);
-    await this.broker.closed;
-    cancelTimer(timer);
+    // (A plain then, not an async function: one promise and one hop fewer per disconnect.)
+    return this.broker.closed.then(() => cancelTimer(timer));
   }
 
   /** `await using client = ...` disconnects when the block ends. */

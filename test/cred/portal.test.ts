@@ -2,7 +2,7 @@
 // and a realm may each answer synchronously or with a promise; the outcome is the same, and
 // failures reject (never throw synchronously).
 import { describe, expect, it } from "vitest";
-import { InMemoryPasswordChecker, IUsernameHashedPassword, IUsernameMD5Password, MD5PasswordChecker, Portal, UnauthorizedLogin, md5, type AvatarId, type LoginResult, type Realm } from "../../src/index.ts";
+import { Avatar, Broker, InMemoryPasswordChecker, PortalAuthChallenger, respond, IUsernameHashedPassword, IUsernameMD5Password, MD5PasswordChecker, Portal, UnauthorizedLogin, md5, type AvatarId, type LoginResult, type Realm } from "../../src/index.ts";
 
 function credentials(name: string, password: string, later: boolean) {
   const check = (ok: boolean) => (later ? Promise.resolve(ok) : ok);
@@ -48,5 +48,29 @@ describe("Portal.login", () => {
     const portal = new Portal({ requestAvatar: () => { throw new Error("no avatar"); } }, [new InMemoryPasswordChecker({ alice: "secret" })]);
     const p = portal.login(credentials("alice", "secret", false), null, "x");
     await expect(p).rejects.toThrow("no avatar");
+  });
+});
+
+describe("PortalAuthChallenger.remote_respond", () => {
+  it("answers once: the avatar for the right response; a second or non-bytes answer rejects (never throws) with UnauthorizedLogin", async () => {
+    const broker = new Broker({ role: "listener" });
+    const alice = new Avatar();
+    const avatarRealm: Realm = { requestAvatar: (_id, _mind, ...i) => [i[0], alice, () => {}] };
+    const portal = new Portal(avatarRealm, [new InMemoryPasswordChecker({ alice: "secret" })]);
+    const ch = new Uint8Array(16).fill(7);
+    let answered = 0;
+    const challenger = new PortalAuthChallenger(portal, broker, "alice", ch, undefined, () => answered++);
+    const wrongType = challenger.remote_respond("not bytes", null);
+    expect(wrongType).toBeInstanceOf(Promise);
+    await expect(wrongType).rejects.toBeInstanceOf(UnauthorizedLogin);
+    const avatar = await challenger.remote_respond(respond(ch, "secret"), null);
+    // (Sent by reference, wrapped as a perspective: the realm's avatar inside.)
+    expect(Object.values(avatar)).toContain(alice);
+    const again = challenger.remote_respond(respond(ch, "secret"), null);
+    expect(again).toBeInstanceOf(Promise);
+    await expect(again).rejects.toBeInstanceOf(UnauthorizedLogin);
+    expect(answered).toBe(3);
+    const wrong = new PortalAuthChallenger(portal, broker, "alice", ch);
+    await expect(wrong.remote_respond(respond(ch, "nope"), null)).rejects.toBeInstanceOf(UnauthorizedLogin);
   });
 });
