@@ -33,6 +33,8 @@ import { defaultRegistry, globalSecurity, jelly, Jellied, tuple, unjelly } from 
 import { FastReceiver, Predecoded } from "../src/jelly/fastreceive.ts";
 import { pbJellyPositions, pbTextPositions } from "../src/pb/predecoded.ts";
 import { decodeUtf8 } from "../src/jelly/text.ts";
+import { floorBuilder } from "./ladder-floor.ts";
+import { isDeepStrictEqual } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
@@ -451,10 +453,16 @@ interface LadderStep {
   /** msgpackr encoding / decoding the same value, ns per byte of msgpack: the yardstick's own growth. */
   msgpackrEncode: LadderSide;
   msgpackrDecode: LadderSide;
+  /**
+   * The floor: the decoded result's graph built again by a plain loop from parts already known (no
+   * parsing; same arrays, Maps, pooled Uint8Array views, fresh strings), ns per byte of banana.
+   * Its growth is what the result itself costs as it grows.
+   */
+  floorBuild: LadderSide;
 }
 
-type LadderOp = "encode" | "encodeOne" | "decode" | "msgpackrEncode" | "msgpackrDecode";
-const LADDER_OPS: LadderOp[] = ["encode", "encodeOne", "decode", "msgpackrEncode", "msgpackrDecode"];
+type LadderOp = "encode" | "encodeOne" | "decode" | "msgpackrEncode" | "msgpackrDecode" | "floorBuild";
+const LADDER_OPS: LadderOp[] = ["encode", "encodeOne", "decode", "msgpackrEncode", "msgpackrDecode", "floorBuild"];
 const LADDER_MIN_ITERATIONS = QUICK ? 1 : 3;
 const LADDER_SAMPLE_MS = 2 * SAMPLE_MS;
 
@@ -595,8 +603,13 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
       // The receiver's side: only the bytes are alive.
       value = null;
       process.stderr.write(`[bench] size ladder: ${f.family} ${size}, decode\n`);
-      const [d, md] = await measure([() => valueOf(receiveFast(valueReceiver, chunks)), () => unpack(mp)], [bytes.length, mp.length]);
-      steps.push({ family: f.family, size, bytes: bytes.length, msgpackBytes: mp.length, encode: e, encodeOne: e1, decode: d, msgpackrEncode: me, msgpackrDecode: md });
+      // The floor rebuilds what the decoder gives (checked equal), from parts gathered once.
+      const decodeOnce = () => valueOf(receiveFast(valueReceiver, chunks));
+      let build: (() => unknown) | null = floorBuilder(decodeOnce());
+      if (!isDeepStrictEqual(build(), decodeOnce())) throw new Error(`ladder ${f.family} ${size}: the floor's value differs from the decoder's`);
+      const [d, md, fb] = await measure([decodeOnce, () => unpack(mp), build], [bytes.length, mp.length, bytes.length]);
+      build = null;
+      steps.push({ family: f.family, size, bytes: bytes.length, msgpackBytes: mp.length, encode: e, encodeOne: e1, decode: d, msgpackrEncode: me, msgpackrDecode: md, floorBuild: fb });
     }
   }
   observer.disconnect();
@@ -808,22 +821,24 @@ if (ladder) {
   const w = 19;
   out.push("");
   out.push("size ladder: ns per byte (of banana; msgpackr: of msgpack), spread, share of the sample's wall time in GC pauses (minor+major, the closing full GC included)");
-  out.push(`  ${"payload".padEnd(14)} ${"bytes".padStart(9)} ${"mp bytes".padStart(9)} ${"encode(parts)".padStart(w)} ${"encode()".padStart(w)} ${"msgpackr enc".padStart(w)} ${"decode".padStart(w)} ${"msgpackr dec".padStart(w)}`);
+  out.push(`  ${"payload".padEnd(14)} ${"bytes".padStart(9)} ${"mp bytes".padStart(9)} ${"encode(parts)".padStart(w)} ${"encode()".padStart(w)} ${"msgpackr enc".padStart(w)} ${"decode".padStart(w)} ${"msgpackr dec".padStart(w)} ${"floor (build)".padStart(w)}`);
   for (const x of ladder.steps) {
     out.push(
-      `  ${`${x.family} ${x.size}`.padEnd(14)} ${String(x.bytes).padStart(9)} ${String(x.msgpackBytes).padStart(9)} ${cell(x.encode).padStart(w)} ${cell(x.encodeOne).padStart(w)} ${cell(x.msgpackrEncode).padStart(w)} ${cell(x.decode).padStart(w)} ${cell(x.msgpackrDecode).padStart(w)}`,
+      `  ${`${x.family} ${x.size}`.padEnd(14)} ${String(x.bytes).padStart(9)} ${String(x.msgpackBytes).padStart(9)} ${cell(x.encode).padStart(w)} ${cell(x.encodeOne).padStart(w)} ${cell(x.msgpackrEncode).padStart(w)} ${cell(x.decode).padStart(w)} ${cell(x.msgpackrDecode).padStart(w)} ${cell(x.floorBuild).padStart(w)}`,
     );
   }
   out.push("  encode(parts): encodeParts(), the broker's send path (a message past 1 MiB handed over in chunks, large strings by reference); encode(): one fresh array");
+  out.push("  floor (build): the decoded result's graph built again by a plain loop from known parts (no parsing), per byte of banana: what the result itself costs");
   for (const [family, r] of Object.entries(ladder.flatness)) {
     for (const op of ["encode", "encodeOne", "decode"] as const) {
       const v = r[op];
       const yard = op === "decode" ? r.msgpackrDecode : r.msgpackrEncode;
+      const floor = op === "decode" ? `; the floor (building the result alone): ${r.floorBuild.toFixed(2)}` : "";
       const name = op === "encodeOne" ? "encode()" : op === "encode" ? "encode (parts)" : "decode";
       targets.push({ what: `size ladder, ${family} ${name}: dearest ns per byte / smallest size's <= 2 (msgpackr: ${yard.toFixed(2)})`, value: v, goal: 2, met: v <= 2 });
       const loop = ladder.flatnessWithoutClosingGc[family][op];
       out.push(
-        `  ${v <= 2 ? "MET " : "MISS"}  ${family} ${name}: dearest ns per byte at any size / at the smallest = ${v.toFixed(2)} (target <= 2; msgpackr on the same values: ${yard.toFixed(2)}; without the closing GC: ${loop.toFixed(2)})`,
+        `  ${v <= 2 ? "MET " : "MISS"}  ${family} ${name}: dearest ns per byte at any size / at the smallest = ${v.toFixed(2)} (target <= 2; msgpackr on the same values: ${yard.toFixed(2)}${floor}; without the closing GC: ${loop.toFixed(2)})`,
       );
     }
   }

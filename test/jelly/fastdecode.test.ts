@@ -194,6 +194,22 @@ describe("one-pass decode = decode + unjelly", () => {
     expect(tree[0].buffer).not.toBe(bytes.buffer);
     expect(fast).toStrictEqual(tree);
   });
+
+  it("lists and tuples around the length past which arrays grow as they fill: exact values, both paths", () => {
+    for (const n of [16_383, 16_384, 16_385, 40_000]) {
+      const list = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? i : utf8(`item${i}`)));
+      for (const value of [list, tuple(...list)]) {
+        const bytes = dumps(value);
+        for (const mode of ["python", "js"] as const) {
+          expectSame(bytes, { mode });
+          const [fast] = loadsOnePass(bytes, { mode }) as [unknown[]];
+          const plain = (xs: unknown[]) => xs.map((x) => (x instanceof Uint8Array ? `b:${Buffer.from(x).toString()}` : x));
+          expect(plain(fast)).toEqual(plain(value));
+          expect(Object.keys(fast).length).toBe(n); // dense: no holes
+        }
+      }
+    }
+  });
 });
 
 describe("golden vectors (fixtures/jelly-vectors.jsonl)", () => {
