@@ -233,7 +233,10 @@ function receiveFast(r: FastReceiver, chunks: Uint8Array[]): Sexp {
   fastCount = 0;
   for (let i = 0; i < chunks.length; i++) r.feed(chunks[i]);
   if (fastCount !== 1 || r.pending) throw new Error("incomplete decode");
-  return fastReceived!;
+  // Not kept here: the last result alive would be a second graph for the next decode's GC to mark.
+  const got = fastReceived!;
+  fastReceived = undefined;
+  return got;
 }
 
 /** What the broker's unserialize() gives for what the receiver delivered. */

@@ -30,7 +30,8 @@ export function floorBuilder(sample: unknown): () => unknown {
       const items = x.map(plan);
       const n = items.length;
       return () => {
-        const out = new Array(n);
+        // Made as the one-pass decoder makes them (at their final size up to 16,384, else filled).
+        const out: unknown[] = n <= 16_384 ? new Array(n) : [];
         for (let i = 0; i < n; i++) out[i] = items[i]();
         return out;
       };

@@ -23,7 +23,9 @@ let got: unknown;
 const r = new FastReceiver((x) => (got = x), { dialect: "pb", unjelly: { security: globalSecurity, registry: defaultRegistry, mode: "python", bytesAsText: false, maxDepth: 1000 }, jellyAt: null });
 const decode = () => {
   for (const c of chunks) r.feed(c);
-  return (got as unknown as Predecoded).value;
+  const value = (got as unknown as Predecoded).value;
+  got = undefined; // the last result is not kept alive through the next decode
+  return value;
 };
 const build = floorBuilder(decode());
 const fn = what === "msgpackr" ? () => unpack(mp) : what === "floor" ? build : decode;
