@@ -34,6 +34,7 @@ import { FastReceiver, Predecoded } from "../src/jelly/fastreceive.ts";
 import { pbJellyPositions, pbTextPositions } from "../src/pb/predecoded.ts";
 import { decodeUtf8 } from "../src/jelly/text.ts";
 import { floorBuilder } from "./ladder-floor.ts";
+import { intsAndBytes, recordsDict } from "./payloads.ts";
 import { isDeepStrictEqual } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -53,15 +54,11 @@ const MB = 1e6;
 
 // ---- the payloads (scripts/bench_twisted.py builds the same ones) ----------------------------
 
-const utf8 = new TextEncoder();
 const callArgs = tuple(1, "hello", 3.5);
 const callKw = new Map<string, unknown>(); // the broker sends kwargs as a Map
-const listValue: (number | Uint8Array)[] = Array.from({ length: 10000 }, (_, i) => (i % 2 === 0 ? i : utf8.encode(`item${i}`)));
+const listValue = intsAndBytes(10_000);
 const stringValue = Uint8Array.from({ length: 600 * 1024 }, (_, i) => (i * 7) % 251);
-const dictValue: Record<string, unknown> = {};
-for (let i = 0; i < 1000; i++) {
-  dictValue[`key${i}`] = { id: i, score: i + 0.25, name: `name${i}`, tags: [i, i + 1, i + 2], extra: null };
-}
+const dictValue = recordsDict(1000);
 
 // ---- timing -------------------------------------------------------------------------------------
 
@@ -469,10 +466,6 @@ const LADDER_OPS: LadderOp[] = ["encode", "encodeOne", "decode", "msgpackrEncode
 const LADDER_MIN_ITERATIONS = QUICK ? 1 : 3;
 const LADDER_SAMPLE_MS = 2 * SAMPLE_MS;
 
-function record(i: number) {
-  return { id: i, score: i + 0.25, name: `name${i}`, tags: [i, i + 1, i + 2], extra: null };
-}
-
 /** A full GC (the script may run without --expose-gc). */
 async function fullGcFunction(): Promise<() => void> {
   const g = (globalThis as { gc?: () => void }).gc;
@@ -568,18 +561,8 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
   }
 
   const all: { family: string; sizes: [string, () => unknown][] }[] = [
-    { family: "list", sizes: [1000, 10_000, 100_000].map((n) => [`${n / 1000}k`, () => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? i : utf8.encode(`item${i}`)))]) },
-    {
-      family: "dict",
-      sizes: [1000, 10_000, 100_000].map((n) => [
-        `${n / 1000}k`,
-        () => {
-          const d: Record<string, unknown> = {};
-          for (let i = 0; i < n; i++) d[`key${i}`] = record(i);
-          return d;
-        },
-      ]),
-    },
+    { family: "list", sizes: [1000, 10_000, 100_000].map((n) => [`${n / 1000}k`, () => intsAndBytes(n)]) },
+    { family: "dict", sizes: [1000, 10_000, 100_000].map((n) => [`${n / 1000}k`, () => recordsDict(n)]) },
     { family: "string", sizes: [1, 8, 64, 640].map((k) => [`${k} KiB`, () => Uint8Array.from({ length: k * 1024 }, (_, i) => (i * 7) % 251)]) },
   ];
   const steps: LadderStep[] = [];

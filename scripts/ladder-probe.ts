@@ -7,14 +7,11 @@ import { BananaEncoder } from "../src/banana/index.ts";
 import { defaultRegistry, globalSecurity, Jellied } from "../src/jelly/index.ts";
 import { FastReceiver, Predecoded } from "../src/jelly/fastreceive.ts";
 import { floorBuilder } from "./ladder-floor.ts";
+import { intsAndBytes, recordsDict } from "./payloads.ts";
 
 const [family = "list", nText = "10000", what = "decode", secText = "3"] = process.argv.slice(2);
 const n = Number(nText);
-const utf8 = new TextEncoder();
-const value: unknown =
-  family === "list"
-    ? Array.from({ length: n }, (_, i) => (i % 2 === 0 ? i : utf8.encode(`item${i}`)))
-    : Object.fromEntries(Array.from({ length: n }, (_, i) => [`key${i}`, { id: i, score: i + 0.25, name: `name${i}`, tags: [i, i + 1, i + 2], extra: null }]));
+const value: unknown = family === "list" ? intsAndBytes(n) : recordsDict(n);
 const bytes = new BananaEncoder({ dialect: "pb" }).encode(new Jellied(value));
 const chunks: Uint8Array[] = [];
 for (let i = 0; i < bytes.length; i += 65536) chunks.push(Buffer.from(bytes.subarray(i, Math.min(bytes.length, i + 65536))));
