@@ -22,7 +22,8 @@ import { PageScheduler } from "./pagers.ts";
 import { PendingCalls } from "./pending.ts";
 import { LocalIDs, ReferenceTable, type Registration } from "./references.ts";
 import { copyRegistry } from "./registry.ts";
-import { RemoteReference } from "./remote.ts";
+import { collectionTokenOf, RemoteReference, setCollectionToken } from "./remote.ts";
+import { unwatchCollection, watchCollection, type DecRefLink } from "./collected.ts";
 import type { Transport } from "./transport.ts";
 
 /** Banana's part of each PB limits object, made once per object (the defaults: banana's own, which need no copy). */
@@ -101,8 +102,8 @@ export abstract class BrokerCore implements BrokerAPI {
   private receivedCachesMade: ReceivedCaches | null = null;
   private pagersMade: PageScheduler | null = null;
   protected readonly pending = new PendingCalls();
-  /** Sends the decref of a collected RemoteReference; made at the first refcounted reference (most connections of a login server never get one). */
-  private finalizerMade: FinalizationRegistry<number> | null = null;
+  /** How a collected RemoteReference's decref reaches this broker (pb/collected.ts); made at the first refcounted reference, cut at disconnect. */
+  private decRefLink: DecRefLink | null = null;
 
   constructor(options: BrokerCoreOptions) {
     this.role = options.role;
@@ -156,20 +157,13 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** After the disconnect notifiers: every table is emptied. */
   protected clearTables(): void {
+    // A reference collected from now on sends nothing, and the watch no longer reaches this connection.
+    if (this.decRefLink !== null) this.decRefLink.sender = null;
     this.references.clear();
     // (Map.clear() makes a new table even for an empty map: a connection's teardown skips those.)
     if (this.viewPoints?.size) this.viewPoints.clear();
     this.sentCachesMade?.clear();
     this.receivedCachesMade?.clear();
-  }
-
-  private get finalizer(): FinalizationRegistry<number> | null {
-    if (this.finalizerMade === null && typeof FinalizationRegistry === "function") {
-      this.finalizerMade = new FinalizationRegistry<number>((luid) => {
-        if (!this.disconnected) this.sendDecRef(luid);
-      });
-    }
-    return this.finalizerMade;
   }
 
   abstract readonly ready: Promise<void>;
@@ -214,7 +208,8 @@ export abstract class BrokerCore implements BrokerAPI {
 
   /** Sends decref for a RemoteReference released explicitly (garbage collection does it too). */
   releaseReference(ref: { readonly luid: number | string }): void {
-    this.finalizerMade?.unregister(ref);
+    const token = collectionTokenOf(ref);
+    if (token !== null) unwatchCollection(token);
     if (!this.disconnected) this.sendDecRef(ref.luid);
   }
 
@@ -248,7 +243,7 @@ export abstract class BrokerCore implements BrokerAPI {
   /** Makes the RemoteReference for one received [remote, luid]. */
   remoteReferenceFor(luid: number): RemoteReference {
     const ref = new RemoteReference(this.unserializingPerspective, this, luid, true);
-    this.finalizer?.register(ref, luid, ref);
+    setCollectionToken(ref, watchCollection((this.decRefLink ??= { sender: this }), luid));
     return ref;
   }
 

@@ -30,10 +30,12 @@ export type RemoteMethod = ((...args: unknown[]) => Promise<unknown>) & {
  * there: release() (or garbage collection) sends the decref.
  */
 export class RemoteReference {
-  private disconnectCallbacks: ((ref: RemoteReference) => void)[] = [];
+  /** Made at the first notifyOnDisconnect, as the hook below: most references never need them. */
+  private disconnectCallbacks: ((ref: RemoteReference) => void)[] | null = null;
   private released = false;
-  /** Made at the first notifyOnDisconnect: most references never need it. */
   private onBrokerDisconnect: (() => void) | null = null;
+  /** What the broker watches to send the decref once this reference is collected (pb/collected.ts); held only here. */
+  private collectionToken: object | null = null;
 
   constructor(
     readonly perspective: unknown,
@@ -68,22 +70,26 @@ export class RemoteReference {
 
   /** Calls `callback(this)` if the broker disconnects. */
   notifyOnDisconnect(callback: (ref: RemoteReference) => void): void {
-    this.disconnectCallbacks.push(callback);
-    if (this.disconnectCallbacks.length === 1) this.broker.notifyOnDisconnect(this.brokerDisconnectHook());
+    const callbacks = (this.disconnectCallbacks ??= []);
+    callbacks.push(callback);
+    if (callbacks.length === 1) this.broker.notifyOnDisconnect(this.brokerDisconnectHook());
   }
 
   /** Removes a callback added by notifyOnDisconnect. */
   dontNotifyOnDisconnect(callback: (ref: RemoteReference) => void): void {
-    const i = this.disconnectCallbacks.indexOf(callback);
-    if (i >= 0) this.disconnectCallbacks.splice(i, 1);
-    if (this.disconnectCallbacks.length === 0) this.broker.dontNotifyOnDisconnect(this.brokerDisconnectHook());
+    const callbacks = this.disconnectCallbacks;
+    if (callbacks === null) return;
+    const i = callbacks.indexOf(callback);
+    if (i < 0) return;
+    callbacks.splice(i, 1);
+    if (callbacks.length === 0) this.broker.dontNotifyOnDisconnect(this.brokerDisconnectHook());
   }
 
   private brokerDisconnectHook(): () => void {
     if (this.onBrokerDisconnect === null) {
       this.onBrokerDisconnect = () => {
-        const callbacks = this.disconnectCallbacks;
-        this.disconnectCallbacks = [];
+        const callbacks = this.disconnectCallbacks ?? [];
+        this.disconnectCallbacks = null;
         for (const cb of callbacks) cb(this);
       };
     }
@@ -137,4 +143,14 @@ export class RemoteReference {
   toString(): string {
     return `<RemoteReference luid=${String(this.luid)}>`;
   }
+}
+
+/** The broker's side of a reference's collection watch (pb/collected.ts): set once, when the broker makes the reference. */
+export function setCollectionToken(ref: RemoteReference, token: object | null): void {
+  ref["collectionToken"] = token;
+}
+
+/** The token setCollectionToken gave `ref`, or null. */
+export function collectionTokenOf(ref: object): object | null {
+  return ref instanceof RemoteReference ? ref["collectionToken"] : null;
 }
