@@ -42,6 +42,7 @@ import {
 } from "../src/index.ts";
 import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, serverCpu, type RawScripts } from "./bench-raw.ts";
 import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
+import { mainThreadCpuSeconds } from "./thread-cpu.ts";
 import { Broker, type Transport } from "../src/pb/index.ts";
 import { ROOT_NAME } from "../src/pb/constants.ts";
 import { login as portalLogin, PortalRoot } from "../src/cred/pbportal.ts";
@@ -112,6 +113,9 @@ interface Result {
   /** CPU time per operation of the client and of the server process. */
   clientCpuUs?: number;
   serverCpuUs?: number;
+  /** The part of it spent by the process's main thread (Node processes on Linux); the rest is V8's helper threads (JIT compilation, concurrent GC). */
+  clientMainCpuUs?: number;
+  serverMainCpuUs?: number;
   /** Operations made to warm up before the measured ones. */
   warmupCalls?: number;
 }
@@ -131,6 +135,10 @@ class EchoRoot extends Root {
   /** For the client's figures: what the server spent on a measurement. */
   remote_cpu() {
     return cpuSeconds();
+  }
+  /** What the server's main thread alone spent (-1: not known here); only TypeScript clients ask. */
+  remote_cpuMain() {
+    return mainThreadCpuSeconds() ?? -1;
   }
   /** For the connection ladder: the server's memory after a full collection. */
   remote_mem() {
@@ -217,21 +225,48 @@ function loop(op: () => Promise<unknown>, depth: number, seconds: number, minCal
   });
 }
 
-/** Warms up, then measures; with the CPU time both processes spent per operation (the server's through remote_cpu). */
-function measure(op: () => Promise<unknown>, spec: Spec, root: RemoteReference): Promise<Result> {
-  return measureWith(op, spec, async () => Number(await root.callRemote("cpu")));
+/** A process's CPU seconds so far, and its main thread's where known. */
+export interface CpuReading {
+  total: number;
+  main?: number;
 }
 
-async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow: () => Promise<number>): Promise<Result> {
+function cpuNow(): CpuReading {
+  return { total: cpuSeconds(), main: mainThreadCpuSeconds() };
+}
+
+/** The server's CPU through remote_cpu (and remote_cpuMain when the server is ours: a Twisted server has only the total). */
+function serverCpuVia(root: RemoteReference, ours: boolean): () => Promise<CpuReading> {
+  return async () => {
+    const total = Number(await root.callRemote("cpu"));
+    const main = ours ? Number(await root.callRemote("cpuMain")) : -1;
+    return main >= 0 ? { total, main } : { total };
+  };
+}
+
+/** Sets the CPU figures per operation from readings before and after `calls` operations. */
+function setCpu(result: Result, client0: CpuReading, client1: CpuReading, server0: CpuReading, server1: CpuReading): void {
+  const per = (a: number, b: number) => ((b - a) * 1e6) / result.calls;
+  result.clientCpuUs = per(client0.total, client1.total);
+  result.serverCpuUs = per(server0.total, server1.total);
+  if (client0.main !== undefined && client1.main !== undefined) result.clientMainCpuUs = per(client0.main, client1.main);
+  if (server0.main !== undefined && server1.main !== undefined) result.serverMainCpuUs = per(server0.main, server1.main);
+}
+
+/** Warms up, then measures; with the CPU time both processes spent per operation (the server's through remote_cpu). */
+function measure(op: () => Promise<unknown>, spec: Spec, root: RemoteReference, serverIsOurs: boolean): Promise<Result> {
+  return measureWith(op, spec, serverCpuVia(root, serverIsOurs));
+}
+
+async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow: () => Promise<CpuReading>): Promise<Result> {
   const warm = spec.warmupS > 0 || spec.warmupMin > 0 ? await loop(op, spec.depth, spec.warmupS, Math.max(1, spec.warmupMin), spec.maxCalls) : null;
   (globalThis as { gc?: () => void }).gc?.();
   const server0 = await serverCpuNow();
-  const client0 = cpuSeconds();
+  const client0 = cpuNow();
   const result = await loop(op, spec.depth, spec.seconds, spec.minCalls, spec.maxCalls);
-  const client1 = cpuSeconds();
+  const client1 = cpuNow();
   const server1 = await serverCpuNow();
-  result.clientCpuUs = ((client1 - client0) * 1e6) / result.calls;
-  result.serverCpuUs = ((server1 - server0) * 1e6) / result.calls;
+  setCpu(result, client0, client1, server0, server1);
   result.warmupCalls = warm?.calls ?? 0;
   return result;
 }
@@ -270,7 +305,7 @@ async function runClient(): Promise<void> {
   for (const name of Object.keys(specs) as Name[]) {
     const op =
       name === "login" ? () => fullLogin(loginPort) : name.startsWith("dict") ? () => rootRef.callRemote("echo", payload) : () => rootRef.callRemote("echo", SMALL);
-    results[name] = await measure(op, specs[name], rootRef);
+    results[name] = await measure(op, specs[name], rootRef, arg("server") === "ts");
     process.stderr.write(`[bench-pb client] ${name}: ${results[name].perSec.toFixed(1)}/s\n`);
   }
   await client.disconnect();
@@ -489,7 +524,7 @@ async function conduct(): Promise<void> {
           p.client === "raw"
             ? start(`${p.label} client`, process.execPath, [...nodeArgs, "--role=raw-client", `--script=${scriptFile}`, `--control-port=${server.controlPort}`, ...portArgs, `--config=${config}`], ["result"], 150)
             : p.client === "ts"
-              ? start(`${p.label} client`, process.execPath, [...nodeArgs, "--role=client", ...portArgs, `--config=${config}`], ["result"], 150)
+              ? start(`${p.label} client`, process.execPath, [...nodeArgs, "--role=client", `--server=${p.server}`, ...portArgs, `--config=${config}`], ["result"], 150)
               : start(`${p.label} client`, py.path, [join(root, "interop", "peer.py"), "bench", "client", `--echo-port`, String(server.echoPort), `--login-port`, String(server.loginPort), "--config", config, "--timeout", "150"], ["result"], 160);
         try {
           const got = (await c.first).results as Record<Name, Result>;
@@ -659,6 +694,25 @@ async function conduct(): Promise<void> {
     console.log("\ntargets (ratios taken within each round, median over the rounds):");
     for (const t of targets) console.log(`  ${t.met ? "met    " : "MISSED "} ${t.what.padEnd(62)} ${fmt(t.achieved, 2).padStart(7)}  (target ${t.goal})`);
   }
+  // Where a Node process's CPU goes: its main thread (the code that runs the operations) and V8's
+  // helper threads (compiling hot functions, marking and sweeping concurrently). A new client
+  // process each round compiles PB's code during the measurement; a long-lived one has done so.
+  const threadRows: string[] = [];
+  for (const name of NAMES) {
+    for (const id of ["raw", "ts-ts"]) {
+      const m = med(id, name)?.run;
+      if (!m || m.clientMainCpuUs === undefined || m.serverMainCpuUs === undefined) continue;
+      const part = (all: number | undefined, main: number) => `${cpu(main)} main + ${cpu(Math.max(0, (all ?? main) - main))} helpers`;
+      threadRows.push(`  ${LABELS[name].padEnd(28)} ${PAIRINGS.find((p) => p.id === id)!.label.padEnd(16)} client ${part(m.clientCpuUs, m.clientMainCpuUs).padEnd(28)} server ${part(m.serverCpuUs, m.serverMainCpuUs)}`);
+    }
+    const mc = perRound("ts-ts", "raw", name, (x, y) => (x.clientMainCpuUs ?? NaN) / (y.clientMainCpuUs ?? NaN));
+    const ms = perRound("ts-ts", "raw", name, (x, y) => (x.serverMainCpuUs ?? NaN) / (y.serverMainCpuUs ?? NaN));
+    if (mc !== null && ms !== null && Number.isFinite(mc) && Number.isFinite(ms)) threadRows.push(`  ${"".padEnd(28)} main threads alone, TS -> TS / raw: client ${fmt(mc, 2)}, server ${fmt(ms, 2)}`);
+  }
+  if (threadRows.length) {
+    console.log("\nCPU per op by thread (median round; main = the event loop running the operations, helpers = V8 compiling and collecting concurrently):");
+    for (const r of threadRows) console.log(r);
+  }
   console.log(
     `\nPB alone (client and server brokers in one process, in memory, no sockets): ${fmt(alone.cpuUsPerCall, 2)} us CPU per small call for both sides together ` +
       `(median of ${alone.samples.length} samples, spread ${fmt(alone.spreadPct, 0)}%): what a call costs beyond the socket work the raw rows do`,
@@ -805,9 +859,9 @@ async function rawClientRole(): Promise<void> {
  * The connection ladder's measurement: every connection makes its calls one after another for
  * `seconds`, all connections at once; rate, latencies and both sides' CPU per call.
  */
-async function everyConnectionCalls(calls: (() => Promise<unknown>)[], seconds: number, serverCpuNow: () => Promise<number>): Promise<Result> {
+async function everyConnectionCalls(calls: (() => Promise<unknown>)[], seconds: number, serverCpuNow: () => Promise<CpuReading>): Promise<Result> {
   const server0 = await serverCpuNow();
-  const c0 = cpuSeconds();
+  const c0 = cpuNow();
   const latencies: number[] = [];
   const t0 = performance.now();
   const deadline = t0 + seconds * 1000;
@@ -821,11 +875,10 @@ async function everyConnectionCalls(calls: (() => Promise<unknown>)[], seconds: 
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
-  const c1 = cpuSeconds();
+  const c1 = cpuNow();
   const server1 = await serverCpuNow();
   const result = summary(latencies, latencies.length, elapsed, calls.length);
-  result.clientCpuUs = ((c1 - c0) * 1e6) / result.calls;
-  result.serverCpuUs = ((server1 - server0) * 1e6) / result.calls;
+  setCpu(result, c0, c1, server0, server1);
   return result;
 }
 
@@ -876,7 +929,7 @@ async function ladderClientRole(): Promise<void> {
   };
   // Every connection calls, one call in flight each, for `seconds`.
   const calls = roots.map((r) => () => r.callRemote("echo", SMALL));
-  const result = await everyConnectionCalls(calls, seconds, async () => Number(await probe.callRemote("cpu")));
+  const result = await everyConnectionCalls(calls, seconds, serverCpuVia(probe, true));
   await Promise.all(clients.map((c) => c.disconnect()));
   await first.disconnect();
   process.stdout.write(JSON.stringify({ event: "result", conns: n, result, memory }) + "\n");

@@ -15,6 +15,7 @@
 // Roles (spawned by bench-pb.ts): --role=raw-server --script=FILE, --role=raw-client --script=FILE
 // --port=P --control-port=C --config=JSON. Not a test: timings depend on the machine.
 import { writeFileSync } from "node:fs";
+import { mainThreadCpuSeconds } from "./thread-cpu.ts";
 import * as net from "node:net";
 import { Avatar, IPerspective, InMemoryPasswordChecker, PBClient, PBServer, Portal, Root, type AvatarId, type LoginResult, type Realm } from "../src/index.ts";
 
@@ -162,7 +163,7 @@ export function rawServer(scripts: RawScripts): Promise<{ port: number; loginPor
   });
   const control = net.createServer((socket) => {
     socket.on("error", () => {});
-    socket.end(JSON.stringify({ cpu: cpuSeconds(), rss: process.memoryUsage().rss }) + "\n");
+    socket.end(JSON.stringify({ cpu: cpuSeconds(), main: mainThreadCpuSeconds() ?? -1, rss: process.memoryUsage().rss }) + "\n");
   });
   const listen = (s: net.Server) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as net.AddressInfo).port)));
   return Promise.all([listen(pingPong), listen(logins), listen(control)]).then(([port, loginPort, controlPort]) => ({
@@ -177,14 +178,17 @@ export function rawServer(scripts: RawScripts): Promise<{ port: number; loginPor
   }));
 }
 
-/** The raw server's CPU seconds so far (its control port). */
-export function serverCpu(controlPort: number): Promise<number> {
+/** The raw server's CPU seconds so far (its control port), and its main thread's where known. */
+export function serverCpu(controlPort: number): Promise<{ total: number; main?: number }> {
   return new Promise((resolve, reject) => {
     const s = net.connect(controlPort, "127.0.0.1");
     let text = "";
     s.setEncoding("utf8");
     s.on("data", (d) => (text += d));
-    s.on("end", () => resolve(Number(JSON.parse(text).cpu)));
+    s.on("end", () => {
+      const got = JSON.parse(text) as { cpu: number; main: number };
+      resolve(got.main >= 0 ? { total: Number(got.cpu), main: Number(got.main) } : { total: Number(got.cpu) });
+    });
     s.on("error", reject);
   });
 }
