@@ -76,13 +76,38 @@ export class SentCaches extends LocalTable<number> {
 interface CacheEntry {
   core: object;
   facade: WeakRef<object> | null;
+  /** What unregisters the current facade's collection watch (the watched handler itself must stay the facade's alone). */
+  watch: object | null;
   /** Occurrences received since the current facade was made: one decache each when it goes. */
   counts: { n: number; live: boolean };
 }
 
+/** How a collected facade reaches its table; cut when the connection is gone. */
+interface CachesLink {
+  caches: ReceivedCaches | null;
+}
+
 interface CacheHeld {
+  link: CachesLink;
   luid: number;
   counts: { n: number; live: boolean };
+}
+
+// V8 holds what a FinalizationRegistry watches alive through young-generation collections until
+// the next full one (see collected.ts): so what is watched is the facade's own Proxy handler
+// (nothing else holds it, and it holds nothing), unregistered through a token of its own, one
+// registry serves every connection, and a collected facade reaches its table through a link cut
+// at disconnect. Registering the facade itself, with a callback holding the table, kept a closed
+// connection's objects alive.
+let facadeRegistry: FinalizationRegistry<CacheHeld> | null | undefined;
+
+function facadeCollected(held: CacheHeld): void {
+  held.link.caches?.facadeGone(held);
+}
+
+function sharedFacadeRegistry(): FinalizationRegistry<CacheHeld> | null {
+  if (facadeRegistry === undefined) facadeRegistry = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(facadeCollected) : null;
+  return facadeRegistry;
 }
 
 /**
@@ -94,18 +119,13 @@ export class ReceivedCaches {
   /** Made at the first cache received: most connections never receive one. */
   private entriesMade: Map<number, CacheEntry> | null = null;
   /** Made at the first facade: most connections never receive a cache. */
-  private finalizerMade: FinalizationRegistry<CacheHeld> | null = null;
+  private link: CachesLink | null = null;
 
   constructor(
     /** Sends one decache. */
     private readonly decache: (luid: number) => void,
     private readonly isDisconnected: () => boolean,
   ) {}
-
-  private get finalizer(): FinalizationRegistry<CacheHeld> | null {
-    if (this.finalizerMade === null && typeof FinalizationRegistry === "function") this.finalizerMade = new FinalizationRegistry<CacheHeld>((held) => this.facadeGone(held));
-    return this.finalizerMade;
-  }
 
   get size(): number {
     return this.entriesMade === null ? 0 : this.entriesMade.size;
@@ -115,7 +135,7 @@ export class ReceivedCaches {
     const entries = (this.entriesMade ??= new Map());
     const old = entries.get(luid);
     if (old) old.counts.live = false;
-    const entry: CacheEntry = { core, facade: null, counts: { n: 0, live: true } };
+    const entry: CacheEntry = { core, facade: null, watch: null, counts: { n: 0, live: true } };
     entries.set(luid, entry);
     return this.facade(luid, entry);
   }
@@ -126,10 +146,16 @@ export class ReceivedCaches {
       entry.counts.n++;
       return facade;
     }
-    facade = new Proxy(entry.core, {});
+    const handler = {};
+    facade = new Proxy(entry.core, handler);
     entry.facade = new WeakRef(facade);
     entry.counts = { n: 1, live: true };
-    this.finalizer?.register(facade, { luid, counts: entry.counts }, facade);
+    const registry = sharedFacadeRegistry();
+    if (registry !== null) {
+      const watch = {};
+      registry.register(handler, { link: (this.link ??= { caches: this }), luid, counts: entry.counts }, watch);
+      entry.watch = watch;
+    }
     return facade;
   }
 
@@ -145,7 +171,8 @@ export class ReceivedCaches {
     return this.entriesMade?.get(raw)?.core ?? null;
   }
 
-  private facadeGone(held: CacheHeld): void {
+  /** A facade went (collected, or released in full): its decaches, unless it was superseded or the connection is gone. */
+  facadeGone(held: Pick<CacheHeld, "luid" | "counts">): void {
     if (!held.counts.live || this.isDisconnected()) return;
     held.counts.live = false;
     for (let i = 0; i < held.counts.n; i++) this.decache(held.luid);
@@ -164,8 +191,7 @@ export class ReceivedCaches {
       for (let i = 0; i < n; i++) this.decache(luid);
       return;
     }
-    const facade = entry.facade?.deref();
-    if (facade) this.finalizerMade?.unregister(facade);
+    this.unwatch(entry);
     entry.facade = null;
     this.facadeGone({ luid, counts: entry.counts });
   }
@@ -182,12 +208,18 @@ export class ReceivedCaches {
     if (!entry) throw new ProtocolError(`uncache for unknown cache ${luid}`);
     this.entriesMade!.delete(luid);
     entry.counts.live = false;
-    const facade = entry.facade?.deref();
-    if (facade) this.finalizerMade?.unregister(facade);
+    this.unwatch(entry);
     (entry.core as { uncached?: () => void }).uncached?.();
   }
 
+  private unwatch(entry: CacheEntry): void {
+    if (entry.watch !== null) facadeRegistry?.unregister(entry.watch);
+    entry.watch = null;
+  }
+
   disconnected(): void {
+    // Facades collected from now on reach nothing: the link no longer holds this table (nor the connection).
+    if (this.link !== null) this.link.caches = null;
     if (this.entriesMade === null) return;
     for (const entry of this.entriesMade.values()) entry.counts.live = false;
   }
