@@ -699,11 +699,12 @@ async function conduct(): Promise<void> {
   // process each round compiles PB's code during the measurement; a long-lived one has done so.
   const threadRows: string[] = [];
   for (const name of NAMES) {
-    for (const id of ["raw", "ts-ts"]) {
-      const m = med(id, name)?.run;
-      if (!m || m.clientMainCpuUs === undefined || m.serverMainCpuUs === undefined) continue;
-      const part = (all: number | undefined, main: number) => `${cpu(main)} main + ${cpu(Math.max(0, (all ?? main) - main))} helpers`;
-      threadRows.push(`  ${LABELS[name].padEnd(28)} ${PAIRINGS.find((p) => p.id === id)!.label.padEnd(16)} client ${part(m.clientCpuUs, m.clientMainCpuUs).padEnd(28)} server ${part(m.serverCpuUs, m.serverMainCpuUs)}`);
+    for (const p of pairings) {
+      const m = med(p.id, name)?.run;
+      if (!m || (m.clientMainCpuUs === undefined && m.serverMainCpuUs === undefined)) continue;
+      // (A Twisted side has no such split: Python runs on one thread.)
+      const part = (all: number | undefined, main: number | undefined) => (main === undefined ? "-" : `${cpu(main)} main + ${cpu(Math.max(0, (all ?? main) - main))} helpers`);
+      threadRows.push(`  ${LABELS[name].padEnd(28)} ${p.label.padEnd(20)} client ${part(m.clientCpuUs, m.clientMainCpuUs).padEnd(28)} server ${part(m.serverCpuUs, m.serverMainCpuUs)}`);
     }
     const mc = perRound("ts-ts", "raw", name, (x, y) => (x.clientMainCpuUs ?? NaN) / (y.clientMainCpuUs ?? NaN));
     const ms = perRound("ts-ts", "raw", name, (x, y) => (x.serverMainCpuUs ?? NaN) / (y.serverMainCpuUs ?? NaN));
