@@ -9,7 +9,7 @@
 
 /** Whom a collected reference's decref goes to; `sender` is null once the connection is gone. */
 export interface DecRefLink {
-  sender: { sendDecRef(luid: number): void } | null;
+  sender: { sendDecRef(luid: number): void; readonly isDisconnected: boolean } | null;
 }
 
 interface Held {
@@ -18,7 +18,8 @@ interface Held {
 }
 
 function referenceCollected(held: Held): void {
-  held.link.sender?.sendDecRef(held.luid);
+  const sender = held.link.sender;
+  if (sender !== null && !sender.isDisconnected) sender.sendDecRef(held.luid);
 }
 
 let registry: FinalizationRegistry<Held> | null | undefined;
@@ -30,7 +31,7 @@ function sharedRegistry(): FinalizationRegistry<Held> | null {
 
 /**
  * Watches for the collection of the owner of the returned token (the owner keeps it and nothing
- * else does): then `link.sender` (if still set) sends the decref of `luid`. Null where the
+ * else does): then `link.sender`, if still set and connected, sends the decref of `luid`. Null where the
  * platform has no FinalizationRegistry.
  */
 export function watchCollection(link: DecRefLink, luid: number): object | null {

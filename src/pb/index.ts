@@ -11,7 +11,8 @@ export * from "./pager.ts";
 export * from "./publish.ts";
 export * from "./typed.ts";
 export { AttributeError, declareParameters, type DeclaresParameters } from "./dispatch.ts";
-export * from "./remote.ts";
+// (Named: remote.ts also holds the broker's side of the collection watch, which is not public.)
+export { RemoteReference, type CallOptions, type RemoteMethod } from "./remote.ts";
 export { copyRegistry, pbBuiltinRegistry, setCopierForClass, setFactoryForClass, setUnjellyableFactoryForClass, setUnjellyableForClass } from "./registry.ts";
 export * from "./broker.ts";
 export * from "./log.ts";

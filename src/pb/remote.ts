@@ -145,12 +145,18 @@ export class RemoteReference {
   }
 }
 
-/** The broker's side of a reference's collection watch (pb/collected.ts): set once, when the broker makes the reference. */
+/**
+ * The broker's side of a reference's collection watch (pb/collected.ts): set once, when the broker makes the reference.
+ * @internal
+ */
 export function setCollectionToken(ref: RemoteReference, token: object | null): void {
   ref["collectionToken"] = token;
 }
 
-/** The token setCollectionToken gave `ref`, or null. */
+/**
+ * The token setCollectionToken gave `ref`, or null.
+ * @internal
+ */
 export function collectionTokenOf(ref: object): object | null {
   return ref instanceof RemoteReference ? ref["collectionToken"] : null;
 }
