@@ -33,7 +33,7 @@ import { defaultRegistry, globalSecurity, jelly, Jellied, tuple, unjelly } from 
 import { FastReceiver, Predecoded } from "../src/jelly/fastreceive.ts";
 import { pbJellyPositions, pbTextPositions } from "../src/pb/predecoded.ts";
 import { decodeUtf8 } from "../src/jelly/text.ts";
-import { floorBuilder } from "./ladder-floor.ts";
+import { encodeWalk, floorBuilder } from "./ladder-floor.ts";
 import { intsAndBytes, recordsDict } from "./payloads.ts";
 import { isDeepStrictEqual } from "node:util";
 
@@ -459,10 +459,15 @@ interface LadderStep {
    * Its growth is what the result itself costs as it grows.
    */
   floorBuild: LadderSide;
+  /**
+   * The encode side's floor: every item and key of the value visited once and every container
+   * remembered in an identity set (what jelly must do before writing), ns per byte of banana.
+   */
+  floorWalk: LadderSide;
 }
 
-type LadderOp = "encode" | "encodeOne" | "decode" | "msgpackrEncode" | "msgpackrDecode" | "floorBuild";
-const LADDER_OPS: LadderOp[] = ["encode", "encodeOne", "decode", "msgpackrEncode", "msgpackrDecode", "floorBuild"];
+type LadderOp = "encode" | "encodeOne" | "decode" | "msgpackrEncode" | "msgpackrDecode" | "floorBuild" | "floorWalk";
+const LADDER_OPS: LadderOp[] = ["encode", "encodeOne", "decode", "msgpackrEncode", "msgpackrDecode", "floorBuild", "floorWalk"];
 const LADDER_MIN_ITERATIONS = QUICK ? 1 : 3;
 const LADDER_SAMPLE_MS = 2 * SAMPLE_MS;
 
@@ -585,7 +590,7 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
       const mp = new Uint8Array(packr.pack(value));
       if (packr.pack(value).length !== mp.length) throw new Error("msgpackr's output changed from one pack to the next");
       process.stderr.write(`[bench] size ladder: ${f.family} ${size} (${bytes.length} bytes), encode\n`);
-      const [e, e1, me] = await measure([parts, one, () => packr.pack(value)], [bytes.length, bytes.length, mp.length]);
+      const [e, e1, me, fw] = await measure([parts, one, () => packr.pack(value), () => encodeWalk(value)], [bytes.length, bytes.length, mp.length, bytes.length]);
       // The receiver's side: only the bytes are alive.
       value = null;
       process.stderr.write(`[bench] size ladder: ${f.family} ${size}, decode\n`);
@@ -599,7 +604,7 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
       if (!same) throw new Error(`ladder ${f.family} ${size}: the floor's value differs from the decoder's`);
       const [d, md, fb] = await measure([decodeOnce, () => unpack(mp), build], [bytes.length, mp.length, bytes.length]);
       build = null;
-      steps.push({ family: f.family, size, bytes: bytes.length, msgpackBytes: mp.length, encode: e, encodeOne: e1, decode: d, msgpackrEncode: me, msgpackrDecode: md, floorBuild: fb });
+      steps.push({ family: f.family, size, bytes: bytes.length, msgpackBytes: mp.length, encode: e, encodeOne: e1, decode: d, msgpackrEncode: me, msgpackrDecode: md, floorBuild: fb, floorWalk: fw });
     }
   }
   observer.disconnect();
@@ -811,19 +816,20 @@ if (ladder) {
   const w = 19;
   out.push("");
   out.push("size ladder: ns per byte (of banana; msgpackr: of msgpack), spread, share of the sample's wall time in GC pauses (minor+major, the closing full GC included)");
-  out.push(`  ${"payload".padEnd(14)} ${"bytes".padStart(9)} ${"mp bytes".padStart(9)} ${"encode(parts)".padStart(w)} ${"encode()".padStart(w)} ${"msgpackr enc".padStart(w)} ${"decode".padStart(w)} ${"msgpackr dec".padStart(w)} ${"floor (build)".padStart(w)}`);
+  out.push(`  ${"payload".padEnd(14)} ${"bytes".padStart(9)} ${"mp bytes".padStart(9)} ${"encode(parts)".padStart(w)} ${"encode()".padStart(w)} ${"msgpackr enc".padStart(w)} ${"decode".padStart(w)} ${"msgpackr dec".padStart(w)} ${"floor (build)".padStart(w)} ${"floor (walk)".padStart(w)}`);
   for (const x of ladder.steps) {
     out.push(
-      `  ${`${x.family} ${x.size}`.padEnd(14)} ${String(x.bytes).padStart(9)} ${String(x.msgpackBytes).padStart(9)} ${cell(x.encode).padStart(w)} ${cell(x.encodeOne).padStart(w)} ${cell(x.msgpackrEncode).padStart(w)} ${cell(x.decode).padStart(w)} ${cell(x.msgpackrDecode).padStart(w)} ${cell(x.floorBuild).padStart(w)}`,
+      `  ${`${x.family} ${x.size}`.padEnd(14)} ${String(x.bytes).padStart(9)} ${String(x.msgpackBytes).padStart(9)} ${cell(x.encode).padStart(w)} ${cell(x.encodeOne).padStart(w)} ${cell(x.msgpackrEncode).padStart(w)} ${cell(x.decode).padStart(w)} ${cell(x.msgpackrDecode).padStart(w)} ${cell(x.floorBuild).padStart(w)} ${cell(x.floorWalk).padStart(w)}`,
     );
   }
   out.push("  encode(parts): encodeParts(), the broker's send path (a message past 1 MiB handed over in chunks, large strings by reference); encode(): one fresh array");
   out.push("  floor (build): the decoded result's graph built again by a plain loop from known parts (no parsing), per byte of banana: what the result itself costs");
+  out.push("  floor (walk): the value's items and keys visited once, its containers remembered in an identity set (no writing), per byte of banana: what jelly must do before encoding");
   for (const [family, r] of Object.entries(ladder.flatness)) {
     for (const op of ["encode", "encodeOne", "decode"] as const) {
       const v = r[op];
       const yard = op === "decode" ? r.msgpackrDecode : r.msgpackrEncode;
-      const floor = op === "decode" ? `; the floor (building the result alone): ${r.floorBuild.toFixed(2)}` : "";
+      const floor = op === "decode" ? `; the floor (building the result alone): ${r.floorBuild.toFixed(2)}` : family === "string" ? "" : `; the floor (walking the value alone): ${r.floorWalk.toFixed(2)}`;
       const name = op === "encodeOne" ? "encode()" : op === "encode" ? "encode (parts)" : "decode";
       targets.push({ what: `size ladder, ${family} ${name}: dearest ns per byte / smallest size's <= 2 (msgpackr: ${yard.toFixed(2)})`, value: v, goal: 2, met: v <= 2 });
       const loop = ladder.flatnessWithoutClosingGc[family][op];

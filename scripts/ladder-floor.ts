@@ -65,3 +65,38 @@ export function floorBuilder(sample: unknown): () => unknown {
   const all = text;
   return build;
 }
+
+/**
+ * The encode side's floor: what any jelly encoder must do with `value` before writing a byte of
+ * it, visit every array item and every own key once and remember every container in an identity
+ * set (jelly sends a list or dict met twice as a reference to the first, so each must be looked
+ * up). Measured like the encoders, per byte of banana, its growth is what walking the value costs
+ * as it grows (the set and the objects outgrowing the caches); it returns a count so no part is
+ * optimized away.
+ */
+export function encodeWalk(value: unknown): number {
+  const seen = new Set<object>();
+  let visited = 0;
+  const visit = (x: unknown): void => {
+    visited++;
+    if (x === null || typeof x !== "object" || x instanceof Uint8Array) return;
+    if (seen.has(x)) return;
+    seen.add(x);
+    if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) visit(x[i]);
+      return;
+    }
+    if (x instanceof Map) {
+      for (const [k, v] of x) {
+        visit(k);
+        visit(v);
+      }
+      return;
+    }
+    const o = x as Record<string, unknown>;
+    const keys = Object.keys(o);
+    for (let i = 0; i < keys.length; i++) visit(o[keys[i]]);
+  };
+  visit(value);
+  return visited + seen.size;
+}
