@@ -42,7 +42,7 @@ import {
 } from "../src/index.ts";
 import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, serverCpu, type RawScripts } from "./bench-raw.ts";
 import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
-import { mainThreadCpuSeconds } from "./thread-cpu.ts";
+import { cpuNow, cpuSeconds, mainThreadCpuSeconds, type CpuReading } from "./thread-cpu.ts";
 import { Broker, type Transport } from "../src/pb/index.ts";
 import { ROOT_NAME } from "../src/pb/constants.ts";
 import { login as portalLogin, PortalRoot } from "../src/cred/pbportal.ts";
@@ -122,11 +122,6 @@ interface Result {
 
 // ---- the TypeScript server ----------------------------------------------------------------------
 
-/** The CPU time this process has used, in seconds (all threads: GC and JIT included). */
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
 
 class EchoRoot extends Root {
   remote_echo(x: unknown) {
@@ -223,16 +218,6 @@ function loop(op: () => Promise<unknown>, depth: number, seconds: number, minCal
     };
     for (let i = 0; i < Math.min(depth, maxCalls); i++) issue();
   });
-}
-
-/** A process's CPU seconds so far, and its main thread's where known. */
-export interface CpuReading {
-  total: number;
-  main?: number;
-}
-
-function cpuNow(): CpuReading {
-  return { total: cpuSeconds(), main: mainThreadCpuSeconds() };
 }
 
 /** The server's CPU through remote_cpu (and remote_cpuMain when the server is ours: a Twisted server has only the total). */

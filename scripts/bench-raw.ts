@@ -15,7 +15,7 @@
 // Roles (spawned by bench-pb.ts): --role=raw-server --script=FILE, --role=raw-client --script=FILE
 // --port=P --control-port=C --config=JSON. Not a test: timings depend on the machine.
 import { writeFileSync } from "node:fs";
-import { mainThreadCpuSeconds } from "./thread-cpu.ts";
+import { cpuNow, type CpuReading } from "./thread-cpu.ts";
 import * as net from "node:net";
 import { Avatar, IPerspective, InMemoryPasswordChecker, PBClient, PBServer, Portal, Root, type AvatarId, type LoginResult, type Realm } from "../src/index.ts";
 
@@ -99,11 +99,6 @@ export async function captureScripts(username: string, password: string, small: 
 
 // ---- the processes ----------------------------------------------------------------------------
 
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
-
 interface ScriptBytes {
   from: "c" | "s";
   bytes: Buffer;
@@ -163,7 +158,7 @@ export function rawServer(scripts: RawScripts): Promise<{ port: number; loginPor
   });
   const control = net.createServer((socket) => {
     socket.on("error", () => {});
-    socket.end(JSON.stringify({ cpu: cpuSeconds(), main: mainThreadCpuSeconds() ?? -1, rss: process.memoryUsage().rss }) + "\n");
+    socket.end(JSON.stringify({ ...cpuNow(), rss: process.memoryUsage().rss }) + "\n");
   });
   const listen = (s: net.Server) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as net.AddressInfo).port)));
   return Promise.all([listen(pingPong), listen(logins), listen(control)]).then(([port, loginPort, controlPort]) => ({
@@ -179,15 +174,15 @@ export function rawServer(scripts: RawScripts): Promise<{ port: number; loginPor
 }
 
 /** The raw server's CPU seconds so far (its control port), and its main thread's where known. */
-export function serverCpu(controlPort: number): Promise<{ total: number; main?: number }> {
+export function serverCpu(controlPort: number): Promise<CpuReading> {
   return new Promise((resolve, reject) => {
     const s = net.connect(controlPort, "127.0.0.1");
     let text = "";
     s.setEncoding("utf8");
     s.on("data", (d) => (text += d));
     s.on("end", () => {
-      const got = JSON.parse(text) as { cpu: number; main: number };
-      resolve(got.main >= 0 ? { total: Number(got.cpu), main: Number(got.main) } : { total: Number(got.cpu) });
+      const { total, main } = JSON.parse(text) as CpuReading;
+      resolve(main === undefined ? { total } : { total, main });
     });
     s.on("error", reject);
   });

@@ -1,4 +1,4 @@
-// CPU time of this process's main thread alone (Linux: /proc/self/task/<pid>/stat). The rest of
+// CPU time of this process, and of its main thread alone (Linux: /proc/self/task/<pid>/stat). The rest of
 // a Node process's CPU time is spent by its helper threads: V8 compiling hot functions and
 // marking and sweeping concurrently, libuv's pool. Splitting the two shows how much of an
 // operation's cost is the code itself and how much is the engine warming up to it.
@@ -17,4 +17,21 @@ export function mainThreadCpuSeconds(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Seconds of CPU this process has used, all threads (GC and JIT included). */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** A process's CPU seconds so far, and its main thread's where known. */
+export interface CpuReading {
+  total: number;
+  main?: number;
+}
+
+/** This process's CpuReading now. */
+export function cpuNow(): CpuReading {
+  return { total: cpuSeconds(), main: mainThreadCpuSeconds() };
 }

@@ -23,7 +23,7 @@ import { PendingCalls } from "./pending.ts";
 import { LocalIDs, ReferenceTable, type Registration } from "./references.ts";
 import { copyRegistry } from "./registry.ts";
 import { collectionTokenOf, RemoteReference, setCollectionToken } from "./remote.ts";
-import { unwatchCollection, watchCollection, type DecRefLink } from "./collected.ts";
+import { decRefWatch, type DecRefLink } from "./collected.ts";
 import type { Transport } from "./transport.ts";
 
 /** Banana's part of each PB limits object, made once per object (the defaults: banana's own, which need no copy). */
@@ -209,7 +209,7 @@ export abstract class BrokerCore implements BrokerAPI {
   /** Sends decref for a RemoteReference released explicitly (garbage collection does it too). */
   releaseReference(ref: { readonly luid: number | string }): void {
     const token = collectionTokenOf(ref);
-    if (token !== null) unwatchCollection(token);
+    if (token !== null) decRefWatch.unwatch(token);
     if (!this.disconnected) this.sendDecRef(ref.luid);
   }
 
@@ -243,7 +243,8 @@ export abstract class BrokerCore implements BrokerAPI {
   /** Makes the RemoteReference for one received [remote, luid]. */
   remoteReferenceFor(luid: number): RemoteReference {
     const ref = new RemoteReference(this.unserializingPerspective, this, luid, true);
-    setCollectionToken(ref, watchCollection((this.decRefLink ??= { sender: this }), luid));
+    const token = {};
+    if (decRefWatch.watch(token, { link: (this.decRefLink ??= { sender: this }), luid }, token)) setCollectionToken(ref, token);
     return ref;
   }
 

@@ -4,6 +4,7 @@ import type { Sexp } from "../banana/values.ts";
 import type { CacheableLike, LogEntry } from "./broker-api.ts";
 import { ProtocolError } from "./errors.ts";
 import type { PBLimits } from "./limits.ts";
+import { CollectionWatch } from "./collected.ts";
 import { LocalTable, type LocalIDs, type Local } from "./references.ts";
 
 /** The owner's side: Cacheables the peer holds copies of, counted as the peer received them. */
@@ -93,22 +94,11 @@ interface CacheHeld {
   counts: { n: number; live: boolean };
 }
 
-// V8 holds what a FinalizationRegistry watches alive through young-generation collections until
-// the next full one (see collected.ts): so what is watched is the facade's own Proxy handler
-// (nothing else holds it, and it holds nothing), unregistered through a token of its own, one
-// registry serves every connection, and a collected facade reaches its table through a link cut
-// at disconnect. Registering the facade itself, with a callback holding the table, kept a closed
-// connection's objects alive.
-let facadeRegistry: FinalizationRegistry<CacheHeld> | null | undefined;
-
-function facadeCollected(held: CacheHeld): void {
-  held.link.caches?.facadeGone(held);
-}
-
-function sharedFacadeRegistry(): FinalizationRegistry<CacheHeld> | null {
-  if (facadeRegistry === undefined) facadeRegistry = typeof FinalizationRegistry === "function" ? new FinalizationRegistry(facadeCollected) : null;
-  return facadeRegistry;
-}
+// A collected facade's decaches (see collected.ts): the watched object is the facade's own Proxy
+// handler (nothing else holds it, and it holds nothing), and the facade reaches its table through
+// a link cut at disconnect. Registering the facade itself, with a callback holding the table, kept
+// a closed connection's objects alive.
+const facadeWatch = new CollectionWatch<CacheHeld>((held) => held.link.caches?.facadeGone(held));
 
 /**
  * The holder's side: copies of the peer's Cacheables. The application holds a facade (a Proxy)
@@ -150,12 +140,8 @@ export class ReceivedCaches {
     facade = new Proxy(entry.core, handler);
     entry.facade = new WeakRef(facade);
     entry.counts = { n: 1, live: true };
-    const registry = sharedFacadeRegistry();
-    if (registry !== null) {
-      const watch = {};
-      registry.register(handler, { link: (this.link ??= { caches: this }), luid, counts: entry.counts }, watch);
-      entry.watch = watch;
-    }
+    const watch = {};
+    if (facadeWatch.watch(handler, { link: (this.link ??= { caches: this }), luid, counts: entry.counts }, watch)) entry.watch = watch;
     return facade;
   }
 
@@ -213,7 +199,7 @@ export class ReceivedCaches {
   }
 
   private unwatch(entry: CacheEntry): void {
-    if (entry.watch !== null) facadeRegistry?.unregister(entry.watch);
+    if (entry.watch !== null) facadeWatch.unwatch(entry.watch);
     entry.watch = null;
   }
 
