@@ -38,6 +38,17 @@ export interface PBRoot {
   rootObject(broker: Broker): RemoteMessageTarget & object;
 }
 
+/**
+ * Throws a TypeError unless `root` can be a listener's root: an object with rootObject(broker),
+ * such as a Root (whose rootObject gives itself). A plain Referenceable is not one, as in Twisted
+ * (PBServerFactory adapts its root to IPBRoot and fails when it cannot).
+ */
+export function checkRoot(root: unknown): asserts root is PBRoot {
+  if (typeof root === "object" && root !== null && typeof (root as { rootObject?: unknown }).rootObject === "function") return;
+  const what = root === null ? "null" : typeof root === "object" ? (root.constructor?.name ?? "an object") : typeof root;
+  throw new TypeError(`a PB root needs rootObject(broker), which ${what} lacks: extend Root (not Referenceable), or pass { rootObject: () => target }`);
+}
+
 /** How a Broker is made: its role, what it accepts, its limits, and for a listener its root. */
 export interface BrokerOptions extends BrokerCoreOptions {
   /** Listener: what each connection gets as its root object. */
@@ -75,6 +86,7 @@ export class Broker extends BrokerCore {
   constructor(options: BrokerOptions) {
     super(options);
     this.onReady = options.onReady;
+    if (options.root !== undefined) checkRoot(options.root);
     this.rootFactory = options.root;
     this.trace = options.trace === undefined ? currentDefaultTraceHook() : options.trace;
     this.negotiator = new DialectNegotiator(this.role);
@@ -96,7 +108,17 @@ export class Broker extends BrokerCore {
   /** Attaches the transport; the listener then offers its dialects. */
   makeConnection(transport: Transport): void {
     this.transport = transport;
-    if (this.rootFactory) this.setNameForLocal(ROOT_NAME, this.rootFactory.rootObject(this));
+    if (this.rootFactory) {
+      // The application's hook: if it throws, this connection is dropped (logged), never the process.
+      let root: RemoteMessageTarget & object;
+      try {
+        root = this.rootFactory.rootObject(this);
+      } catch (e) {
+        this.drop(e instanceof Error ? e : new Error(`rootObject() threw ${String(e)}`));
+        return;
+      }
+      this.setNameForLocal(ROOT_NAME, root);
+    }
     const offer = this.role === "listener" ? listenerOffer(this.negotiator) : null;
     if (offer) transport.write(offer);
   }
