@@ -5,7 +5,8 @@
 import { EventEmitter } from "node:events";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { Broker, checkRoot, type BrokerOptions } from "../pb/broker.ts";
+import { Broker, type BrokerOptions } from "../pb/broker.ts";
+import { checkRoot } from "../pb/root.ts";
 import { PORTNO } from "../pb/constants.ts";
 import type { PBRoot } from "../pb/broker.ts";
 import { PortalRoot, type PortalRootOptions } from "../cred/pbportal.ts";
@@ -120,7 +121,6 @@ export class PBServer extends EventEmitter<PBServerEvents> {
   /** Listens on `endpoint` (TCP, TLS or a Unix socket) and serves each connection with `options`. */
   static listen(endpoint: Endpoint, options: ServeOptions): Promise<PBServer> {
     if (!(options.root instanceof Portal)) {
-      // Refused here, not at the first connection (where it would be too late to tell the caller).
       try {
         checkRoot(options.root);
       } catch (e) {

@@ -28,6 +28,7 @@ import { currentTurn, leaveTurn, releaseTurn } from "./turn.ts";
 import { FastReceiver } from "../jelly/fastreceive.ts";
 import { argumentsFor, pbJellyPositions, pbTextPositions, revealForPeer } from "./predecoded.ts";
 import { PB_ID_TAGS } from "./registry.ts";
+import { checkRoot } from "./root.ts";
 
 export type { BrokerAPI, CacheableLike, LogEntry, PageProducer, Role, Sendable } from "./broker-api.ts";
 export { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
@@ -36,17 +37,6 @@ export { BrokerCore, type BrokerCoreOptions } from "./broker-core.ts";
 export interface PBRoot {
   /** The object a new connection gets as its root. */
   rootObject(broker: Broker): RemoteMessageTarget & object;
-}
-
-/**
- * Throws a TypeError unless `root` can be a listener's root: an object with rootObject(broker),
- * such as a Root (whose rootObject gives itself). A plain Referenceable is not one, as in Twisted
- * (PBServerFactory adapts its root to IPBRoot and fails when it cannot).
- */
-export function checkRoot(root: unknown): asserts root is PBRoot {
-  if (typeof root === "object" && root !== null && typeof (root as { rootObject?: unknown }).rootObject === "function") return;
-  const what = root === null ? "null" : typeof root === "object" ? (root.constructor?.name ?? "an object") : typeof root;
-  throw new TypeError(`a PB root needs rootObject(broker), which ${what} lacks: extend Root (not Referenceable), or pass { rootObject: () => target }`);
 }
 
 /** How a Broker is made: its role, what it accepts, its limits, and for a listener its root. */
@@ -86,8 +76,7 @@ export class Broker extends BrokerCore {
   constructor(options: BrokerOptions) {
     super(options);
     this.onReady = options.onReady;
-    if (options.root !== undefined) checkRoot(options.root);
-    this.rootFactory = options.root;
+    this.rootFactory = options.root === undefined ? undefined : checkRoot(options.root);
     this.trace = options.trace === undefined ? currentDefaultTraceHook() : options.trace;
     this.negotiator = new DialectNegotiator(this.role);
     const bananaLimits = bananaLimitsOf(this.limits);
@@ -105,19 +94,13 @@ export class Broker extends BrokerCore {
 
   // ---- connection lifecycle -------------------------------------------------------------
 
-  /** Attaches the transport; the listener then offers its dialects. */
+  /** Attaches the transport; the listener then offers its dialects. A rootObject() that throws drops this connection (logged). */
   makeConnection(transport: Transport): void {
     this.transport = transport;
-    if (this.rootFactory) {
-      // The application's hook: if it throws, this connection is dropped (logged), never the process.
-      let root: RemoteMessageTarget & object;
-      try {
-        root = this.rootFactory.rootObject(this);
-      } catch (e) {
-        this.drop(e instanceof Error ? e : new Error(`rootObject() threw ${String(e)}`));
-        return;
-      }
-      this.setNameForLocal(ROOT_NAME, root);
+    try {
+      if (this.rootFactory) this.setNameForLocal(ROOT_NAME, this.rootFactory.rootObject(this));
+    } catch (e) {
+      return this.drop(e instanceof Error ? e : new Error(`rootObject() threw ${String(e)}`));
     }
     const offer = this.role === "listener" ? listenerOffer(this.negotiator) : null;
     if (offer) transport.write(offer);
