@@ -125,6 +125,8 @@ class SocketOutput implements SocketTransport {
   private flushSoonFn: (() => void) | null = null;
   private scheduleFn: (() => void) | null = null;
   private onDrainFn: (() => void) | null = null;
+  /** See Transport.deliversFromIO: socket reads arrive from I/O callbacks, except right after a resume. */
+  deliversFromIO = true;
 
   constructor(
     private readonly socket: net.Socket,
@@ -307,7 +309,12 @@ class SocketOutput implements SocketTransport {
     if (!this.paused) return;
     this.paused = false;
     this.clearStallTimer();
-    if (!this.socket.destroyed) this.socket.resume();
+    if (this.socket.destroyed) return;
+    // What was read while paused flows in the resume's tick, in whatever phase 'drain' came
+    // (a pager's setImmediate included): those calls' turns get the timer marker too.
+    this.deliversFromIO = false;
+    this.socket.resume();
+    process.nextTick(fromIOAgain, this);
   }
 
   private clearStallTimer(): void {
@@ -330,4 +337,8 @@ function pumpOutput(output: SocketOutput): void {
 
 function stallTimedOut(output: SocketOutput): void {
   output.stalled();
+}
+
+function fromIOAgain(output: SocketOutput): void {
+  output.deliversFromIO = true;
 }

@@ -276,7 +276,7 @@ export class Broker extends BrokerCore {
     }
     const answerRequired = truthy(rawAnswer);
     // Taken before the method runs, so that any later turn the method waits for starts after it.
-    const turn = answerRequired ? currentTurn() : null;
+    const turn = answerRequired ? currentTurn(this.transport?.deliversFromIO !== true) : null;
     let result: Sexp | Promise<Sexp>;
     try {
       const target = plain ? this.localObjectForID(objectID) : this.receivedCaches.target(objectID);

@@ -14,6 +14,12 @@ export interface Transport {
   registerProducer?(resume: () => void): void;
   /** Stops calling the producer registered with registerProducer. */
   unregisterProducer?(): void;
+  /**
+   * True while every chunk given to the broker comes from an I/O callback (a socket read, or the
+   * ticks right after one), never from a setImmediate callback: a call's turn then needs no timer
+   * to mark its end. Absent or false: the broker assumes any phase of the event loop.
+   */
+  readonly deliversFromIO?: boolean;
 }
 
 /** What a broker offers its transport owner. */

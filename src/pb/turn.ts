@@ -48,29 +48,42 @@ function onTimer(): void {
   if (turn) endTurn(turn);
 }
 
-/** The current turn, its end markers queued when it is the turn's first call; leaveTurn() once the method returned. */
-export function currentTurn(): CallTurn {
-  if (turn) {
-    turn.running++;
-    return turn;
-  }
-  const t: CallTurn = { over: false, held: false, running: 1, immediate: undefined };
-  turn = t;
-  if (typeof setImmediate === "function") t.immediate = setImmediate(endTurn, t);
+/** Arms the shared 0 ms marker, unless it is already due. */
+function armTimer(): void {
   if (timer) {
     if (!timerArmed) {
       timer.refresh();
       timerArmed = true;
     }
-  } else {
-    const made = setTimeout(onTimer, 0) as unknown as { refresh?(): unknown; unref?(): unknown };
-    // Node's Timeout can be re-armed and must not keep the process alive; a browser's is a number.
-    if (typeof made === "object" && made !== null && typeof made.refresh === "function") {
-      made.unref?.();
-      timer = made as { refresh(): unknown };
-      timerArmed = true;
-    }
+    return;
   }
+  const made = setTimeout(onTimer, 0) as unknown as { refresh?(): unknown; unref?(): unknown };
+  // Node's Timeout can be re-armed and must not keep the process alive; a browser's is a number.
+  if (typeof made === "object" && made !== null && typeof made.refresh === "function") {
+    made.unref?.();
+    timer = made as { refresh(): unknown };
+    timerArmed = true;
+  }
+}
+
+/**
+ * The current turn, its end markers queued when it is the turn's first call; leaveTurn() once
+ * the method returned. `timed`: the input may come from a setImmediate callback, so the 0 ms
+ * timer marker is needed too. Input read from a socket comes from an I/O callback, whose
+ * setImmediate runs before any timer: the timer is then left alone, because one always due
+ * within a millisecond makes every sleep of the event loop re-arm a kernel timer (measured: it
+ * doubled a server's CPU per sequential call where wake-ups are cheap).
+ */
+export function currentTurn(timed = true): CallTurn {
+  if (turn) {
+    turn.running++;
+    if (timed) armTimer();
+    return turn;
+  }
+  const t: CallTurn = { over: false, held: false, running: 1, immediate: undefined };
+  turn = t;
+  if (typeof setImmediate === "function") t.immediate = setImmediate(endTurn, t);
+  if (timed || typeof setImmediate !== "function") armTimer();
   return t;
 }
 

@@ -3,7 +3,7 @@
 // failDeferred vs failLater). Here: a promise rejected in the turn the call was delivered in
 // (its microtasks included) gives pickled=1, one rejected from a later setImmediate or timer
 // does not, whichever phase of the event loop delivered the call.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Broker, CopiedFailure, Root, type Transport } from "../../src/pb/index.ts";
 import { ROOT_NAME } from "../../src/pb/constants.ts";
 import { PBClient, PBServer } from "../../src/index.ts";
@@ -133,6 +133,33 @@ describe("the call's turn (pickled failures)", () => {
       const together = await Promise.all(EXPECTED.map(([method]) => pickled(root.callRemote(method))));
       expect(together).toEqual(EXPECTED.map(([, want]) => want));
       await client.disconnect();
+    });
+
+    it("calls read from the socket arm no turn timer: a timer always due within 1 ms makes every sleep of the loop re-arm a kernel timer", async () => {
+      const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
+      const root = await client.getRootObject();
+      await root.callRemote("echo", 0);
+      const probe = setTimeout(() => {}, 0);
+      clearTimeout(probe);
+      const refresh = vi.spyOn(Object.getPrototypeOf(probe) as { refresh(): unknown }, "refresh");
+      const made = vi.spyOn(globalThis, "setTimeout");
+      try {
+        // Calls a few milliseconds apart: the marker, re-armed at most once a millisecond, would be armed for each.
+        for (let i = 0; i < 20; i++) {
+          expect(await root.callRemote("echo", i)).toBe(i);
+          await pickled(root.callRemote("rejectNow"));
+          await new Promise((r) => setImmediate(r));
+          const until = performance.now() + 2;
+          while (performance.now() < until);
+        }
+        const turnMarker = (fn: unknown) => typeof fn === "function" && fn.name === "onTimer";
+        expect(refresh.mock.contexts.filter((t) => turnMarker((t as { _onTimeout?: unknown })._onTimeout))).toHaveLength(0);
+        expect(made.mock.calls.filter(([fn]) => turnMarker(fn))).toHaveLength(0);
+      } finally {
+        refresh.mockRestore();
+        made.mockRestore();
+        await client.disconnect();
+      }
     });
   });
 });
