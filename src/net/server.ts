@@ -120,14 +120,12 @@ export class PBServer extends EventEmitter<PBServerEvents> {
 
   /** Listens on `endpoint` (TCP, TLS or a Unix socket) and serves each connection with `options`. */
   static listen(endpoint: Endpoint, options: ServeOptions): Promise<PBServer> {
-    if (!(options.root instanceof Portal)) {
-      try {
-        checkRoot(options.root);
-      } catch (e) {
-        return Promise.reject(e);
-      }
+    let root: PBRoot;
+    try {
+      root = options.root instanceof Portal ? new PortalRoot(options.root, options.login) : checkRoot(options.root);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const root: PBRoot = options.root instanceof Portal ? new PortalRoot(options.root, options.login) : options.root;
     const handshakeMs = options.handshakeTimeout ?? DEFAULT_SERVER_HANDSHAKE_TIMEOUT;
     const idleMs = options.idleTimeout ?? 0;
     const firstMessageMs = options.firstMessageTimeout ?? DEFAULT_FIRST_MESSAGE_TIMEOUT;
