@@ -1,13 +1,13 @@
 // Remote interfaces described once with zod: typed and checked at run time on both sides.
 // Values are checked in their idiomatic JS form (numbers, arrays, plain objects), so a schema
 // reads as a TypeScript user expects whatever Python types the peer sent.
-import { z } from "zod";
+import type { z } from "zod";
 import { idiomatic } from "../jelly/idiomatic.ts";
 import { PBError } from "./errors.ts";
 import { Referenceable } from "./flavors.ts";
 import { Kwargs, splitArgs } from "./kwargs.ts";
 import type { RemoteReference } from "./remote.ts";
-import { check, RemoteValidationError } from "./validation.ts";
+import { check, type Checkable, RemoteValidationError } from "./validation.ts";
 
 export { RemoteValidationError, checkState } from "./validation.ts";
 
@@ -84,7 +84,7 @@ export function typedReferenceable<M extends Methods>(iface: RemoteInterface<M>,
   const target = new Referenceable() as Referenceable & Record<string, unknown>;
   for (const [name, spec] of Object.entries(iface.methods)) {
     const fn = (impl as Record<string, (...a: unknown[]) => unknown>)[name].bind(impl);
-    const argsSchema = z.tuple(spec.args as unknown as [z.ZodType, ...z.ZodType[]]);
+    const argsSchema = positionalArguments(spec.args);
     target[`remote_${name}`] = async (...all: unknown[]) => {
       const [positional, kw] = splitArgs(all);
       const bad = (part: RemoteValidationError["part"]) => (issues: z.core.$ZodIssue[]) => new InvalidArguments(new RemoteValidationError(iface.name, name, part, issues).message);
@@ -99,3 +99,46 @@ export function typedReferenceable<M extends Methods>(iface: RemoteInterface<M>,
   return target;
 }
 
+
+/**
+ * Checks a call's positional arguments, one schema each: more arguments than schemas is an
+ * error; a missing one is checked as undefined, so `.optional()` and `.default()` apply and a
+ * required one is reported as missing. Written here rather than with zod's tuple so that loading
+ * the package does not load zod (about half its import time): only the caller's schemas run.
+ */
+function positionalArguments(schemas: readonly z.ZodType[]): Checkable<unknown[]> {
+  const n = schemas.length;
+  return {
+    safeParse(value: unknown) {
+      const given = value as unknown[];
+      if (given.length > n) {
+        const message = `expected at most ${n} argument${n === 1 ? "" : "s"}, received ${given.length}`;
+        return failed([{ code: "too_big", origin: "array", maximum: n, inclusive: true, path: [], message, input: value } as z.core.$ZodIssue]);
+      }
+      const out: unknown[] = [];
+      let length = given.length;
+      let issues: z.core.$ZodIssue[] | null = null;
+      for (let i = 0; i < n; i++) {
+        const missing = i >= given.length;
+        const r = schemas[i].safeParse(missing ? undefined : given[i]);
+        if (r.success) {
+          out.push(r.data);
+          // A missing argument's default is passed on; an absent optional one stays absent.
+          if (missing && r.data !== undefined) length = i + 1;
+        } else if (missing) {
+          const message = `missing: ${given.length} of ${n} arguments given`;
+          (issues ??= []).push({ code: "custom", path: [i], message, input: undefined } as z.core.$ZodIssue);
+        } else {
+          for (const issue of r.error.issues) (issues ??= []).push({ ...issue, path: [i, ...issue.path] });
+        }
+      }
+      if (issues) return failed(issues);
+      out.length = length;
+      return { success: true as const, data: out };
+    },
+  };
+}
+
+function failed(issues: z.core.$ZodIssue[]): { success: false; error: { issues: z.core.$ZodIssue[] } } {
+  return { success: false, error: { issues } };
+}

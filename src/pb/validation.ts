@@ -35,6 +35,14 @@ export const VALIDATION_FLOOR = 64 * 1024;
 export const MAX_REPORTED_ISSUES = 100;
 
 /**
+ * What check() runs: a zod schema, or anything with its safeParse (typedReferenceable's check of
+ * a method's positional arguments, made of one schema per argument).
+ */
+export interface Checkable<Out = unknown> {
+  safeParse(value: unknown): { success: true; data: Out } | { success: false; error: { issues: z.core.$ZodIssue[] } };
+}
+
+/**
  * Checks `value` against `schema`. With `received`, the value came from the peer: zod walks (and
  * copies) it as a tree, which shared references can make exponentially large, so its size as a
  * tree is counted first (one step per distinct object) and a value is refused without being
@@ -43,7 +51,7 @@ export const MAX_REPORTED_ISSUES = 100;
  * being received). The work of a check is thus bounded by what the peer sent, not by what its
  * references expand to. At most MAX_REPORTED_ISSUES issues are reported.
  */
-export function check<T extends z.ZodType>(schema: T, value: unknown, fail: (issues: z.core.$ZodIssue[]) => Error, received = false): z.output<T> {
+export function check<Out>(schema: Checkable<Out>, value: unknown, fail: (issues: z.core.$ZodIssue[]) => Error, received = false): Out {
   if (received) {
     const budget = activeBudget();
     const max = budget === null ? DEFAULT_JELLY_BUDGET.maxMessageNodes : budget.nodesLeft;

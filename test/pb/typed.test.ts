@@ -82,6 +82,50 @@ describe("typed remote interfaces", () => {
     expect(await ref.callRemote("stats", tuple(1, 2))).toEqual(new Map<string, unknown>([["n", 2], ["mean", 0]]));
   });
 
+  it("checks positional arguments one by one: too many, missing, optional and default", async () => {
+    const Shapes = remoteInterface("Shapes", {
+      box: method({ args: [z.number(), z.number().optional(), z.number().default(7)], result: z.array(z.unknown()) }),
+    });
+    const seen: unknown[][] = [];
+    class R extends Root {
+      shapes = typedReferenceable(Shapes, {
+        box: (...args) => {
+          seen.push(args);
+          return args.map((a) => (a === undefined ? "undefined" : a));
+        },
+      });
+      remote_shapes() {
+        return this.shapes;
+      }
+    }
+    const p = await pair(new R());
+    const ref = (await p.client.remoteForName("root").callRemote("shapes")) as RemoteReference;
+    // A missing argument with a default gets it; an absent optional one before it is passed as undefined.
+    expect(await ref.callRemote("box", 1)).toEqual([1, "undefined", 7]);
+    expect(await ref.callRemote("box", 1, 2, 3)).toEqual([1, 2, 3]);
+    expect(seen).toEqual([[1, undefined, 7], [1, 2, 3]]);
+    const tooMany = (await ref.callRemote("box", 1, 2, 3, 4).catch((e) => e)) as CopiedFailure;
+    expect(tooMany.value).toBe("Shapes.box: arguments at (the value itself): expected at most 3 arguments, received 4");
+    const missing = (await ref.callRemote("box").catch((e) => e)) as CopiedFailure;
+    expect(missing.value).toBe("Shapes.box: arguments at [0]: missing: 0 of 3 arguments given");
+    const deep = (await ref.callRemote("box", 1, "x").catch((e) => e)) as CopiedFailure;
+    expect(deep.value).toBe("Shapes.box: arguments at [1]: Invalid input: expected number, received string");
+    expect(seen).toHaveLength(2);
+
+    const Opt = remoteInterface("Opt", { f: method({ args: [z.string(), z.string().optional()], result: z.number() }) });
+    class O extends Root {
+      opt = typedReferenceable(Opt, { f: (...args) => args.length });
+      remote_opt() {
+        return this.opt;
+      }
+    }
+    const q = await pair(new O());
+    const o = (await q.client.remoteForName("root").callRemote("opt")) as RemoteReference;
+    // An absent optional last argument stays absent (as zod's tuples leave it).
+    expect(await o.callRemote("f", "a")).toBe(1);
+    expect(await o.callRemote("f", "a", "b")).toBe(2);
+  });
+
   it("checks Copyable state before any user code sees it", async () => {
     class Point extends Copyable {
       static pythonType = "app.Point";
