@@ -204,7 +204,10 @@ export class PBClient {
     return this.disconnect();
   }
 
-  /** Settles when the connection is gone: with the reason, or undefined after a clean disconnect. */
+  /**
+   * Resolves when the connection is gone, with why: the socket's error, or a PBConnectionLost
+   * "Connection was closed cleanly." when either side closed it cleanly (disconnect() included).
+   */
   get closed(): Promise<Error | undefined> {
     return this.broker.closed;
   }

@@ -1,7 +1,7 @@
 // Nothing waits forever on the client: connect, getRootObject, login and loginAnonymous take
 // { timeout, signal } and connect has a default handshake timeout.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { CallAbandoned, ConnectAborted, ConnectTimeout, DEFAULT_HANDSHAKE_TIMEOUT, PBClient, PBServer, Portal, Referenceable, Root, UsernamePassword, type Realm } from "../../src/index.ts";
+import { CallAbandoned, ConnectAborted, ConnectTimeout, DEFAULT_HANDSHAKE_TIMEOUT, PBClient, PBConnectionLost, PBServer, Portal, Referenceable, Root, UsernamePassword, type Realm } from "../../src/index.ts";
 import { neverLoginServer, silentServer, timed } from "./support.ts";
 
 let silent: Awaited<ReturnType<typeof silentServer>>;
@@ -124,6 +124,10 @@ describe("against a working server", () => {
     expect(await root.callRemote("echo", 5)).toBe(5);
     expect(client.broker.isDisconnected).toBe(false);
     await client.disconnect();
+    // Our own clean disconnect gives the same reason as the peer's clean close.
+    const reason = await client.closed;
+    expect(reason).toBeInstanceOf(PBConnectionLost);
+    expect(reason?.message).toBe("Connection was closed cleanly.");
     await server.close(200);
   });
 
