@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Broker, CopiedFailure, Root, type Transport } from "../../src/pb/index.ts";
 import { ROOT_NAME } from "../../src/pb/constants.ts";
 import { PBClient, PBServer } from "../../src/index.ts";
+import { transportOf } from "../../src/net/connection.ts";
+import { until } from "../net/support.ts";
 
 class TurnRoot extends Root {
   remote_rejectNow() {
@@ -32,7 +34,12 @@ class TurnRoot extends Root {
   remote_echo(x: unknown) {
     return x;
   }
+  remote_big() {
+    return BIG;
+  }
 }
+
+const BIG = new Uint8Array(600 * 1024).fill(7);
 
 type Phase = "microtask" | "immediate" | "timer";
 
@@ -159,6 +166,43 @@ describe("the call's turn (pickled failures)", () => {
         refresh.mockRestore();
         made.mockRestore();
         await client.disconnect();
+      }
+    });
+
+    it("calls read while reading was paused (the peer slow to take big answers) get the same verdicts once it resumes", async () => {
+      // Construction: the client stops reading and asks for 40 answers of 600 KB, more than the
+      // kernel's buffers hold, so the server stops reading; the calls sent then wait in Node's
+      // read buffer, and flow from a nextTick when the client reads again and the output drains
+      // (not from an I/O callback: their turn arms the timer marker as well).
+      const slowServer = await PBServer.listen({ host: "127.0.0.1", port: 0 }, { root: new TurnRoot(), log: () => {}, limits: { outputHighWaterMark: 64 * 1024, maxOutputBuffer: 64 * 1024 * 1024 } });
+      const accepted = new Promise<{ broker: Broker; socket: import("node:net").Socket }>((r) => slowServer.once("connection", (broker, socket) => r({ broker, socket })));
+      const client = await PBClient.connect({ host: "127.0.0.1", port: slowServer.port });
+      const { broker: serverSide, socket: serverSocket } = await accepted;
+      const probe = setTimeout(() => {}, 0);
+      clearTimeout(probe);
+      const refresh = vi.spyOn(Object.getPrototypeOf(probe) as { refresh(): unknown }, "refresh");
+      const made = vi.spyOn(globalThis, "setTimeout");
+      try {
+        const root = await client.getRootObject();
+        client.socket.pause();
+        const bigs = Array.from({ length: 40 }, () => root.callRemote("big"));
+        await until(() => transportOf(serverSocket, serverSide)!.readingPaused, 5000, "the server to stop reading");
+        const verdicts = Promise.all(EXPECTED.map(([method]) => pickled(root.callRemote(method))));
+        await until(() => serverSocket.readableLength > 0, 5000, "the calls to wait in the server's read buffer");
+        refresh.mockClear();
+        made.mockClear();
+        client.socket.resume();
+        expect(await verdicts).toEqual(EXPECTED.map(([, want]) => want));
+        expect(((await Promise.all(bigs)) as Uint8Array[]).every((a) => a.length === BIG.length)).toBe(true);
+        const turnMarker = (fn: unknown) => typeof fn === "function" && fn.name === "onTimer";
+        const armed = refresh.mock.contexts.filter((t) => turnMarker((t as { _onTimeout?: unknown })._onTimeout)).length + made.mock.calls.filter(([fn]) => turnMarker(fn)).length;
+        expect(armed).toBeGreaterThan(0);
+        expect(serverSide.isDisconnected).toBe(false);
+      } finally {
+        refresh.mockRestore();
+        made.mockRestore();
+        await client.disconnect();
+        await slowServer.close(500);
       }
     });
   });
