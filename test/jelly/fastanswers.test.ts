@@ -175,4 +175,18 @@ describe("Tuple", () => {
     expect(Tuple.name).toBe("Tuple");
     expect(Object.getPrototypeOf(new Tuple(2))).toBe(Tuple.prototype);
   });
+
+  it("new Tuple(...) takes Array's arguments: a lone number is a length, anything else the items", () => {
+    const shape = (t: Tuple<unknown>) => ({ proto: Object.getPrototypeOf(t) === Tuple.prototype, length: t.length, items: [...t], own: Object.keys(t) });
+    expect(shape(new Tuple())).toEqual({ proto: true, length: 0, items: [], own: [] });
+    expect(shape(new Tuple(3))).toEqual({ proto: true, length: 3, items: [undefined, undefined, undefined], own: [] });
+    expect(shape(new Tuple(0))).toEqual({ proto: true, length: 0, items: [], own: [] });
+    expect(shape(new Tuple<unknown>("a"))).toEqual({ proto: true, length: 1, items: ["a"], own: ["0"] });
+    expect(shape(new Tuple(1, 2))).toEqual({ proto: true, length: 2, items: [1, 2], own: ["0", "1"] });
+    expect(shape(new Tuple<unknown>(undefined))).toEqual({ proto: true, length: 1, items: [undefined], own: ["0"] });
+    expect(shape(new Tuple<unknown>(2n))).toEqual({ proto: true, length: 1, items: [2n], own: ["0"] });
+    expect(() => new Tuple(3.5)).toThrow(RangeError);
+    expect(() => new Tuple(-1)).toThrow(RangeError);
+    expect(() => new Array(3.5)).toThrow(RangeError);
+  });
 });
