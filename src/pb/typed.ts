@@ -88,7 +88,7 @@ export function typedReferenceable<M extends Methods>(iface: RemoteInterface<M>,
     target[`remote_${name}`] = async (...all: unknown[]) => {
       const [positional, kw] = splitArgs(all);
       const bad = (part: RemoteValidationError["part"]) => (issues: z.core.$ZodIssue[]) => new InvalidArguments(new RemoteValidationError(iface.name, name, part, issues).message);
-      const args = check(argsSchema, idiomatic(positional), bad("arguments"), true) as unknown[];
+      const args = check(argsSchema, idiomatic(positional), bad("arguments"), true);
       const extra: unknown[] = [];
       if (spec.kwargs) extra.push(check(spec.kwargs, idiomatic(kw ? kw.toMap() : new Map()), bad("keyword arguments"), true));
       else if (kw && kw.size) throw new InvalidArguments(`${iface.name}.${name}: unexpected keyword argument '${kw.keys()[0]}'`);
@@ -98,7 +98,6 @@ export function typedReferenceable<M extends Methods>(iface: RemoteInterface<M>,
   }
   return target;
 }
-
 
 /**
  * Checks a call's positional arguments, one schema each: more arguments than schemas is an
