@@ -27,6 +27,15 @@ describe("zod is loaded only by the user's own schemas", () => {
     expect(r.status).toBe(0);
   });
 
+  it("so do twisted-pb/core and twisted-pb/inspect", () => {
+    const core = importRefusingZod(resolve(ROOT, "src/core.ts"));
+    expect(core.out).toContain("loaded function undefined");
+    expect(core.status).toBe(0);
+    const inspect = importRefusingZod(resolve(ROOT, "src/inspect/index.ts"));
+    expect(inspect.out).toContain("loaded undefined undefined");
+    expect(inspect.status).toBe(0);
+  });
+
   it("the hook does refuse zod (so the test above can fail)", () => {
     const r = importRefusingZod(resolve(ROOT, "test/structure/fixtures/imports-zod.ts"));
     expect(r.out).toMatch(/zod imported by .*imports-zod\.ts/);
