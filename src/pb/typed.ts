@@ -7,7 +7,7 @@ import { PBError } from "./errors.ts";
 import { Referenceable } from "./flavors.ts";
 import { Kwargs, splitArgs } from "./kwargs.ts";
 import type { RemoteReference } from "./remote.ts";
-import { check, type Checkable, RemoteValidationError } from "./validation.ts";
+import { check, type Checkable, customIssue, RemoteValidationError } from "./validation.ts";
 
 export { RemoteValidationError, checkState } from "./validation.ts";
 
@@ -125,8 +125,7 @@ function positionalArguments(schemas: readonly z.ZodType[]): Checkable<unknown[]
           // A missing argument's default is passed on; an absent optional one stays absent.
           if (missing && r.data !== undefined) length = i + 1;
         } else if (missing) {
-          const message = `missing: ${given.length} of ${n} arguments given`;
-          (issues ??= []).push({ code: "custom", path: [i], message, input: undefined } as z.core.$ZodIssue);
+          (issues ??= []).push(customIssue(`missing: ${given.length} of ${n} arguments given`, [i]));
         } else {
           for (const issue of r.error.issues) (issues ??= []).push({ ...issue, path: [i, ...issue.path] });
         }

@@ -34,6 +34,11 @@ export const VALIDATION_FLOOR = 64 * 1024;
 /** Most issues a schema failure keeps (zod can find one per node; 2 million of them overflowed its stack). */
 export const MAX_REPORTED_ISSUES = 100;
 
+/** An issue of our own (not zod's) at `path`: a refused size, a missing argument. */
+export function customIssue(message: string, path: PropertyKey[] = []): z.core.$ZodIssue {
+  return { code: "custom", path, message, input: undefined } as z.core.$ZodIssue;
+}
+
 /**
  * What check() runs: a zod schema, or anything with its safeParse (typedReferenceable's check of
  * a method's positional arguments, made of one schema per argument).
@@ -60,7 +65,7 @@ export function check<Out>(schema: Checkable<Out>, value: unknown, fail: (issues
     if (size > limit) {
       const why = limit === max ? "maxMessageNodes" : `${VALIDATION_EXPANSION} times its ${distinct} nodes as sent, plus ${VALIDATION_FLOOR}`;
       const message = `value expands to more than ${limit} nodes when walked as a tree (${why})`;
-      throw fail([{ code: "custom", path: [], message, input: undefined } as z.core.$ZodIssue]);
+      throw fail([customIssue(message)]);
     }
     budget?.charge(size);
   }
@@ -70,7 +75,7 @@ export function check<Out>(schema: Checkable<Out>, value: unknown, fail: (issues
     } catch (e) {
       // zod gathering issues for a huge value can overflow its stack: a failed check all the same.
       if (!(e instanceof RangeError)) throw e;
-      throw fail([{ code: "custom", path: [], message: "too many problems to report", input: undefined } as z.core.$ZodIssue]);
+      throw fail([customIssue("too many problems to report")]);
     }
   })();
   if (!r.success) throw fail(r.error.issues.length > MAX_REPORTED_ISSUES ? r.error.issues.slice(0, MAX_REPORTED_ISSUES) : r.error.issues);

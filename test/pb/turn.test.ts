@@ -72,6 +72,29 @@ async function pickled(call: Promise<unknown>): Promise<unknown> {
   return (e as CopiedFailure).state.has("pickled") ? (e as CopiedFailure).state.get("pickled") : "absent";
 }
 
+/**
+ * Counts how often the turn's shared 0 ms marker timer (named onTimer) is armed, made or
+ * re-armed with refresh(), from now until restore().
+ */
+function watchTurnTimer(): { armed(): number; reset(): void; restore(): void } {
+  const probe = setTimeout(() => {}, 0);
+  clearTimeout(probe);
+  const refresh = vi.spyOn(Object.getPrototypeOf(probe) as { refresh(): unknown }, "refresh");
+  const made = vi.spyOn(globalThis, "setTimeout");
+  const turnMarker = (fn: unknown) => typeof fn === "function" && fn.name === "onTimer";
+  return {
+    armed: () => refresh.mock.contexts.filter((t) => turnMarker((t as { _onTimeout?: unknown })._onTimeout)).length + made.mock.calls.filter(([fn]) => turnMarker(fn)).length,
+    reset: () => {
+      refresh.mockClear();
+      made.mockClear();
+    },
+    restore: () => {
+      refresh.mockRestore();
+      made.mockRestore();
+    },
+  };
+}
+
 const EXPECTED: [string, unknown][] = [
   ["rejectNow", 1],
   ["rejectAfterAwaits", 1],
@@ -146,10 +169,7 @@ describe("the call's turn (pickled failures)", () => {
       const client = await PBClient.connect({ host: "127.0.0.1", port: server.port });
       const root = await client.getRootObject();
       await root.callRemote("echo", 0);
-      const probe = setTimeout(() => {}, 0);
-      clearTimeout(probe);
-      const refresh = vi.spyOn(Object.getPrototypeOf(probe) as { refresh(): unknown }, "refresh");
-      const made = vi.spyOn(globalThis, "setTimeout");
+      const timer = watchTurnTimer();
       try {
         // Calls a few milliseconds apart: the marker, re-armed at most once a millisecond, would be armed for each.
         for (let i = 0; i < 20; i++) {
@@ -159,12 +179,9 @@ describe("the call's turn (pickled failures)", () => {
           const until = performance.now() + 2;
           while (performance.now() < until);
         }
-        const turnMarker = (fn: unknown) => typeof fn === "function" && fn.name === "onTimer";
-        expect(refresh.mock.contexts.filter((t) => turnMarker((t as { _onTimeout?: unknown })._onTimeout))).toHaveLength(0);
-        expect(made.mock.calls.filter(([fn]) => turnMarker(fn))).toHaveLength(0);
+        expect(timer.armed()).toBe(0);
       } finally {
-        refresh.mockRestore();
-        made.mockRestore();
+        timer.restore();
         await client.disconnect();
       }
     });
@@ -178,10 +195,7 @@ describe("the call's turn (pickled failures)", () => {
       const accepted = new Promise<{ broker: Broker; socket: import("node:net").Socket }>((r) => slowServer.once("connection", (broker, socket) => r({ broker, socket })));
       const client = await PBClient.connect({ host: "127.0.0.1", port: slowServer.port });
       const { broker: serverSide, socket: serverSocket } = await accepted;
-      const probe = setTimeout(() => {}, 0);
-      clearTimeout(probe);
-      const refresh = vi.spyOn(Object.getPrototypeOf(probe) as { refresh(): unknown }, "refresh");
-      const made = vi.spyOn(globalThis, "setTimeout");
+      const timer = watchTurnTimer();
       try {
         const root = await client.getRootObject();
         client.socket.pause();
@@ -189,18 +203,14 @@ describe("the call's turn (pickled failures)", () => {
         await until(() => transportOf(serverSocket, serverSide)!.readingPaused, 5000, "the server to stop reading");
         const verdicts = Promise.all(EXPECTED.map(([method]) => pickled(root.callRemote(method))));
         await until(() => serverSocket.readableLength > 0, 5000, "the calls to wait in the server's read buffer");
-        refresh.mockClear();
-        made.mockClear();
+        timer.reset();
         client.socket.resume();
         expect(await verdicts).toEqual(EXPECTED.map(([, want]) => want));
         expect(((await Promise.all(bigs)) as Uint8Array[]).every((a) => a.length === BIG.length)).toBe(true);
-        const turnMarker = (fn: unknown) => typeof fn === "function" && fn.name === "onTimer";
-        const armed = refresh.mock.contexts.filter((t) => turnMarker((t as { _onTimeout?: unknown })._onTimeout)).length + made.mock.calls.filter(([fn]) => turnMarker(fn)).length;
-        expect(armed).toBeGreaterThan(0);
+        expect(timer.armed()).toBeGreaterThan(0);
         expect(serverSide.isDisconnected).toBe(false);
       } finally {
-        refresh.mockRestore();
-        made.mockRestore();
+        timer.restore();
         await client.disconnect();
         await slowServer.close(500);
       }
