@@ -41,6 +41,7 @@ import {
   type RemoteReference,
 } from "../src/index.ts";
 import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, serverCpu, type RawScripts } from "./bench-raw.ts";
+import { rateBudget, type Budget } from "./bench-budget.ts";
 import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
 import { cpuNow, cpuSeconds, mainThreadCpuSeconds, type CpuReading } from "./thread-cpu.ts";
 import { Broker, type Transport } from "../src/pb/index.ts";
@@ -709,6 +710,30 @@ async function conduct(): Promise<void> {
         `(median of ${aloneLogin.samples.length} samples, spread ${fmt(aloneLogin.spreadPct, 0)}%): against the TS -> TS login's CPU per side above, the rest is the sockets and code gone cold between logins`,
     );
   }
+  // What the sequential rate targets leave PB (scripts/bench-budget.ts): the ceiling any PB
+  // whose work ran at its warm in-memory cost could reach here, and how much dearer the same work
+  // was over the sockets.
+  const budgets: Record<string, Budget> = {};
+  for (const t of RAW_TARGETS) {
+    const raw = med("raw", t.name)?.run;
+    const ts = med("ts-ts", t.name)?.run;
+    const pbAloneUs = t.name === "login" ? aloneLogin?.cpuUsPerLogin : alone.cpuUsPerCall;
+    if (!raw || !ts || pbAloneUs === undefined) continue;
+    const both = (r: Result) => (r.clientCpuUs !== undefined && r.serverCpuUs !== undefined ? r.clientCpuUs + r.serverCpuUs : undefined);
+    budgets[t.name] = rateBudget({ rawPerSec: raw.perSec, rateTarget: t.rate, pbAloneUs, rawCpuUs: both(raw), tsCpuUs: both(ts) });
+  }
+  if (Object.keys(budgets).length) {
+    console.log("\nwhat the rate targets leave PB (sequential: both sides' work lies on the path to the next operation; times per operation, both sides together):");
+    for (const [name, b] of Object.entries(budgets)) {
+      const target = RAW_TARGETS.find((t) => t.name === name)!.rate;
+      const took = b.addedCpuUs === undefined ? "" : `; TS -> TS spent ${cpu(b.addedCpuUs)} of CPU above raw's${b.addedOverAlone === undefined ? "" : ` (${fmt(b.addedOverAlone, 1)}x PB alone)`}`;
+      const reach = b.ceiling < target ? `: below the target, out of reach here for any PB that costs what ours does warm` : "";
+      console.log(
+        `  ${LABELS[name as Name].padEnd(28)} raw ${cpu(b.rawUsPerOp)} an op; at >= ${target}x raw PB may add ${cpu(b.allowedUs)}; PB alone (warm) takes ${cpu(b.pbAloneUs)}: ` +
+          `ceiling ${fmt(b.ceiling, 2)}x raw${reach}${took}`,
+      );
+    }
+  }
   if (ladderResults.length) {
     console.log("\nconnection ladder (every connection one small call in flight; raw = the same bytes over as many raw sockets; memory per connection after a full GC, idle):");
     console.log(`  ${"conns".padStart(6)}  ${"raw calls/s".padStart(11)}  ${"calls/s".padStart(9)}  ${"x raw".padStart(6)}  ${"p50".padStart(9)}  ${"p99".padStart(9)}  ${"raw p99".padStart(9)}  ${"server CPU/call".padStart(15)}  ${"raw".padStart(7)}  ${"server heap/conn".padStart(16)}  ${"server RSS/conn".padStart(15)}  ${"client heap/conn".padStart(16)}`);
@@ -775,6 +800,7 @@ async function conduct(): Promise<void> {
     ladder: ladderResults,
     pbAlone: alone,
     pbAloneLogin: aloneLogin,
+    budgets,
     profiles,
     profiledOps,
     elapsedS,
