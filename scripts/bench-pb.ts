@@ -13,10 +13,13 @@
 //   - remote echo of a small int: sequential (one call in flight) and pipelined (100 in flight);
 //   - the same for a 1,000-entry nested dict (1,000 str keys -> {int, float, str, [3 ints], None});
 //   - full logins (connect, username/password login through a Portal, disconnect), one at a time.
-// Each: operations/s, p50 and p99 latency. The pairings take turns, in three rounds (--rounds),
-// and the best round of each measurement is kept: other work on a shared machine only slows a
-// run down. (The pipelined dict runs in the first round only: through Twisted it takes a while.)
-// Prints a table with ratios to Twisted -> Twisted and writes reports/bench-pb.json.
+// Each: operations/s, p50 and p99 latency, CPU per operation of both processes (main thread and
+// helper threads). The pairings take turns, in three rounds (--rounds); the median round of each
+// measurement is shown with the rounds' spread, and ratios are taken within each round. (The
+// pipelined dict runs in the first round only: through Twisted it takes a while.) Beside the
+// pairings: raw sockets exchanging the same bytes, PB alone in memory, what each sequential rate
+// target leaves PB (scripts/bench-budget.ts), a connection ladder and CPU profiles.
+// Prints tables with ratios to raw and to Twisted -> Twisted and writes reports/bench-pb.json.
 //
 // This is a script, never a test: timings depend on the machine and on what else runs on it.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -713,23 +716,22 @@ async function conduct(): Promise<void> {
   // What the sequential rate targets leave PB (scripts/bench-budget.ts): the ceiling any PB
   // whose work ran at its warm in-memory cost could reach here, and how much dearer the same work
   // was over the sockets.
-  const budgets: Record<string, Budget> = {};
+  const budgets: Record<string, Budget & { rateTarget: number }> = {};
   for (const t of RAW_TARGETS) {
     const raw = med("raw", t.name)?.run;
     const ts = med("ts-ts", t.name)?.run;
     const pbAloneUs = t.name === "login" ? aloneLogin?.cpuUsPerLogin : alone.cpuUsPerCall;
     if (!raw || !ts || pbAloneUs === undefined) continue;
     const both = (r: Result) => (r.clientCpuUs !== undefined && r.serverCpuUs !== undefined ? r.clientCpuUs + r.serverCpuUs : undefined);
-    budgets[t.name] = rateBudget({ rawPerSec: raw.perSec, rateTarget: t.rate, pbAloneUs, rawCpuUs: both(raw), tsCpuUs: both(ts) });
+    budgets[t.name] = { rateTarget: t.rate, ...rateBudget({ rawPerSec: raw.perSec, rateTarget: t.rate, pbAloneUs, rawCpuUs: both(raw), tsCpuUs: both(ts) }) };
   }
   if (Object.keys(budgets).length) {
     console.log("\nwhat the rate targets leave PB (sequential: both sides' work lies on the path to the next operation; times per operation, both sides together):");
     for (const [name, b] of Object.entries(budgets)) {
-      const target = RAW_TARGETS.find((t) => t.name === name)!.rate;
       const took = b.addedCpuUs === undefined ? "" : `; TS -> TS spent ${cpu(b.addedCpuUs)} of CPU above raw's${b.addedOverAlone === undefined ? "" : ` (${fmt(b.addedOverAlone, 1)}x PB alone)`}`;
-      const reach = b.ceiling < target ? `: below the target, out of reach here for any PB that costs what ours does warm` : "";
+      const reach = b.ceiling < b.rateTarget ? `: below the target, out of reach here for any PB that costs what ours does warm` : "";
       console.log(
-        `  ${LABELS[name as Name].padEnd(28)} raw ${cpu(b.rawUsPerOp)} an op; at >= ${target}x raw PB may add ${cpu(b.allowedUs)}; PB alone (warm) takes ${cpu(b.pbAloneUs)}: ` +
+        `  ${LABELS[name as Name].padEnd(28)} raw ${cpu(b.rawUsPerOp)} an op; at >= ${b.rateTarget}x raw PB may add ${cpu(b.allowedUs)}; PB alone (warm) takes ${cpu(b.pbAloneUs)}: ` +
           `ceiling ${fmt(b.ceiling, 2)}x raw${reach}${took}`,
       );
     }
