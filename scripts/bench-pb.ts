@@ -46,6 +46,7 @@ import {
 import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, serverCpu, type RawScripts } from "./bench-raw.ts";
 import { rateBudget, type Budget } from "./bench-budget.ts";
 import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
+import { fullGc } from "./full-gc.ts";
 import { cpuNow, cpuSeconds, mainThreadCpuSeconds, type CpuReading } from "./thread-cpu.ts";
 import { Broker, type Transport } from "../src/pb/index.ts";
 import { ROOT_NAME } from "../src/pb/constants.ts";
@@ -141,7 +142,7 @@ class EchoRoot extends Root {
   }
   /** For the connection ladder: the server's memory after a full collection. */
   remote_mem() {
-    (globalThis as { gc?: () => void }).gc?.();
+    fullGc();
     const m = process.memoryUsage();
     return [m.rss, m.heapUsed + m.external + m.arrayBuffers];
   }
@@ -249,7 +250,7 @@ function measure(op: () => Promise<unknown>, spec: Spec, root: RemoteReference, 
 
 async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow: () => Promise<CpuReading>): Promise<Result> {
   const warm = spec.warmupS > 0 || spec.warmupMin > 0 ? await loop(op, spec.depth, spec.warmupS, Math.max(1, spec.warmupMin), spec.maxCalls) : null;
-  (globalThis as { gc?: () => void }).gc?.();
+  fullGc();
   const server0 = await serverCpuNow();
   const client0 = cpuNow();
   const result = await loop(op, spec.depth, spec.seconds, spec.minCalls, spec.maxCalls);
@@ -918,8 +919,7 @@ async function ladderClientRole(): Promise<void> {
   const first = await PBClient.connect({ host: "127.0.0.1", port });
   const probe = await first.getRootObject();
   const mem = async () => (await probe.callRemote("mem")) as [number, number];
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
+  fullGc();
   const client0 = process.memoryUsage();
   const server0 = await mem();
   const clients: PBClient[] = [];
@@ -931,7 +931,7 @@ async function ladderClientRole(): Promise<void> {
     roots.push(...(await Promise.all(wave.map((c) => c.getRootObject()))));
   }
   await Promise.all(roots.map((r) => r.callRemote("echo", SMALL)));
-  gc?.();
+  fullGc();
   const client1 = process.memoryUsage();
   const server1 = await mem();
   const perConn = (a: number, b: number) => Math.max(0, (b - a) / n);
