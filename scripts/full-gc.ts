@@ -5,9 +5,13 @@
 // begun after it paid for warming up again (raw sockets, with little code, hardly at all).
 // { type: "major" } collects the same garbage and leaves the compiled code alone.
 
-type GcFunction = (options?: { type?: "major" | "minor"; execution?: "sync" | "async" }) => void;
+/** V8's gc(), as --expose-gc (or a context made after setting it) gives it. */
+export type GcFunction = (options?: { type?: "major" | "minor"; execution?: "sync" | "async" }) => void;
+
+/** The options of a synchronous full collection that keeps compiled code. */
+export const FULL_KEEPING_CODE = { type: "major", execution: "sync" } as const;
 
 /** A synchronous full collection that keeps compiled code; nothing where gc is not exposed. */
 export function fullGc(): void {
-  (globalThis as { gc?: GcFunction }).gc?.({ type: "major", execution: "sync" });
+  (globalThis as { gc?: GcFunction }).gc?.(FULL_KEEPING_CODE);
 }
