@@ -46,7 +46,7 @@ import {
 import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, serverCpu, type RawScripts } from "./bench-raw.ts";
 import { rateBudget, type Budget } from "./bench-budget.ts";
 import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
-import { fullGc } from "./full-gc.ts";
+import { fullGc, youngGc } from "./bench-gc.ts";
 import { cpuNow, cpuSeconds, mainThreadCpuSeconds, type CpuReading } from "./thread-cpu.ts";
 import { Broker, type Transport } from "../src/pb/index.ts";
 import { ROOT_NAME } from "../src/pb/constants.ts";
@@ -250,7 +250,7 @@ function measure(op: () => Promise<unknown>, spec: Spec, root: RemoteReference, 
 
 async function measureWith(op: () => Promise<unknown>, spec: Spec, serverCpuNow: () => Promise<CpuReading>): Promise<Result> {
   const warm = spec.warmupS > 0 || spec.warmupMin > 0 ? await loop(op, spec.depth, spec.warmupS, Math.max(1, spec.warmupMin), spec.maxCalls) : null;
-  fullGc();
+  youngGc();
   const server0 = await serverCpuNow();
   const client0 = cpuNow();
   const result = await loop(op, spec.depth, spec.seconds, spec.minCalls, spec.maxCalls);

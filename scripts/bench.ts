@@ -28,7 +28,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pack, unpack, isNativeAccelerationEnabled, Packr } from "msgpackr";
 import { requirePython } from "../interop/find-python.mjs";
-import { FULL_KEEPING_CODE, type GcFunction } from "./full-gc.ts";
 import { BananaDecoder, BananaEncoder, type Sexp } from "../src/banana/index.ts";
 import { defaultRegistry, globalSecurity, jelly, Jellied, tuple, unjelly } from "../src/jelly/index.ts";
 import { FastReceiver, Predecoded } from "../src/jelly/fastreceive.ts";
@@ -472,17 +471,14 @@ const LADDER_OPS: LadderOp[] = ["encode", "encodeOne", "decode", "msgpackrEncode
 const LADDER_MIN_ITERATIONS = QUICK ? 1 : 3;
 const LADDER_SAMPLE_MS = 2 * SAMPLE_MS;
 
-/** A full GC that keeps compiled code (scripts/full-gc.ts); the script may run without --expose-gc. */
+/** A full GC (the script may run without --expose-gc). */
 async function fullGcFunction(): Promise<() => void> {
-  let g = (globalThis as { gc?: GcFunction }).gc;
-  if (!g) {
-    const v8 = await import("node:v8");
-    const vm = await import("node:vm");
-    v8.setFlagsFromString("--expose-gc");
-    g = vm.runInNewContext("gc") as GcFunction;
-  }
-  const gc = g;
-  return () => gc(FULL_KEEPING_CODE);
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) return g;
+  const v8 = await import("node:v8");
+  const vm = await import("node:vm");
+  v8.setFlagsFromString("--expose-gc");
+  return vm.runInNewContext("gc") as () => void;
 }
 
 async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; flatness: Record<string, Record<LadderOp, number>>; flatnessWithoutClosingGc: Record<string, Record<LadderOp, number>> }> {
