@@ -3,9 +3,10 @@
 // Before a measurement only the young generation is collected. A full collection there (gc()
 // with no argument) made V8 optimize again, inside the measurement, code it had optimized
 // during the warm-up: a login client re-optimized 69-75 functions over the next 3,000 logins
-// against 18-25 without it (--no-flush-bytecode made no difference), its helper threads spending
-// 106-114 us per login against 38-51, raw's client 55-70 against 34-41. The workload's own full
-// collections still fall inside the measurement where they fall, raw's as ours.
+// against 18-29 with none or a young-generation one (--no-flush-bytecode made no difference),
+// its helper threads spending 106-114 us per login against 38-51, raw's client 55-70 against
+// 34-41. The workload's own full collections still fall inside the measurement where they
+// fall, raw's as ours.
 // Note that V8 11 (Node 20) reads gc({ type: "major" }) as a young-generation collection too:
 // only "minor" and "async" are options there, and any other object means "minor".
 
