@@ -22,6 +22,8 @@ export interface BudgetInput {
 
 /** What the target leaves PB, and what PB took. */
 export interface Budget {
+  /** The target, as given. */
+  rateTarget: number;
   /** Raw's wall time per operation. */
   rawUsPerOp: number;
   /** What PB may add per operation, both sides together, and still meet the target. */
@@ -42,6 +44,7 @@ export function rateBudget(x: BudgetInput): Budget {
   }
   const rawUsPerOp = 1e6 / x.rawPerSec;
   const budget: Budget = {
+    rateTarget: x.rateTarget,
     rawUsPerOp,
     // rate / raw >= target  <=>  raw / (raw + added) >= target  <=>  added <= raw (1 / target - 1)
     allowedUs: rawUsPerOp * (1 / x.rateTarget - 1),

@@ -717,14 +717,14 @@ async function conduct(): Promise<void> {
   // What the sequential rate targets leave PB (scripts/bench-budget.ts): the ceiling any PB
   // whose work ran at its warm in-memory cost could reach here, and how much dearer the same work
   // was over the sockets.
-  const budgets: Record<string, Budget & { rateTarget: number }> = {};
+  const budgets: Record<string, Budget> = {};
+  const bothSides = (r: Result) => (r.clientCpuUs !== undefined && r.serverCpuUs !== undefined ? r.clientCpuUs + r.serverCpuUs : undefined);
   for (const t of RAW_TARGETS) {
     const raw = med("raw", t.name)?.run;
     const ts = med("ts-ts", t.name)?.run;
     const pbAloneUs = t.name === "login" ? aloneLogin?.cpuUsPerLogin : alone.cpuUsPerCall;
     if (!raw || !ts || pbAloneUs === undefined) continue;
-    const both = (r: Result) => (r.clientCpuUs !== undefined && r.serverCpuUs !== undefined ? r.clientCpuUs + r.serverCpuUs : undefined);
-    budgets[t.name] = { rateTarget: t.rate, ...rateBudget({ rawPerSec: raw.perSec, rateTarget: t.rate, pbAloneUs, rawCpuUs: both(raw), tsCpuUs: both(ts) }) };
+    budgets[t.name] = rateBudget({ rawPerSec: raw.perSec, rateTarget: t.rate, pbAloneUs, rawCpuUs: bothSides(raw), tsCpuUs: bothSides(ts) });
   }
   if (Object.keys(budgets).length) {
     console.log("\nwhat the rate targets leave PB (sequential: both sides' work lies on the path to the next operation; times per operation, both sides together):");
