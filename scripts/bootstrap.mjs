@@ -98,11 +98,16 @@ switch (job) {
   case "bench-pb":
     status = tsx(join(root, "scripts", "bench-pb.ts"), rest);
     break;
+  case "bench-import":
+    // It measures the built package, as npm users get it.
+    status = run("npm", ["run", "build"]);
+    if (status === 0) status = tsx(join(root, "scripts", "bench-import.ts"), rest);
+    break;
   case "fuzz":
     status = tsx(join(root, "scripts", "fuzz.ts"), rest);
     break;
   default:
-    console.error("usage: node scripts/bootstrap.mjs conformance|test|crosscheck|fixtures|bench|bench-pb|fuzz [args]");
+    console.error("usage: node scripts/bootstrap.mjs conformance|test|crosscheck|fixtures|bench|bench-pb|bench-import|fuzz [args]");
     status = 2;
 }
 process.exit(status);

@@ -19,13 +19,13 @@ export interface RemoteMessageTarget {
   remoteMessageReceived(broker: Broker, message: string, args: Sexp, kw: Sexp): Sexp | Promise<Sexp>;
 }
 
-function brokerOf(jellier: Jellier, what: string): Broker {
+function jellyingBroker(jellier: Jellier, what: string): Broker {
   const b = jellier.invoker as Broker | undefined;
   if (!b || typeof (b as Partial<Broker>).registerReference !== "function") throw new JellyError(`${what} can only be sent through a PB broker`);
   return b;
 }
 
-function className(x: object): string {
+function constructorName(x: object): string {
   return (x.constructor as { name?: string } | undefined)?.name || "object";
 }
 
@@ -53,7 +53,7 @@ export function dispatch(
   const fn = methodAt(target, key);
   if (!fn) {
     if (prefix === "remote_") throw new NoSuchMethod(`No such method: remote_${message}`);
-    throw new AttributeError(`'${className(target)}' object has no attribute '${prefix}${message}'`);
+    throw new AttributeError(`'${constructorName(target)}' object has no attribute '${prefix}${message}'`);
   }
   const result = invoke(target, fn, key, first.length === 0 ? args : [...first, ...args], kw);
   // The commonest answers, whose jelly is known without a Jellier: a number is its own
@@ -74,7 +74,7 @@ export class Referenceable implements RemoteMessageTarget {
 
   /** Serializes the object as a reference (the peer gets a RemoteReference). */
   [jellyFor](jellier: Jellier): Sexp {
-    return ["remote", brokerOf(jellier, "a Referenceable").registerReference(this)];
+    return ["remote", jellyingBroker(jellier, "a Referenceable").registerReference(this)];
   }
 }
 
@@ -103,7 +103,7 @@ export class ViewPoint extends Referenceable {
 export class Viewable {
   /** Serializes the object as a reference whose view_ methods receive the caller's perspective. */
   [jellyFor](jellier: Jellier): Sexp {
-    const broker = brokerOf(jellier, "a Viewable");
+    const broker = jellyingBroker(jellier, "a Viewable");
     return broker.viewPointFor(broker.serializingPerspective, this)[jellyFor](jellier);
   }
 }
@@ -116,7 +116,7 @@ export class AsReferenceable extends Referenceable {
   ) {
     super();
     const handler = (object as Record<string, unknown>)[`${messageType}MessageReceived`];
-    if (typeof handler !== "function") throw new TypeError(`${className(object)} has no ${messageType}MessageReceived`);
+    if (typeof handler !== "function") throw new TypeError(`${constructorName(object)} has no ${messageType}MessageReceived`);
     this.remoteMessageReceived = (handler as RemoteMessageTarget["remoteMessageReceived"]).bind(object);
   }
 }

@@ -9,25 +9,25 @@ import type { BrokerAPI as Broker } from "./broker-api.ts";
 import { COPYABLE_FAILURE_TAG } from "./constants.ts";
 import { CopiedFailure } from "./failure.ts";
 
-function brokerOf(u: Unjellier, tag: string): Broker {
+function unjellyingBroker(u: Unjellier, tag: string): Broker {
   const b = u.invoker as Broker | undefined;
   if (!b || typeof (b as Partial<Broker>).remoteReferenceFor !== "function") throw new JellyError(`'${tag}' can only be received through a PB broker`);
   return b;
 }
 
-function luidOf(sexp: readonly Sexp[], tag: string): number {
+function taggedLuid(sexp: readonly Sexp[], tag: string): number {
   const luid = sexp[1];
   if (sexp.length !== 2 || typeof luid !== "number" || !Number.isSafeInteger(luid)) throw new JellyError(`'${tag}' needs an int id`);
   return luid;
 }
 
-const remote: UnjellyHandler = (u, sexp) => brokerOf(u, "remote").remoteReferenceFor(luidOf(sexp, "remote"));
+const remote: UnjellyHandler = (u, sexp) => unjellyingBroker(u, "remote").remoteReferenceFor(taggedLuid(sexp, "remote"));
 const local: UnjellyHandler = (u, sexp) => {
   if (sexp.length !== 2) throw new JellyError("'local' needs an id");
-  return brokerOf(u, "local").localObjectForID(sexp[1]);
+  return unjellyingBroker(u, "local").localObjectForID(sexp[1]);
 };
-const cached: UnjellyHandler = (u, sexp) => brokerOf(u, "cached").cachedLocallyAs(luidOf(sexp, "cached"));
-const lcache: UnjellyHandler = (u, sexp) => brokerOf(u, "lcache").remotelyCachedForLUID(luidOf(sexp, "lcache"));
+const cached: UnjellyHandler = (u, sexp) => unjellyingBroker(u, "cached").cachedLocallyAs(taggedLuid(sexp, "cached"));
+const lcache: UnjellyHandler = (u, sexp) => unjellyingBroker(u, "lcache").remotelyCachedForLUID(taggedLuid(sexp, "lcache"));
 
 /** The tags every broker understands. */
 export const pbBuiltinRegistry = new UnjellyableRegistry()

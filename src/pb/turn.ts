@@ -49,7 +49,7 @@ function onTimer(): void {
 }
 
 /** Arms the shared 0 ms marker, unless it is already due. */
-function armTimer(): void {
+function armTurnTimer(): void {
   if (timer) {
     if (!timerArmed) {
       timer.refresh();
@@ -77,13 +77,13 @@ function armTimer(): void {
 export function currentTurn(timed = true): CallTurn {
   if (turn) {
     turn.running++;
-    if (timed) armTimer();
+    if (timed) armTurnTimer();
     return turn;
   }
   const t: CallTurn = { over: false, held: false, running: 1, immediate: undefined };
   turn = t;
   if (typeof setImmediate === "function") t.immediate = setImmediate(endTurn, t);
-  if (timed || typeof setImmediate !== "function") armTimer();
+  if (timed || typeof setImmediate !== "function") armTurnTimer();
   return t;
 }
 

@@ -103,6 +103,42 @@ describe("the tarball", () => {
   });
 });
 
+describe("the bundled JavaScript", () => {
+  const installedDist = () => join(consumer, "node_modules", "twisted-pb", "dist");
+  const filesIn = (dir: string) =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+      .sort();
+
+  it("is the four entry points and their shared chunks, each with its source map; every module's .d.ts is kept", () => {
+    const files = filesIn(installedDist());
+    const js = files.filter((f) => f.endsWith(".js"));
+    const entries = ["core.js", "index.js", "inspect/cli.js", "inspect/index.js"];
+    expect(js.filter((f) => !f.startsWith("chunks/"))).toEqual(entries);
+    expect(js.filter((f) => f.startsWith("chunks/")).length).toBeGreaterThan(0);
+    for (const f of js) expect(files, f).toContain(`${f}.map`);
+    // tsc's declarations, a file per module, for editors and strict TypeScript (tested below).
+    for (const d of ["index.d.ts", "core.d.ts", "pb/broker.d.ts", "banana/decoder.d.ts", "jelly/jelly.d.ts", "net/server.d.ts", "cred/portal.d.ts", "inspect/index.d.ts"]) {
+      expect(files, d).toContain(d);
+    }
+  });
+
+  it("a stack trace through the installed package leads back to src/*.ts with --enable-source-maps", () => {
+    writeFileSync(
+      join(consumer, "stack.mjs"),
+      `import { loads } from "twisted-pb";
+try { loads(Uint8Array.of(0x01, 0xff)); } catch (e) { console.log(e.stack); }
+`,
+    );
+    const mapped = mustRun(process.execPath, ["--enable-source-maps", "stack.mjs"], { cwd: consumer, timeout: 30_000 });
+    expect(mapped.stdout).toMatch(/^BananaError: Invalid Type Byte 0xff/);
+    expect(mapped.stdout).toMatch(/at BananaDecoder\.feed \(.*src\/banana\/decoder\.ts:\d+:\d+\)/);
+    const unmapped = mustRun(process.execPath, ["stack.mjs"], { cwd: consumer, timeout: 30_000 });
+    expect(unmapped.stdout).toMatch(/at BananaDecoder\.feed \(.*dist\/chunks\/chunk-[\w-]+\.js:\d+:\d+\)/);
+  });
+});
+
 describe("used from plain Node", () => {
   it("an ESM script starts a twisted-pb server and calls it with a twisted-pb client, with login", () => {
     writeFileSync(
