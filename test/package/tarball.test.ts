@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTwistedServer, type Running } from "../examples/support.ts";
@@ -122,6 +123,21 @@ describe("the bundled JavaScript", () => {
     for (const d of ["index.d.ts", "core.d.ts", "pb/broker.d.ts", "banana/decoder.d.ts", "jelly/jelly.d.ts", "net/server.d.ts", "cred/portal.d.ts", "inspect/index.d.ts"]) {
       expect(files, d).toContain(d);
     }
+  });
+
+  it("twisted-pb/core as installed still bundles for a browser: its chunks import no Node built-in", async () => {
+    const result = await build({
+      entryPoints: [join(installedDist(), "core.js")],
+      bundle: true,
+      platform: "browser",
+      format: "esm",
+      write: false,
+      metafile: true,
+      logLevel: "silent",
+    });
+    const inputs = Object.entries(result.metafile.inputs);
+    expect(inputs.flatMap(([path, input]) => input.imports.filter((i) => i.path.startsWith("node:") || i.external).map((i) => `${path} -> ${i.path}`))).toEqual([]);
+    expect(inputs.some(([path]) => path.includes("/chunks/"))).toBe(true);
   });
 
   it("a stack trace through the installed package leads back to src/*.ts with --enable-source-maps", () => {
