@@ -5,8 +5,12 @@
 // during the warm-up: a login client re-optimized 69-75 functions over the next 3,000 logins
 // against 18-29 with none or a young-generation one (--no-flush-bytecode made no difference),
 // its helper threads spending 106-114 us per login against 38-51, raw's client 55-70 against
-// 34-41. The workload's own full collections still fall inside the measurement where they
-// fall, raw's as ours.
+// 34-41. Why (found in the tenth pass): a forced full collection is atomic, and made at a moment
+// when no instance of a short-lived class is alive it frees the maps (hidden classes) V8's
+// optimized code was made for; V8 then throws that code away ("weak objects" in --trace-deopt).
+// The collections V8 makes by itself mark incrementally and did not do this in our tests. The
+// workload's own full collections still fall inside the measurement where they fall, raw's as
+// ours.
 // Note that V8 11 (Node 20) reads gc({ type: "major" }) as a young-generation collection too:
 // only "minor" and "async" are options there, and any other object means "minor".
 

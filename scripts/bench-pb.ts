@@ -874,6 +874,25 @@ async function rawClientRole(): Promise<void> {
  * The connection ladder's measurement: every connection makes its calls one after another for
  * `seconds`, all connections at once; rate, latencies and both sides' CPU per call.
  */
+/**
+ * Untimed calls on every connection before a ladder step's measurement: each step's client is a
+ * new process, and the memory readings before it end with full collections, after which V8
+ * optimizes again code whose maps that collection freed (see LADDER_REWARM_MS in bench.ts). Raw's
+ * client gets the same, so both are measured warm.
+ */
+/** A quarter of the step's measurement, at most half a second. */
+const ladderWarmSeconds = (seconds: number) => Math.min(0.5, seconds / 4);
+
+async function keepCalling(calls: (() => Promise<unknown>)[], seconds: number): Promise<void> {
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(
+    calls.map(async (call) => {
+      while (performance.now() < deadline) await call();
+    }),
+  );
+  youngGc();
+}
+
 async function everyConnectionCalls(calls: (() => Promise<unknown>)[], seconds: number, serverCpuNow: () => Promise<CpuReading>): Promise<Result> {
   const server0 = await serverCpuNow();
   const c0 = cpuNow();
@@ -907,6 +926,7 @@ async function rawLadderClientRole(): Promise<void> {
   for (let i = 0; i < n; i += 100) sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, () => connect(port)))));
   const pings = sockets.map((s) => pingPonger(s, scripts));
   await Promise.all(pings.map((p) => p()));
+  await keepCalling(pings, ladderWarmSeconds(seconds));
   const result = await everyConnectionCalls(pings, seconds, () => serverCpu(controlPort));
   for (const s of sockets) s.destroy();
   process.stdout.write(JSON.stringify({ event: "result", conns: n, result }) + "\n");
@@ -943,6 +963,7 @@ async function ladderClientRole(): Promise<void> {
   };
   // Every connection calls, one call in flight each, for `seconds`.
   const calls = roots.map((r) => () => r.callRemote("echo", SMALL));
+  await keepCalling(calls, ladderWarmSeconds(seconds));
   const result = await everyConnectionCalls(calls, seconds, serverCpuVia(probe, true));
   await Promise.all(clients.map((c) => c.disconnect()));
   await first.disconnect();

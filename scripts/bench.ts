@@ -469,21 +469,34 @@ interface LadderStep {
 type LadderOp = "encode" | "encodeOne" | "decode" | "msgpackrEncode" | "msgpackrDecode" | "floorBuild" | "floorWalk";
 const LADDER_OPS: LadderOp[] = ["encode", "encodeOne", "decode", "msgpackrEncode", "msgpackrDecode", "floorBuild", "floorWalk"];
 const LADDER_MIN_ITERATIONS = QUICK ? 1 : 3;
+/**
+ * After the full collection that starts each ladder sample, the operation runs this long (and at
+ * least twice) untimed before the sample. A forced full collection, made at a moment when no
+ * instance of a short-lived class is alive (a jelly writer, a decoder's frame), frees the maps
+ * (hidden classes) V8's optimized code was made for, and V8 throws that code away ("weak
+ * objects" in --trace-deopt): 10-16 of our encoder's functions were optimized again inside every
+ * sample, 25-75 ms of a 400 ms sample's CPU, msgpackr's (one long-lived Packr) none. Collections
+ * V8 makes by itself mark incrementally and did not do this in our tests; only the benchmark's
+ * forced ones do. The untimed runs use the family's smallest payload, so that a large one's
+ * results are not left in the old generation for the sample to pay. --ladder-rewarm=0 measures
+ * the old way.
+ */
+const LADDER_REWARM_MS = Number(argv.find((a) => a.startsWith("--ladder-rewarm="))?.slice(16) ?? (QUICK ? 20 : 100));
 const LADDER_SAMPLE_MS = 2 * SAMPLE_MS;
 
-/** A full GC (the script may run without --expose-gc). */
-async function fullGcFunction(): Promise<() => void> {
-  const g = (globalThis as { gc?: () => void }).gc;
+/** V8's gc(): no argument, a full collection; { type: "minor" }, the young generation (the script may run without --expose-gc). */
+async function gcFunction(): Promise<(options?: { type: "minor" }) => void> {
+  const g = (globalThis as { gc?: (options?: { type: "minor" }) => void }).gc;
   if (g) return g;
   const v8 = await import("node:v8");
   const vm = await import("node:vm");
   v8.setFlagsFromString("--expose-gc");
-  return vm.runInNewContext("gc") as () => void;
+  return vm.runInNewContext("gc") as (options?: { type: "minor" }) => void;
 }
 
 async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; flatness: Record<string, Record<LadderOp, number>>; flatnessWithoutClosingGc: Record<string, Record<LadderOp, number>> }> {
   const { PerformanceObserver, constants } = await import("node:perf_hooks");
-  const fullGc = await fullGcFunction();
+  const gc = await gcFunction();
   const pauses: { start: number; duration: number; major: boolean }[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -495,7 +508,7 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
   const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
   /** Takes the samples of some contenders in turns; each fn returns something, dropped at once. */
-  async function measure(fns: (() => unknown)[], bytes: number[]): Promise<LadderSide[]> {
+  async function measure(fns: (() => unknown)[], bytes: number[], rewarm: (() => unknown)[] = fns): Promise<LadderSide[]> {
     let dropped = 0;
     const loop = (fn: () => unknown, n: number) => {
       for (let i = 0; i < n; i++) if (fn() === undefined) dropped++;
@@ -524,13 +537,19 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
     const gcShares: { minor: number; major: number }[][] = fns.map(() => []);
     for (let s = 0; s < SAMPLES; s++) {
       for (let k = 0; k < fns.length; k++) {
-        fullGc();
+        gc();
+        if (LADDER_REWARM_MS > 0) {
+          const end = performance.now() + LADDER_REWARM_MS;
+          for (let n = 0; n < 2 || performance.now() < end; n++) loop(rewarm[k], 1);
+          // What the warm-up left in the young generation; a full collection here would undo it.
+          gc({ type: "minor" });
+        }
         await tick();
         const c0 = cpuSeconds();
         const t0 = performance.now();
         loop(fns[k], iterations[k]);
         const cpuLoop = cpuSeconds() - c0;
-        fullGc();
+        gc();
         const t1 = performance.now();
         const cpu = cpuSeconds() - c0;
         await tick();
@@ -572,8 +591,12 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
   ];
   const steps: LadderStep[] = [];
   for (const f of all.filter((x) => families.includes(x.family))) {
+    // The same operations on the family's smallest payload, for the untimed runs after each
+    // sample's full collection (LADDER_REWARM_MS): they make V8 optimize the same code again
+    // without leaving a large payload's results in the old generation for the sample to pay.
+    let smallest: { encode: (() => unknown)[]; decode: (() => unknown)[] } | null = null;
     for (const [size, make] of f.sizes) {
-      fullGc();
+      gc();
       let value: unknown = make();
       const ladderEncoder = new BananaEncoder({ dialect: "pb" });
       // Large byte strings go by reference on the broker's path (encodeParts), so a string is
@@ -590,7 +613,8 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
       const mp = new Uint8Array(packr.pack(value));
       if (packr.pack(value).length !== mp.length) throw new Error("msgpackr's output changed from one pack to the next");
       process.stderr.write(`[bench] size ladder: ${f.family} ${size} (${bytes.length} bytes), encode\n`);
-      const [e, e1, me, fw] = await measure([parts, one, () => packr.pack(value), () => encodeWalk(value)], [bytes.length, bytes.length, mp.length, bytes.length]);
+      const encoders = [parts, one, () => packr.pack(value), () => encodeWalk(value)];
+      const [e, e1, me, fw] = await measure(encoders, [bytes.length, bytes.length, mp.length, bytes.length], smallest?.encode);
       // The receiver's side: only the bytes are alive.
       value = null;
       process.stderr.write(`[bench] size ladder: ${f.family} ${size}, decode\n`);
@@ -602,8 +626,15 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
       const decoded = decodeOnce();
       const same = rebuilt instanceof Uint8Array && decoded instanceof Uint8Array ? Buffer.compare(rebuilt, decoded) === 0 : isDeepStrictEqual(rebuilt, decoded);
       if (!same) throw new Error(`ladder ${f.family} ${size}: the floor's value differs from the decoder's`);
-      const [d, md, fb] = await measure([decodeOnce, () => unpack(mp), build], [bytes.length, mp.length, bytes.length]);
-      build = null;
+      const decoders = [decodeOnce, () => unpack(mp), build];
+      const [d, md, fb] = await measure(decoders, [bytes.length, mp.length, bytes.length], smallest?.decode);
+      if (smallest) build = null;
+      else {
+        // Kept for the larger sizes: the smallest payload's value, bytes and floor stay alive.
+        const small = make();
+        const encodeSmall = [() => sendParts(ladderEncoder.encodeParts(wrap(small))), () => ladderEncoder.encode(wrap(small)), () => packr.pack(small), () => encodeWalk(small)];
+        smallest = { encode: encodeSmall, decode: decoders };
+      }
       steps.push({ family: f.family, size, bytes: bytes.length, msgpackBytes: mp.length, encode: e, encodeOne: e1, decode: d, msgpackrEncode: me, msgpackrDecode: md, floorBuild: fb, floorWalk: fw });
     }
   }
