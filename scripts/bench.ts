@@ -4,7 +4,7 @@
 // reports/bench-codec.json.
 //
 //   node --import tsx scripts/bench.ts [--quick] [--no-twisted] [--only=call,list,string,dict] [--rounds=N]
-//                                      [--no-ladder | --only-ladder] [--ladder=list,dict,string]
+//                                      [--no-ladder | --only-ladder] [--ladder=list,dict,string] [--ladder-rewarm=MS]
 //
 // Method: each measurement is warmed up, calibrated to runs of about SAMPLE_MS and sampled
 // SAMPLES times; the median is kept. Rates are per second of CPU time of the measuring process
