@@ -475,7 +475,8 @@ const LADDER_MIN_ITERATIONS = QUICK ? 1 : 3;
  * instance of a short-lived class is alive (a jelly writer, a decoder's frame), frees the maps
  * (hidden classes) V8's optimized code was made for, and V8 throws that code away ("weak
  * objects" in --trace-deopt): 10-16 of our encoder's functions were optimized again inside every
- * sample, 25-75 ms of a 400 ms sample's CPU, msgpackr's (one long-lived Packr) none. Collections
+ * sample, 25-75 ms of a 400 ms sample's CPU; msgpackr's decoder 8-20, its encoder (one
+ * long-lived Packr) none. Collections
  * V8 makes by itself mark incrementally and did not do this in our tests; only the benchmark's
  * forced ones do. The untimed runs use the family's smallest payload, so that a large one's
  * results are not left in the old generation for the sample to pay. --ladder-rewarm=0 measures
