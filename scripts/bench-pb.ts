@@ -868,21 +868,15 @@ async function rawClientRole(): Promise<void> {
   process.stdout.write(JSON.stringify({ event: "result", node: process.version, results }) + "\n");
 }
 
-/** N connections to the TS echo server: memory per idle connection on both sides, then all of them calling at once. */
-/** N raw connections to the raw ping-pong server, one call's bytes in flight on each: the ladder's yardstick. */
-/**
- * The connection ladder's measurement: every connection makes its calls one after another for
- * `seconds`, all connections at once; rate, latencies and both sides' CPU per call.
- */
+/** A quarter of a ladder step's measurement, at most half a second. */
+const ladderWarmSeconds = (seconds: number) => Math.min(0.5, seconds / 4);
+
 /**
  * Untimed calls on every connection before a ladder step's measurement: each step's client is a
  * new process, and the memory readings before it end with full collections, after which V8
  * optimizes again code whose maps that collection freed (see LADDER_REWARM_MS in bench.ts). Raw's
  * client gets the same, so both are measured warm.
  */
-/** A quarter of the step's measurement, at most half a second. */
-const ladderWarmSeconds = (seconds: number) => Math.min(0.5, seconds / 4);
-
 async function keepCalling(calls: (() => Promise<unknown>)[], seconds: number): Promise<void> {
   const deadline = performance.now() + seconds * 1000;
   await Promise.all(
@@ -893,6 +887,10 @@ async function keepCalling(calls: (() => Promise<unknown>)[], seconds: number): 
   youngGc();
 }
 
+/**
+ * The connection ladder's measurement: every connection makes its calls one after another for
+ * `seconds`, all connections at once; rate, latencies and both sides' CPU per call.
+ */
 async function everyConnectionCalls(calls: (() => Promise<unknown>)[], seconds: number, serverCpuNow: () => Promise<CpuReading>): Promise<Result> {
   const server0 = await serverCpuNow();
   const c0 = cpuNow();
@@ -916,6 +914,7 @@ async function everyConnectionCalls(calls: (() => Promise<unknown>)[], seconds: 
   return result;
 }
 
+/** N raw connections to the raw ping-pong server, one call's bytes in flight on each: the ladder's yardstick. */
 async function rawLadderClientRole(): Promise<void> {
   const scripts = JSON.parse(readFileSync(arg("script")!, "utf8")) as RawScripts;
   const n = Number(arg("conns"));
@@ -932,6 +931,7 @@ async function rawLadderClientRole(): Promise<void> {
   process.stdout.write(JSON.stringify({ event: "result", conns: n, result }) + "\n");
 }
 
+/** N connections to the TS echo server: memory per idle connection on both sides, then all of them calling at once. */
 async function ladderClientRole(): Promise<void> {
   const n = Number(arg("conns"));
   const seconds = Number(arg("seconds") ?? 2);
