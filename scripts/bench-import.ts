@@ -26,8 +26,9 @@ const rounds = Number(argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 2
 const out = argv.find((a) => a.startsWith("--out="))?.slice(6) ?? join(root, "reports", "bench-import.json");
 const dists = argv.filter((a) => a.startsWith("--dist=")).map((a) => {
   const spec = a.slice(7);
+  // LABEL:DIR; a Windows path's drive letter ("C:\\x") is no label.
   const colon = spec.indexOf(":");
-  return colon > 0 ? { label: spec.slice(0, colon), dir: resolve(spec.slice(colon + 1)) } : { label: spec, dir: resolve(spec) };
+  return colon > 1 ? { label: spec.slice(0, colon), dir: resolve(spec.slice(colon + 1)) } : { label: spec, dir: resolve(spec) };
 });
 if (dists.length === 0) dists.push({ label: "twisted-pb", dir: join(root, "dist") });
 if (!Number.isInteger(rounds) || rounds < 3) throw new Error("--rounds must be an integer of at least 3");

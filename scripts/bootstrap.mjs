@@ -100,7 +100,7 @@ switch (job) {
     break;
   case "bench-import":
     // It measures the built package, as npm users get it.
-    status = run("npm", ["run", "build"]);
+    status = run(process.execPath, [join(root, "scripts", "build.mjs")]);
     if (status === 0) status = tsx(join(root, "scripts", "bench-import.ts"), rest);
     break;
   case "fuzz":

@@ -7,16 +7,18 @@
 //      ~110: importing twisted-pb takes about a third of the time (`npm run bench:import`).
 //      The per-module JavaScript is removed; the .d.ts files stay as tsc wrote them. The
 //      bundle's source maps lead back to src/ through tsc's.
-// esbuild renames a top-level name that two modules share, which would change a function's or
-// class's `name` (seen in stack traces and logs); the build refuses such a rename instead of
-// paying keepNames' cost on every closure made at run time.
+// keepNames: bundling renames a top-level name two modules share (`armTimer2`) and gives a class
+// that refers to itself an inner name (`var PBClient = class _PBClient`); either would change a
+// function's or class's `name`, which stack traces, util.inspect and remote errors' types show.
+// Its cost at run time (a `name` defined on each named closure made) was within the noise of an
+// in-memory call benchmark.
+// All or nothing: if bundling fails, dist/ is removed rather than left half made.
 // Plain JavaScript so it runs on any platform without a shell.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { renamedNames, topLevelNames } from "./build-names.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
@@ -35,16 +37,14 @@ const compiled = spawnSync(process.execPath, [tsc, "-p", join(root, "tsconfig.bu
 if (compiled.error) throw compiled.error;
 if (compiled.status !== 0) process.exit(compiled.status ?? 1);
 
-const modules = filesUnder(dist).filter((f) => f.endsWith(".js"));
-const sourceNames = new Set();
-for (const f of modules) for (const name of topLevelNames(readFileSync(f, "utf8"))) sourceNames.add(name);
-
-const { build } = await import("esbuild");
 // Beside dist/, so the source maps' relative paths to src/ stay right once the files move in.
 const staging = mkdtempSync(join(root, ".build-"));
 try {
+  const { build } = await import("esbuild");
   await build({
     entryPoints: ENTRIES.map((e) => join(dist, e)),
+    // Paths in the output (comments, chunk hashes) relative to the project, wherever it is built from.
+    absWorkingDir: root,
     outbase: dist,
     outdir: staging,
     bundle: true,
@@ -54,24 +54,19 @@ try {
     packages: "external",
     chunkNames: "chunks/[name]-[hash]",
     sourcemap: "linked",
+    keepNames: true,
     logLevel: "warning",
   });
-  const bundled = filesUnder(staging).filter((f) => f.endsWith(".js"));
-  const renamed = [];
-  for (const f of bundled) {
-    for (const name of renamedNames(sourceNames, readFileSync(f, "utf8"))) renamed.push(`${relative(staging, f)}: ${name}`);
+  for (const f of filesUnder(dist)) if (f.endsWith(".js") || f.endsWith(".js.map")) rmSync(f);
+  for (const f of filesUnder(staging)) {
+    const to = join(dist, relative(staging, f));
+    mkdirSync(dirname(to), { recursive: true });
+    renameSync(f, to);
   }
-  if (renamed.length) {
-    console.error(`build: esbuild renamed top-level functions or classes that share a name across modules (give each a name of its own):\n  ${renamed.join("\n  ")}`);
-    process.exitCode = 1;
-  } else {
-    for (const f of filesUnder(dist)) if (f.endsWith(".js") || f.endsWith(".js.map")) rmSync(f);
-    for (const f of filesUnder(staging)) {
-      const to = join(dist, relative(staging, f));
-      mkdirSync(dirname(to), { recursive: true });
-      renameSync(f, to);
-    }
-  }
+} catch (e) {
+  rmSync(dist, { recursive: true, force: true });
+  console.error(`build: bundling failed, dist/ removed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
 } finally {
   rmSync(staging, { recursive: true, force: true });
 }

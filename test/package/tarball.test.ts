@@ -125,6 +125,34 @@ describe("the bundled JavaScript", () => {
     }
   });
 
+  it("keeps every exported function's and class's name, the namespaces' members too (stack traces, util.inspect and remote errors show them)", async () => {
+    // What the installed entries' functions are called, against the same exports of the sources:
+    // bundling renames shared top-level names and self-referring classes unless told not to.
+    const namesOf = `const names = (mod) => { const out = {};
+  for (const [k, v] of Object.entries(mod)) {
+    if (typeof v === "function") out[k] = v.name;
+    else if (k === "banana" || k === "jelly") for (const [k2, v2] of Object.entries(v)) if (typeof v2 === "function") out[k + "." + k2] = v2.name;
+  }
+  return out; };`;
+    writeFileSync(
+      join(consumer, "names.mjs"),
+      `${namesOf}
+console.log(JSON.stringify({ main: names(await import("twisted-pb")), core: names(await import("twisted-pb/core")), inspect: names(await import("twisted-pb/inspect")) }));
+`,
+    );
+    const installed = JSON.parse(mustRun(process.execPath, ["names.mjs"], { cwd: consumer, timeout: 30_000 }).stdout.trim()) as Record<string, Record<string, string>>;
+    const names = new Function("mod", `${namesOf} return names(mod);`) as (mod: object) => Record<string, string>;
+    const sources = {
+      main: names(await import("../../src/index.ts")),
+      core: names(await import("../../src/core.ts")),
+      inspect: names(await import("../../src/inspect/index.ts")),
+    };
+    expect(installed).toEqual(sources);
+    expect(Object.keys(installed.main).length).toBeGreaterThan(150);
+    expect(installed.main.PBClient).toBe("PBClient");
+    expect(installed.main.CopiedFailure).toBe("CopiedFailure");
+  });
+
   it("twisted-pb/core as installed still bundles for a browser: its chunks import no Node built-in", async () => {
     const result = await build({
       entryPoints: [join(installedDist(), "core.js")],
