@@ -7,7 +7,8 @@
 //                                      [--no-ladder | --only-ladder] [--ladder=list,dict,string] [--ladder-rewarm=MS]
 //
 // Method: each measurement is warmed up, calibrated to runs of about SAMPLE_MS and sampled
-// SAMPLES times; the median is kept. Rates are per second of CPU time of the measuring process
+// SAMPLES times; the median is kept. Then each operation is timed alone for LATENCY_MS, for its
+// p50 and p99 latency (Twisted's too, in bench_twisted.py). Rates are per second of CPU time of the measuring process
 // (Node: process.cpuUsage, which also counts V8's GC and compiler threads; Python:
 // time.process_time), so that other work on a shared machine skews the ratios less; wall-clock
 // medians are in the JSON. Twisted (a separate process, never running alongside) and this
@@ -49,6 +50,10 @@ const SAMPLES = QUICK ? 3 : 7;
 const ROUNDS = Math.max(1, Number(argv.find((a) => a.startsWith("--rounds="))?.slice(9) ?? (QUICK ? 1 : 2)));
 const SAMPLE_MS = QUICK ? 50 : 200;
 const WARMUP_MS = QUICK ? 100 : 1000; // long enough for V8 to settle on optimized code
+// After the samples, each operation is also timed one at a time for this long (at most
+// LATENCY_MAX_OPS operations), for its latency percentiles; the timer's own cost is printed.
+const LATENCY_MS = QUICK ? 50 : 200;
+const LATENCY_MAX_OPS = 200_000;
 const CHUNK = 64 * 1024;
 const MB = 1e6;
 
@@ -84,6 +89,8 @@ interface Contender {
   warm(ms: number): Promise<void>;
   calibrate(ms: number): Promise<number>;
   run(iterations: number): Promise<Timing>;
+  /** Each operation timed alone for about `ms`: their durations in microseconds. */
+  latency(ms: number): Promise<Float64Array>;
 }
 
 function local(fn: () => unknown): Contender {
@@ -111,7 +118,30 @@ function local(fn: () => unknown): Contender {
       for (let i = 0; i < iterations; i++) sink = fn();
       return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
     },
+    async latency(ms) {
+      return timeEach(fn, ms);
+    },
   };
+}
+
+/** Times each call of `fn` alone (process.hrtime, ns resolution) for about `ms`: microseconds each. */
+function timeEach(fn: () => unknown, ms: number): Float64Array {
+  const times = new Float64Array(LATENCY_MAX_OPS);
+  const end = performance.now() + ms;
+  let n = 0;
+  while (n < LATENCY_MAX_OPS && (n < 2 || performance.now() < end)) {
+    const t0 = process.hrtime.bigint();
+    sink = fn();
+    times[n++] = Number(process.hrtime.bigint() - t0) / 1000;
+  }
+  return times.subarray(0, n);
+}
+
+/** p50, p99 and the count of a set of latencies (microseconds). */
+function percentiles(us: Float64Array): Latency {
+  const sorted = Float64Array.from(us).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { p50Us: at(0.5), p99Us: at(0.99), ops: sorted.length };
 }
 
 interface Measurement {
@@ -121,6 +151,15 @@ interface Measurement {
   /** The same by the wall clock (lower when other processes take the CPU). */
   wallOps: number;
   iterations: number;
+  /** Each operation timed alone after the samples. */
+  latency?: Latency;
+}
+
+/** Latency percentiles of operations timed one at a time, in microseconds (the timer's cost included). */
+interface Latency {
+  p50Us: number;
+  p99Us: number;
+  ops: number;
 }
 
 /** Warms up and calibrates each contender, then takes their samples in turns. */
@@ -145,7 +184,9 @@ async function measureTogether(contenders: (Contender | null)[]): Promise<(Measu
       wall[k].push(iterations[k] / t.wall);
     }
   }
-  return contenders.map((c, k) => (c ? { ops: median(cpu[k]), samples: cpu[k], wallOps: median(wall[k]), iterations: iterations[k] } : null));
+  const latencies: (Latency | undefined)[] = [];
+  for (const c of contenders) latencies.push(c ? percentiles(await c.latency(LATENCY_MS)) : undefined);
+  return contenders.map((c, k) => (c ? { ops: median(cpu[k]), samples: cpu[k], wallOps: median(wall[k]), iterations: iterations[k], latency: latencies[k] } : null));
 }
 
 // ---- Twisted --------------------------------------------------------------------------------------
@@ -323,6 +364,7 @@ interface Side {
   /** (max - min) / median of the samples, in percent. */
   spreadPct: number;
   wallOps: number;
+  latency?: Latency;
 }
 interface Row {
   payload: string;
@@ -335,7 +377,7 @@ interface Row {
 
 function side(m: Measurement, bytes: number): Side {
   const spreadPct = m.samples.length ? ((Math.max(...m.samples) - Math.min(...m.samples)) / m.ops) * 100 : 0;
-  return { ops: m.ops, mbps: (m.ops * bytes) / MB, samples: m.samples, spreadPct, wallOps: m.wallOps };
+  return { ops: m.ops, mbps: (m.ops * bytes) / MB, samples: m.samples, spreadPct, wallOps: m.wallOps, latency: m.latency };
 }
 
 function msgpackDecode(chunks: Uint8Array[]): unknown {
@@ -763,6 +805,22 @@ for (const r of rows) {
         pad(x.tsOverMsgpackr !== undefined ? fmtRatio(x.tsOverMsgpackr) : "", widths[11]),
       ].join(" "),
     );
+  });
+}
+lines.push("");
+const timerCost = percentiles(timeEach(() => undefined, LATENCY_MS)).p50Us;
+const fmtUs = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(1)} ms` : x >= 10 ? `${x.toFixed(0)} us` : `${x.toFixed(2)} us`);
+const latencyCell = (x: Side | null | undefined) => (x?.latency ? `${fmtUs(x.latency.p50Us)} / ${fmtUs(x.latency.p99Us)}` : "-");
+lines.push(`latency of one operation, p50 / p99 (each timed alone for ~${LATENCY_MS} ms after the samples, at least twice, in the best round; where fewer than 100 were timed, p99 is the slowest; a timed empty operation: ${fmtUs(timerCost)}):`);
+lines.push(`${pad("payload", 22, true)} ${pad("op", 10, true)} ${pad("TS", 22)} ${pad("Twisted", 22)} ${pad("msgpackr", 22)}`);
+for (const r of rows) {
+  const label = cases.find((c) => c.name === r.payload)!.label;
+  const ops: [string, { ts: Side; twisted: Side | null; msgpackr?: Side }][] = [["encode", r.encode]];
+  if (r.encodeTree) ops.push(["enc tree*", { ts: r.encodeTree.ts, twisted: null }]);
+  ops.push(["decode", r.decode]);
+  ops.push(["dec tree*", { ts: r.decodeTree.ts, twisted: null }]);
+  ops.forEach(([op, x], k) => {
+    lines.push(`${pad(k === 0 ? label : "", 22, true)} ${pad(op, 10, true)} ${pad(latencyCell(x.ts), 22)} ${pad(op.endsWith("*") ? "" : latencyCell(x.twisted), 22)} ${pad(op.endsWith("*") ? "" : latencyCell(x.msgpackr), 22)}`);
   });
 }
 lines.push("");

@@ -9,7 +9,8 @@ not skew the comparison; wall-clock rates are reported alongside.
 
 Usage: bench_twisted.py [--quick]. Prints one JSON object:
   {"twisted", "python", "chunk", "payloads": {name: {"bytes", "sha256", "hex"?, "encode", "decode"}}}
-with each measurement {"ops": median ops/s, "samples": [...], "wallOps": ..., "iterations": n}.
+with each measurement {"ops": median ops/s, "samples": [...], "wallOps": ..., "iterations": n,
+"latency": {"p50Us", "p99Us", "ops"}} (each operation timed alone after the samples).
 """
 import hashlib
 import json
@@ -172,7 +173,27 @@ def median(xs):
     return ordered[len(ordered) // 2]
 
 
-def measure(fn, samples, sample_seconds, warm_seconds):
+LATENCY_MAX_OPS = 200000
+
+
+def latency(fn, seconds):
+    """Each call of fn timed alone for about `seconds`: p50 and p99 in microseconds, as bench.ts does."""
+    times = []
+    deadline = time.perf_counter() + seconds
+    clock = time.perf_counter_ns
+    while len(times) < LATENCY_MAX_OPS and (len(times) < 2 or time.perf_counter() < deadline):
+        t0 = clock()
+        fn()
+        times.append((clock() - t0) / 1000.0)
+    times.sort()
+
+    def at(q):
+        return times[min(len(times) - 1, int(q * len(times)))]
+
+    return {"p50Us": at(0.5), "p99Us": at(0.99), "ops": len(times)}
+
+
+def measure(fn, samples, sample_seconds, warm_seconds, latency_seconds):
     warm(fn, warm_seconds)
     iters = calibrate(fn, sample_seconds)
     cpu, wall = [], []
@@ -180,18 +201,18 @@ def measure(fn, samples, sample_seconds, warm_seconds):
         c, w = run(fn, iters)
         cpu.append(iters / c)
         wall.append(iters / w)
-    return {"ops": median(cpu), "samples": cpu, "wallOps": median(wall), "iterations": iters}
+    return {"ops": median(cpu), "samples": cpu, "wallOps": median(wall), "iterations": iters, "latency": latency(fn, latency_seconds)}
 
 
 # ---- modes -------------------------------------------------------------------------------------
 
 def standalone(cases, quick):
-    samples, sample_seconds, warm_seconds = (3, 0.05, 0.1) if quick else (7, 0.2, 0.5)
+    samples, sample_seconds, warm_seconds, latency_seconds = (3, 0.05, 0.1, 0.05) if quick else (7, 0.2, 0.5, 0.2)
     results = {}
     for name, c in cases.items():
         entry = describe(c["wire"])
-        entry["encode"] = measure(c["encode"], samples, sample_seconds, warm_seconds)
-        entry["decode"] = measure(c["decode"], samples, sample_seconds, warm_seconds)
+        entry["encode"] = measure(c["encode"], samples, sample_seconds, warm_seconds, latency_seconds)
+        entry["decode"] = measure(c["decode"], samples, sample_seconds, warm_seconds, latency_seconds)
         results[name] = entry
     json.dump(
         {"twisted": twisted.__version__, "python": sys.version.split()[0], "chunk": CHUNK, "payloads": results},
