@@ -8,8 +8,8 @@
 //
 // Method: each measurement is warmed up, calibrated to runs of about SAMPLE_MS and sampled
 // SAMPLES times; the median is kept. Then each operation is timed alone for LATENCY_MS, for its
-// p50 and p99 latency (Twisted's too, in bench_twisted.py). Rates are per second of CPU time of the measuring process
-// (Node: process.cpuUsage, which also counts V8's GC and compiler threads; Python:
+// p50 and p99 latency (Twisted's too, in bench_twisted.py). Rates are per second of CPU time of
+// the measuring process (Node: process.cpuUsage, which also counts V8's GC and compiler threads; Python:
 // time.process_time), so that other work on a shared machine skews the ratios less; wall-clock
 // medians are in the JSON. Twisted (a separate process, never running alongside) and this
 // package take turns, ROUNDS times (Twisted, TS, Twisted, TS), and each figure is the best of its
@@ -518,9 +518,8 @@ const LADDER_MIN_ITERATIONS = QUICK ? 1 : 3;
  * (hidden classes) V8's optimized code was made for, and V8 throws that code away ("weak
  * objects" in --trace-deopt): 10-16 of our encoder's functions were optimized again inside every
  * sample, 25-75 ms of a 400 ms sample's CPU; msgpackr's decoder 8-20, its encoder (one
- * long-lived Packr) none. Collections
- * V8 makes by itself mark incrementally and did not do this in our tests; only the benchmark's
- * forced ones do. The untimed runs use the family's smallest payload, so that a large one's
+ * long-lived Packr) none. Collections V8 makes by itself mark incrementally and did not do this
+ * in our tests; only the benchmark's forced ones do. The untimed runs use the family's smallest payload, so that a large one's
  * results are not left in the old generation for the sample to pay. --ladder-rewarm=0 measures
  * the old way.
  */
