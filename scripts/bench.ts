@@ -9,9 +9,9 @@
 // Method: each measurement is warmed up, calibrated to runs of about SAMPLE_MS and sampled
 // SAMPLES times; the median is kept. Then each operation is timed alone for LATENCY_MS, for its
 // p50 and p99 latency (Twisted's too, in bench_twisted.py). Rates are per second of CPU time of
-// the measuring process (Node: process.cpuUsage, which also counts V8's GC and compiler threads; Python:
-// time.process_time), so that other work on a shared machine skews the ratios less; wall-clock
-// medians are in the JSON. Twisted (a separate process, never running alongside) and this
+// the measuring process (Node: process.cpuUsage, which also counts V8's GC and compiler threads;
+// Python: time.process_time), so that other work on a shared machine skews the ratios less;
+// wall-clock medians are in the JSON. Twisted (a separate process, never running alongside) and this
 // package take turns, ROUNDS times (Twisted, TS, Twisted, TS), and each figure is the best of its
 // round medians: other work on the machine only ever slows a run down. TS and msgpackr samples
 // alternate within a round.
