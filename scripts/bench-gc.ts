@@ -1,4 +1,4 @@
-// Collections the benchmarks make (their processes run with --expose-gc).
+// Collections the benchmarks make (with --expose-gc or without: see `gc` below).
 //
 // Before a measurement only the young generation is collected. A full collection there (gc()
 // with no argument) made V8 optimize again, inside the measurement, code it had optimized
@@ -14,15 +14,26 @@
 // Note that V8 11 (Node 20) reads gc({ type: "major" }) as a young-generation collection too:
 // only "minor" and "async" are options there, and any other object means "minor".
 
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
 /** V8's gc() as --expose-gc gives it: no argument, a full collection. */
 type GcFunction = (options?: { type?: "minor" }) => void;
 
-/** Collects the young generation before a measurement (nothing where gc is not exposed). */
+/** The process's gc(); where it runs without --expose-gc, V8's flag is set and a new context's taken. */
+const gc: GcFunction =
+  (globalThis as { gc?: GcFunction }).gc ??
+  (() => {
+    setFlagsFromString("--expose-gc");
+    return runInNewContext("gc") as GcFunction;
+  })();
+
+/** Collects the young generation only: before a measurement, after its warm-up. */
 export function youngGc(): void {
-  (globalThis as { gc?: GcFunction }).gc?.({ type: "minor" });
+  gc({ type: "minor" });
 }
 
-/** A full collection, for memory readings (nothing where gc is not exposed). */
+/** A full collection: for memory readings, and before each size-ladder sample. */
 export function fullGc(): void {
-  (globalThis as { gc?: GcFunction }).gc?.();
+  gc();
 }

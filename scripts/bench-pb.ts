@@ -47,6 +47,7 @@ import { captureScripts, connect, pingPonger, rawLogin, rawServer, saveScripts, 
 import { rateBudget, type Budget } from "./bench-budget.ts";
 import { formatProfile, summarizeProfiles } from "./bench-profile.ts";
 import { fullGc, youngGc } from "./bench-gc.ts";
+import { percentileOf } from "./bench-stats.ts";
 import { cpuNow, cpuSeconds, mainThreadCpuSeconds, type CpuReading } from "./thread-cpu.ts";
 import { Broker, type Transport } from "../src/pb/index.ts";
 import { ROOT_NAME } from "../src/pb/constants.ts";
@@ -182,7 +183,7 @@ async function serve(): Promise<void> {
 
 function summary(latencies: number[], completed: number, seconds: number, depth: number): Result {
   const lat = Float64Array.from(latencies).sort();
-  const pct = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] * 1000;
+  const pct = (p: number) => percentileOf(lat, p) * 1000;
   return { calls: completed, seconds, perSec: completed / seconds, p50Us: pct(0.5), p99Us: pct(0.99), depth };
 }
 

@@ -35,6 +35,8 @@ import { FastReceiver, Predecoded } from "../src/jelly/fastreceive.ts";
 import { pbJellyPositions, pbTextPositions } from "../src/pb/predecoded.ts";
 import { decodeUtf8 } from "../src/jelly/text.ts";
 import { encodeWalk, floorBuilder } from "./ladder-floor.ts";
+import { fullGc, youngGc } from "./bench-gc.ts";
+import { percentileOf } from "./bench-stats.ts";
 import { intsAndBytes, recordsDict } from "./payloads.ts";
 import { isDeepStrictEqual } from "node:util";
 
@@ -140,8 +142,7 @@ function timeEach(fn: () => unknown, ms: number): Float64Array {
 /** p50, p99 and the count of a set of latencies (microseconds). */
 function percentiles(us: Float64Array): Latency {
   const sorted = Float64Array.from(us).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { p50Us: at(0.5), p99Us: at(0.99), ops: sorted.length };
+  return { p50Us: percentileOf(sorted, 0.5), p99Us: percentileOf(sorted, 0.99), ops: sorted.length };
 }
 
 interface Measurement {
@@ -526,19 +527,8 @@ const LADDER_MIN_ITERATIONS = QUICK ? 1 : 3;
 const LADDER_REWARM_MS = Number(argv.find((a) => a.startsWith("--ladder-rewarm="))?.slice(16) ?? (QUICK ? 20 : 100));
 const LADDER_SAMPLE_MS = 2 * SAMPLE_MS;
 
-/** V8's gc(): no argument, a full collection; { type: "minor" }, the young generation (the script may run without --expose-gc). */
-async function gcFunction(): Promise<(options?: { type: "minor" }) => void> {
-  const g = (globalThis as { gc?: (options?: { type: "minor" }) => void }).gc;
-  if (g) return g;
-  const v8 = await import("node:v8");
-  const vm = await import("node:vm");
-  v8.setFlagsFromString("--expose-gc");
-  return vm.runInNewContext("gc") as (options?: { type: "minor" }) => void;
-}
-
 async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; flatness: Record<string, Record<LadderOp, number>>; flatnessWithoutClosingGc: Record<string, Record<LadderOp, number>> }> {
   const { PerformanceObserver, constants } = await import("node:perf_hooks");
-  const gc = await gcFunction();
   const pauses: { start: number; duration: number; major: boolean }[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
@@ -579,19 +569,19 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
     const gcShares: { minor: number; major: number }[][] = fns.map(() => []);
     for (let s = 0; s < SAMPLES; s++) {
       for (let k = 0; k < fns.length; k++) {
-        gc();
+        fullGc();
         if (LADDER_REWARM_MS > 0) {
           const end = performance.now() + LADDER_REWARM_MS;
           for (let n = 0; n < 2 || performance.now() < end; n++) loop(rewarm[k], 1);
           // What the warm-up left in the young generation; a full collection here would undo it.
-          gc({ type: "minor" });
+          youngGc();
         }
         await tick();
         const c0 = cpuSeconds();
         const t0 = performance.now();
         loop(fns[k], iterations[k]);
         const cpuLoop = cpuSeconds() - c0;
-        gc();
+        fullGc();
         const t1 = performance.now();
         const cpu = cpuSeconds() - c0;
         await tick();
@@ -638,7 +628,7 @@ async function sizeLadder(families: string[]): Promise<{ steps: LadderStep[]; fl
     // without leaving a large payload's results in the old generation for the sample to pay.
     let smallest: { encode: (() => unknown)[]; decode: (() => unknown)[] } | null = null;
     for (const [size, make] of f.sizes) {
-      gc();
+      fullGc();
       let value: unknown = make();
       const ladderEncoder = new BananaEncoder({ dialect: "pb" });
       // Large byte strings go by reference on the broker's path (encodeParts), so a string is
